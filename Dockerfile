@@ -1,0 +1,42 @@
+# sortlist: Streamlit app for reverse-engineering a 1-layer attention-only sorting transformer.
+#
+#   docker build -t sortlist .
+#   docker run --rm -p 8501:8501 sortlist        # then open http://localhost:8501
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    STREAMLIT_BROWSER_GATHER_USAGE_STATS=false
+
+WORKDIR /app
+
+# Install the CPU-only torch build first, from the PyTorch CPU index: otherwise pip pulls
+# several GB of CUDA wheels that this CPU-only app never uses. The pin must match
+# requirements.txt, which then finds torch==2.13.0 already satisfied.
+RUN pip install --no-cache-dir --index-url https://download.pytorch.org/whl/cpu torch==2.13.0
+
+COPY requirements.txt ./
+RUN pip install --no-cache-dir -r requirements.txt
+
+# Application code and start-up assets (see .dockerignore for what stays out).
+COPY .streamlit/ ./.streamlit/
+COPY assets/ ./assets/
+COPY sortlist_core/ ./sortlist_core/
+COPY sortlist_app/ ./sortlist_app/
+COPY pages/ ./pages/
+COPY app.py ./
+
+# Run as an unprivileged user. static/ (Streamlit static serving) is writable so the app
+# can place offline JS bundles there at start-up.
+RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin sortlist \
+    && mkdir -p /app/static \
+    && chown -R sortlist:sortlist /app/static
+USER sortlist
+
+EXPOSE 8501
+
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
+    CMD ["python", "-c", "import urllib.request, sys; sys.exit(0 if urllib.request.urlopen('http://localhost:8501/_stcore/health', timeout=4).status == 200 else 1)"]
+
+CMD ["streamlit", "run", "app.py", "--server.port=8501", "--server.address=0.0.0.0"]

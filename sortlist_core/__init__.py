@@ -1,0 +1,34 @@
+"""sortlist_core: data, checkpoints, training and every analysis of the sorted-list write-up.
+
+Imports no streamlit. Analyses are pure functions of a `LoadedModel` and token batches.
+"""
+
+from .checkpoint import CheckpointError, LoadedModel, load_checkpoint, model_from_state_dict, save_checkpoint
+from .config import ConfigError, ModelConfig
+from .data import (
+    SEP,
+    CustomSortedListDataset,
+    InvalidListError,
+    SortedListDataset,
+    format_list,
+    parse_unsorted_list,
+)
+from .paths import BUNDLED_MODEL_PATH, load_bundled_model
+
+__all__ = [
+    "BUNDLED_MODEL_PATH",
+    "SEP",
+    "CheckpointError",
+    "ConfigError",
+    "CustomSortedListDataset",
+    "InvalidListError",
+    "LoadedModel",
+    "ModelConfig",
+    "SortedListDataset",
+    "format_list",
+    "load_bundled_model",
+    "load_checkpoint",
+    "model_from_state_dict",
+    "parse_unsorted_list",
+    "save_checkpoint",
+]

@@ -1,0 +1,280 @@
+"""Loading and saving checkpoints: the original challenge's `HookedTransformer` state dicts and
+our own format (weights + config + training metadata). Only `torch.load(weights_only=True)`:
+a pickle that would run code is rejected before anything in it executes."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import pickle
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from .config import ConfigError, ModelConfig
+from .model import HOOKED_BUFFER_KEYS, HOOKED_KEYS_LN, Weights, hooked_shapes, process_weights
+
+FORMAT_NAME = "sortlist-checkpoint"
+FORMAT_VERSION = 1
+MAX_CHECKPOINT_BYTES = 64 * 1024 * 1024  # far above any sane sorting model; guards memory
+
+
+class CheckpointError(ValueError):
+    """A file that is not a usable sorting-model checkpoint; the message names the first problem."""
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A validated model ready for analysis. Immutable and safe to share between sessions.
+
+    `sha256` fingerprints the file it came from (or the weights, when built in memory);
+    `weights_sha256` fingerprints the weights alone and keys every cache.
+    """
+
+    config: ModelConfig
+    weights: Weights
+    state_dict: dict[str, Tensor] = field(repr=False)
+    metadata: dict[str, Any]
+    sha256: str
+    weights_sha256: str
+    name: str = "model"
+
+    @property
+    def short_id(self) -> str:
+        return self.weights_sha256[:8]
+
+
+def weights_fingerprint(state: dict[str, Tensor]) -> str:
+    """sha256 over parameter names, shapes and float32 bytes, independent of file format."""
+    digest = hashlib.sha256()
+    for key in sorted(state):
+        if key in HOOKED_BUFFER_KEYS:
+            continue
+        tensor = state[key].detach().to(torch.float32).contiguous()
+        digest.update(f"{key}:{tuple(tensor.shape)};".encode())
+        digest.update(tensor.numpy().tobytes())
+    return digest.hexdigest()
+
+
+def infer_config(state: dict[str, Tensor]) -> ModelConfig:
+    """The config implied by the tensor shapes; `CheckpointError` if they contradict each other."""
+    for key in ("embed.W_E", "pos_embed.W_pos", "blocks.0.attn.W_Q"):
+        if key not in state:
+            raise CheckpointError(f"missing key {key!r}: not a sorting-model state dict")
+    for key, tensor in state.items():
+        if key not in HOOKED_BUFFER_KEYS and (
+            not isinstance(tensor, Tensor) or not tensor.is_floating_point()
+        ):
+            raise CheckpointError(f"{key!r} is not a floating-point tensor")
+    layers = {k.split(".")[1] for k in state if k.startswith("blocks.")}
+    if layers != {"0"}:
+        raise CheckpointError(f"expected exactly one layer (blocks.0), found blocks {sorted(layers)}")
+    d_vocab, d_model = _shape(state, "embed.W_E", 2)
+    n_ctx, _ = _shape(state, "pos_embed.W_pos", 2)
+    n_heads, _, d_head = _shape(state, "blocks.0.attn.W_Q", 3)
+    if (n_ctx - 1) % 2 != 0:
+        raise CheckpointError(f"context {n_ctx} is not 2 * list_len + 1 (pos_embed.W_pos)")
+    normalization = "LN" if any(k in state for k in HOOKED_KEYS_LN) else None
+    try:
+        return ModelConfig(
+            list_len=(n_ctx - 1) // 2,
+            max_value=d_vocab - 2,
+            d_model=d_model,
+            d_head=d_head,
+            n_heads=n_heads,
+            n_layers=1,
+            normalization=normalization,
+        )
+    except ConfigError as exc:
+        raise CheckpointError(f"shapes do not fit the sorting task: {exc}") from None
+
+
+def _shape(state: dict[str, Tensor], key: str, ndim: int) -> tuple[int, ...]:
+    shape = tuple(state[key].shape)
+    if len(shape) != ndim:
+        raise CheckpointError(f"{key!r} has {len(shape)} dimensions, expected {ndim}")
+    return shape
+
+
+def validate_state_dict(state: dict[str, Tensor], cfg: ModelConfig) -> dict[str, Tensor]:
+    """Exact keys, shapes and finite values for `cfg`; returns float32 parameters only."""
+    expected = hooked_shapes(cfg)
+    missing = [k for k in expected if k not in state]
+    if missing:
+        raise CheckpointError(f"missing key {missing[0]!r}")
+    extra = [k for k in state if k not in expected and k not in HOOKED_BUFFER_KEYS]
+    if extra:
+        raise CheckpointError(f"unexpected key {extra[0]!r}")
+    params: dict[str, Tensor] = {}
+    for key, shape in expected.items():
+        tensor = state[key]
+        if tuple(tensor.shape) != shape:
+            raise CheckpointError(f"{key!r} has shape {tuple(tensor.shape)}, expected {shape}")
+        if not torch.isfinite(tensor).all():
+            raise CheckpointError(f"{key!r} contains NaN or infinite values")
+        params[key] = tensor.detach().to(torch.float32).clone()
+    return params
+
+
+def _read_source(source: str | os.PathLike | bytes) -> bytes:
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source)
+    else:
+        path = Path(source)
+        try:
+            size = path.stat().st_size
+            if size > MAX_CHECKPOINT_BYTES:
+                raise CheckpointError(f"{path.name} is {size / 1e6:.1f} MB, over the 64 MB limit")
+            data = path.read_bytes()
+        except CheckpointError:
+            raise
+        except FileNotFoundError:
+            raise CheckpointError(f"no such file: {path}") from None
+        except OSError as exc:
+            raise CheckpointError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if len(data) > MAX_CHECKPOINT_BYTES:
+        raise CheckpointError(f"checkpoint is {len(data) / 1e6:.1f} MB, over the 64 MB limit")
+    if not data:
+        raise CheckpointError("the file is empty")
+    return data
+
+
+def _torch_load(data: bytes) -> Any:
+    if not zipfile.is_zipfile(io.BytesIO(data)):
+        if data[:2] == b"PK":  # a zip archive whose end (central directory) is missing
+            raise CheckpointError("truncated or corrupt checkpoint (incomplete zip archive)")
+        if data[:1] != b"\x80":  # not a bare pickle either (legacy torch.save / pickle.dump)
+            raise CheckpointError("not a PyTorch checkpoint (expected a torch.save zip archive)")
+    try:
+        return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        text = str(exc)
+        if "Weights only load failed" in text or "Unsupported" in text:
+            raise CheckpointError(
+                "rejected: the file contains Python objects that would run code when loaded "
+                "(only plain tensors and containers are accepted; nothing in it was executed)"
+            ) from None
+        raise CheckpointError(f"corrupt checkpoint: {text.splitlines()[0][:200]}") from None
+    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, KeyError, OSError) as exc:
+        first = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
+        raise CheckpointError(f"truncated or corrupt checkpoint ({first})") from None
+    except Exception as exc:  # torch.load can raise nearly anything on hostile bytes
+        raise CheckpointError(f"unreadable checkpoint ({type(exc).__name__})") from None
+
+
+def load_checkpoint(source: str | os.PathLike | bytes, name: str | None = None) -> LoadedModel:
+    """Load, validate and process a checkpoint from a path or raw bytes.
+
+    Accepts a `HookedTransformer` state dict (the original challenge's format) or our own
+    format written by `save_checkpoint`. Raises `CheckpointError` naming the first problem.
+    """
+    data = _read_source(source)
+    obj = _torch_load(data)
+    metadata: dict[str, Any] = {}
+    if isinstance(obj, dict) and obj.get("format") == FORMAT_NAME:
+        state, declared, metadata = _unpack_own_format(obj)
+    elif isinstance(obj, dict):
+        state, declared = obj, None
+        metadata = {"format": "HookedTransformer state dict"}
+    else:
+        raise CheckpointError(f"expected a state dict, found {type(obj).__name__}")
+    if not all(isinstance(k, str) for k in state):
+        raise CheckpointError("state dict keys must be strings")
+    cfg = infer_config(state)
+    if declared is not None and declared != cfg:
+        raise CheckpointError(f"declared config {declared.to_dict()} does not match the tensor shapes")
+    params = validate_state_dict(state, cfg)
+    if name is None:
+        name = (
+            Path(source).name if not isinstance(source, (bytes, bytearray, memoryview)) else "uploaded model"
+        )
+    return LoadedModel(
+        config=cfg,
+        weights=process_weights(params, cfg),
+        state_dict=params,
+        metadata=metadata,
+        sha256=hashlib.sha256(data).hexdigest(),
+        weights_sha256=weights_fingerprint(params),
+        name=name,
+    )
+
+
+def _unpack_own_format(obj: dict) -> tuple[dict[str, Tensor], ModelConfig, dict[str, Any]]:
+    if obj.get("version") != FORMAT_VERSION:
+        raise CheckpointError(f"unsupported {FORMAT_NAME} version {obj.get('version')!r}")
+    for key in ("config", "state_dict", "metadata_json"):
+        if key not in obj:
+            raise CheckpointError(f"missing key {key!r} in {FORMAT_NAME}")
+    try:
+        declared = ModelConfig.from_dict(dict(obj["config"]))
+    except (ConfigError, TypeError) as exc:
+        raise CheckpointError(f"bad config: {exc}") from None
+    try:
+        metadata = json.loads(obj["metadata_json"])
+    except (TypeError, ValueError):
+        raise CheckpointError("metadata_json is not valid JSON") from None
+    if not isinstance(obj["state_dict"], dict):
+        raise CheckpointError("state_dict is not a mapping")
+    return obj["state_dict"], declared, metadata if isinstance(metadata, dict) else {}
+
+
+def model_from_state_dict(
+    state: dict[str, Tensor], metadata: dict[str, Any] | None = None, name: str = "model"
+) -> LoadedModel:
+    """A `LoadedModel` from in-memory weights (e.g. straight after training)."""
+    cfg = infer_config(state)
+    params = validate_state_dict(state, cfg)
+    fingerprint = weights_fingerprint(params)
+    return LoadedModel(
+        cfg, process_weights(params, cfg), params, dict(metadata or {}), fingerprint, fingerprint, name
+    )
+
+
+def checkpoint_bytes(state: dict[str, Tensor], cfg: ModelConfig, metadata: dict[str, Any]) -> bytes:
+    """Our format, serialised: loadable with `weights_only=True`."""
+    payload = {
+        "format": FORMAT_NAME,
+        "version": FORMAT_VERSION,
+        "config": cfg.to_dict(),
+        "state_dict": {k: v.detach().cpu().to(torch.float32).contiguous() for k, v in state.items()},
+        "metadata_json": json.dumps(metadata, sort_keys=True),
+    }
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    return buffer.getvalue()
+
+
+def atomic_write(path: str | os.PathLike, data: bytes) -> None:
+    """Write via a temp file in the same directory and `os.replace`: readers never see half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_checkpoint(
+    path: str | os.PathLike, state: dict[str, Tensor], cfg: ModelConfig, metadata: dict[str, Any]
+) -> Path:
+    """Save in our format plus a `<path>.json` sidecar with the metadata, both atomically."""
+    path = Path(path)
+    atomic_write(path, checkpoint_bytes(state, cfg, metadata))
+    sidecar = path.with_suffix(path.suffix + ".json")
+    atomic_write(
+        sidecar, (json.dumps({"config": cfg.to_dict(), **metadata}, indent=2, sort_keys=True) + "\n").encode()
+    )
+    return path

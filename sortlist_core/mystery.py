@@ -1,0 +1,246 @@
+"""The `[d, d+1, d+2]` mystery: why lists with three close values are not adversarial even
+when d attends more to d+2 than to d+1."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .checkpoint import LoadedModel
+from .circuits import full_ov, head_responsibility
+from .data import CustomSortedListDataset, InvalidListError, tokens_from_unsorted
+from .model import run
+
+# The write-up's four lists and their (x, y, z); its 5th example was lost. The head is not
+# listed: it is whichever head copies y in the loaded model.
+DEFAULT_MYSTERY_LISTS: list[tuple[list[int], tuple[int, int, int]]] = [
+    ([0, 5, 14, 15, 17, 25, 30, 35, 40, 45], (14, 15, 17)),
+    ([0, 5, 10, 15, 20, 25, 26, 27, 40, 45], (25, 26, 27)),
+    ([0, 5, 10, 15, 20, 25, 30, 31, 32, 45], (30, 31, 32)),
+    ([0, 5, 10, 15, 20, 25, 30, 31, 34, 45], (30, 31, 34)),
+]
+
+
+@dataclass(frozen=True)
+class MysteryCase:
+    """Direct logit attribution at destination x (in the sorted half) in one head.
+
+    dla[i][j]: effect on the logit of prediction i (0 = y, 1 = z) of the head's output moved
+    from source token j (0 = y, 1 = z), divided by the final LayerNorm scale as in the write-up.
+    attention[j]: the head's attention from x to source j. The model's prediction at x is
+    `predicted` (correct is y).
+    """
+
+    unsorted: list[int]
+    x: int
+    y: int
+    z: int
+    head: int
+    dla: np.ndarray
+    attention: np.ndarray
+    predicted: int
+    prob_y: float
+    prob_z: float
+
+    @property
+    def total_to_y(self) -> float:
+        return float(self.dla[0].sum())
+
+    @property
+    def total_to_z(self) -> float:
+        return float(self.dla[1].sum())
+
+    def to_dict(self) -> dict:
+        return {
+            "unsorted": self.unsorted,
+            "xyz": [self.x, self.y, self.z],
+            "head": self.head,
+            "dla_pred_by_src": np.round(self.dla, 4).tolist(),
+            "attention_to_y_z": np.round(self.attention, 4).tolist(),
+            "total_to_y": round(self.total_to_y, 4),
+            "total_to_z": round(self.total_to_z, 4),
+            "predicted": self.predicted,
+            "prob_y": round(self.prob_y, 4),
+            "prob_z": round(self.prob_z, 4),
+        }
+
+
+def check_xyz(unsorted: Sequence[int], x: int, y: int, z: int) -> None:
+    """x < y < z must all be in the list, with y the value right after x in sorted order."""
+    for name, value in (("x", x), ("y", y), ("z", z)):
+        if value not in unsorted:
+            raise InvalidListError(f"{name} = {value} is not in the list")
+    if not x < y < z:
+        raise InvalidListError(f"need x < y < z, got ({x}, {y}, {z})")
+    successor = min(v for v in unsorted if v > x)
+    if successor != y:
+        raise InvalidListError(f"y must be the value right after x in sorted order ({successor}), got {y}")
+
+
+def dla_yz(
+    model: LoadedModel, unsorted: Sequence[int], x: int, y: int, z: int, head: int | None = None
+) -> MysteryCase:
+    """The write-up's 2×2 DLA (source y/z → prediction y/z) at destination x.
+
+    `head` defaults to the head whose OV circuit copies y most strongly in this model.
+    """
+    cfg = model.config
+    toks = CustomSortedListDataset([list(unsorted)], cfg.max_value).toks
+    check_xyz(list(unsorted), x, y, z)
+    if head is None:
+        head = head_responsibility(model).owner[y]
+    if not 0 <= head < cfg.n_heads:
+        raise InvalidListError(f"head must be in 0..{cfg.n_heads - 1}, got {head}")
+    fwd = run(model.weights, toks)
+    L = cfg.list_len
+    row = toks[0].tolist()
+    x_pos = L + 1 + sorted(unsorted).index(x)
+    src_pos = [row.index(y), row.index(z)]  # first occurrence: the unsorted half
+    w = model.weights
+    out = fwd.v[0, :, head] @ w.W_O[head]  # [src d_model]: what each source writes if attended
+    attn = fwd.pattern[0, head, x_pos, src_pos]  # [2]
+    contrib = attn[:, None] * out[src_pos] / fwd.final_scale[0, x_pos]  # [2 d_model]
+    dla_src_pred = contrib @ w.W_U[:, [y, z]]  # [src pred]
+    probs = fwd.logits[0, x_pos].softmax(-1)
+    return MysteryCase(
+        unsorted=list(unsorted),
+        x=x,
+        y=y,
+        z=z,
+        head=head,
+        dla=dla_src_pred.T.numpy().copy(),
+        attention=attn.numpy().copy(),
+        predicted=int(probs.argmax()),
+        prob_y=float(probs[y]),
+        prob_z=float(probs[z]),
+    )
+
+
+@dataclass(frozen=True)
+class OffsetProfile:
+    """Mean of the full OV matrix along diagonals: offset = predicted token − source token.
+
+    mean_all[h, i]: over every source value; mean_owned[h, i]: over the values head h copies
+    (where it is the copying head, which is what matters for the mystery); NaN if none.
+    """
+
+    offsets: list[int]
+    mean_all: np.ndarray
+    mean_owned: np.ndarray
+
+    @property
+    def relative_owned(self) -> np.ndarray:
+        """mean_owned as a fraction of the head's own diagonal (offset 0): the raw values are
+        tiny because LayerNorm rescales the embeddings, so the shape is what to read."""
+        zero = self.offsets.index(0)
+        return self.mean_owned / self.mean_owned[:, zero : zero + 1]
+
+    def to_dict(self) -> dict:
+        def clean(a: np.ndarray) -> list:
+            return [[None if np.isnan(v) else round(float(v), 4) for v in row] for row in a]
+
+        return {
+            "offsets": self.offsets,
+            "mean_all": clean(self.mean_all),
+            "mean_owned": clean(self.mean_owned),
+            "relative_owned": clean(self.relative_owned),
+        }
+
+
+def ov_offset_profile(model: LoadedModel, max_offset: int = 5) -> OffsetProfile:
+    n = model.config.max_value + 1
+    ov = full_ov(model)[:, :n, :n]
+    owner = np.array(head_responsibility(model).owner)
+    offsets = list(range(-max_offset, max_offset + 1))
+    H = ov.shape[0]
+    mean_all = np.full((H, len(offsets)), np.nan)
+    mean_owned = np.full((H, len(offsets)), np.nan)
+    for j, o in enumerate(offsets):
+        src = np.arange(max(0, -o), min(n, n - o))
+        vals = ov[:, src, src + o]  # [head n_src]
+        mean_all[:, j] = vals.mean(1)
+        for h in range(H):
+            mine = owner[src] == h
+            if mine.any():
+                mean_owned[h, j] = vals[h, mine].mean()
+    return OffsetProfile(offsets, mean_all, mean_owned)
+
+
+@dataclass(frozen=True)
+class DirectPathExperiment:
+    """The prediction made at d (correct: d+1), with the model intact and with the direct path
+    `W_E W_U` removed (final LayerNorm scale frozen at its real value).
+
+    cluster: lists holding d, d+1 and d+2; control: lists holding d and d+1 but not d+2, so the
+    only difference is the close third value. `*_pred_next` is the share predicting d+2 (cluster)
+    or the value after d+1 (control): the mistake the mystery is about.
+    """
+
+    cluster_acc_with: float
+    cluster_acc_without: float
+    cluster_pred_next_without: float
+    control_acc_with: float
+    control_acc_without: float
+    control_pred_next_without: float
+    n_per_group: int
+
+    @property
+    def becomes_adversarial(self) -> bool:
+        """True when, without the direct path, the mystery's mistake (predicting d+2 at d) shows
+        up in at least 10% of cluster lists, or they fail far (10 points) more than controls."""
+        return (
+            self.cluster_pred_next_without >= 0.1 or self.cluster_acc_without < self.control_acc_without - 0.1
+        )
+
+    def to_dict(self) -> dict:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__} | {
+            "becomes_adversarial": self.becomes_adversarial
+        }
+
+
+def _lists_around(cfg, ds: torch.Tensor, with_d2: bool, g: torch.Generator) -> torch.Tensor:
+    """Random lists containing d and d+1, and d+2 exactly when `with_d2`."""
+    V = cfg.max_value + 1
+    values = torch.arange(V)[None, :]
+    forced = (values == ds[:, None]) | (values == ds[:, None] + 1)
+    if with_d2:
+        forced |= values == ds[:, None] + 2
+    excluded = values == ds[:, None] + 2
+    keys = torch.rand(len(ds), V, generator=g)
+    keys = torch.where(excluded & ~forced, 2.0, keys)
+    keys = torch.where(forced, -1.0, keys)
+    chosen = keys.argsort(-1)[:, : cfg.list_len]
+    return chosen.gather(1, torch.rand(chosen.shape, generator=g).argsort(-1))
+
+
+@torch.inference_mode()
+def direct_path_experiment(model: LoadedModel, n_per_d: int = 40, seed: int = 0) -> DirectPathExperiment:
+    cfg = model.config
+    L = cfg.list_len
+    g = torch.Generator().manual_seed(seed)
+    w = model.weights
+    ds = torch.arange(0, cfg.max_value - 1).repeat_interleave(n_per_d)  # d with d+2 <= max_value
+
+    def measure(unsorted: torch.Tensor) -> tuple[float, float, float]:
+        toks = tokens_from_unsorted(unsorted, cfg.max_value)
+        fwd = run(w, toks, per_head=False)
+        without = fwd.logits - (w.W_E[toks] / fwd.final_scale) @ w.W_U  # drop the W_E W_U term
+        d_pos = L + 1 + (toks[:, L + 1 :] < ds[:, None]).sum(-1)  # where d sits in the sorted half
+        idx = torch.arange(len(ds))
+        # the sorted value after d+1 (-1 where d+1 is the largest: no such mistake possible)
+        has_next = d_pos + 2 <= 2 * L
+        after_next = torch.where(has_next, toks[idx, (d_pos + 2).clamp(max=2 * L)], -1)
+        pred_with = fwd.logits[idx, d_pos].argmax(-1)
+        pred_without = without[idx, d_pos].argmax(-1)
+        return (
+            float((pred_with == ds + 1).float().mean()),
+            float((pred_without == ds + 1).float().mean()),
+            float((pred_without == after_next).float().mean()),
+        )
+
+    cluster = measure(_lists_around(cfg, ds, True, g))
+    control = measure(_lists_around(cfg, ds, False, g))
+    return DirectPathExperiment(*cluster, *control, n_per_group=len(ds))

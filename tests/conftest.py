@@ -1,0 +1,70 @@
+"""Shared fixtures: the reference checkpoint (read from ../shared, never copied), a copy with
+its two heads swapped, and the bundled model."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+REFERENCE_PATH = REPO_ROOT.parent / "shared" / "reference" / "arena_sorted_list_model.pt"
+HEAD_KEYS = ("W_Q", "W_K", "W_V", "W_O", "b_Q", "b_K", "b_V")
+
+
+def require_reference() -> Path:
+    """The reference file; missing is a failure under CI and a skip elsewhere."""
+    if not REFERENCE_PATH.exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"reference checkpoint missing under CI: {REFERENCE_PATH}")
+        pytest.skip("reference checkpoint not available")
+    return REFERENCE_PATH
+
+
+def swap_heads(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The same model with heads 0 and 1 exchanged: every per-head figure must swap."""
+    out = dict(state)
+    for name in HEAD_KEYS:
+        key = f"blocks.0.attn.{name}"
+        out[key] = state[key][[1, 0]].clone()
+    return out
+
+
+@pytest.fixture(scope="session")
+def reference_path() -> Path:
+    return require_reference()
+
+
+@pytest.fixture(scope="session")
+def reference_state(reference_path) -> dict[str, torch.Tensor]:
+    return torch.load(reference_path, map_location="cpu", weights_only=True)
+
+
+@pytest.fixture(scope="session")
+def reference_model(reference_path):
+    from sortlist_core import load_checkpoint
+
+    return load_checkpoint(reference_path)
+
+
+@pytest.fixture(scope="session")
+def swapped_path(reference_state, tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("swapped") / "swapped_heads.pt"
+    torch.save(swap_heads(reference_state), path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def swapped_model(swapped_path):
+    from sortlist_core import load_checkpoint
+
+    return load_checkpoint(swapped_path)
+
+
+@pytest.fixture(scope="session")
+def eval_toks():
+    from sortlist_core import SortedListDataset
+
+    return SortedListDataset(500, 10, 50, seed=43).toks
