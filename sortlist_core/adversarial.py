@@ -15,7 +15,7 @@ from torch import Tensor
 from .checkpoint import LoadedModel
 from .data import CustomSortedListDataset, tokens_from_unsorted
 from .metrics import SequencePrediction, prediction_slice, sequence_predictions
-from .model import run
+from .model import TokenTables, prediction_logits, token_tables
 
 FAMILIES = ("uniform", "high", "gap", "cluster")
 Progress = Callable[[int, int], None]
@@ -91,12 +91,14 @@ def _mutate(parents: Int[Tensor, "n list_len"], max_value: int, g: torch.Generat
 
 
 @torch.inference_mode()
-def score_lists(model: LoadedModel, unsorted: Int[Tensor, "n list_len"]) -> tuple[Tensor, Tensor]:
+def score_lists(
+    model: LoadedModel, unsorted: Int[Tensor, "n list_len"], tables: TokenTables | None = None
+) -> tuple[Tensor, Tensor]:
     """(margin [n], n_wrong [n]): the smallest over positions of target logit minus the best
     other logit (negative = a wrong prediction), and how many positions are wrong."""
     cfg = model.config
     toks = tokens_from_unsorted(unsorted, cfg.max_value)
-    logits = run(model.weights, toks, per_head=False).logits[:, prediction_slice(cfg.list_len)]
+    logits = prediction_logits(model.weights, toks, prediction_slice(cfg.list_len), tables)
     targets = toks[:, cfg.list_len + 1 :]
     target_logit = logits.gather(-1, targets[..., None])[..., 0]
     other = logits.scatter(-1, targets[..., None], float("-inf")).max(-1).values
@@ -166,6 +168,7 @@ def search_adversarial(
     cfg = model.config
     g = torch.Generator().manual_seed(seed)
     start = time.perf_counter()
+    tables = token_tables(model.weights)
     pool_lists = torch.empty(0, cfg.list_len, dtype=torch.long)
     pool_margin = torch.empty(0)
     pool_family: list[str] = []
@@ -189,7 +192,7 @@ def search_adversarial(
             parts.append(_mutate(pool_lists[pick], cfg.max_value, g))
             families += ["mutation"] * n_mut
         batch = torch.cat(parts)
-        margin, n_bad = score_lists(model, batch)
+        margin, n_bad = score_lists(model, batch, tables)
         for fam in set(families):
             idx = [i for i, f in enumerate(families) if f == fam]
             scored[fam] += len(idx)

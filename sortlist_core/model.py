@@ -207,6 +207,56 @@ def run(
     return forward(weights, toks, edit_head_out, per_head=per_head)
 
 
+@dataclass(frozen=True)
+class TokenTables:
+    """In a 1-layer model the residual stream before attention depends only on (position, token),
+    so queries, keys and values can be tabulated once: [ctx vocab head d_head] each, plus the
+    residual itself [ctx vocab d_model]. Bulk scoring then gathers instead of recomputing."""
+
+    resid: Tensor
+    q: Tensor
+    k: Tensor
+    v: Tensor
+
+
+def token_tables(weights: Weights) -> TokenTables:
+    w = weights
+    with torch.inference_mode():
+        resid = w.W_E[None, :, :] + w.W_pos[:, None, :]  # [ctx vocab d_model]
+        x = _layer_norm(resid)[0] if w.normalized else resid
+        q, k, v = (
+            torch.einsum("pvd,hde->pvhe", x, W) + b
+            for W, b in ((w.W_Q, w.b_Q), (w.W_K, w.b_K), (w.W_V, w.b_V))
+        )
+    return TokenTables(resid, q, k, v)
+
+
+@torch.inference_mode()
+def prediction_logits(
+    weights: Weights, toks: Int[Tensor, "batch seq"], positions: slice, tables: TokenTables | None = None
+) -> Float[Tensor, "batch n_pos vocab"]:
+    """Logits at `positions` only, for bulk scoring (adversarial search, accuracy maps).
+
+    Equal to `run(weights, toks).logits[:, positions]`, but q/k/v are looked up in
+    `token_tables` and only the requested positions are attended and unembedded.
+    """
+    w = weights
+    t = tables if tables is not None else token_tables(w)
+    batch, seq = toks.shape
+    n_heads, d_model, d_head = w.W_Q.shape
+    pos = torch.arange(seq)
+    dest = pos[positions]
+    k = t.k[pos, toks].transpose(1, 2)  # [batch head seq d_head]
+    v = t.v[pos, toks].transpose(1, 2)
+    q = t.q[dest, toks[:, dest]].transpose(1, 2)  # [batch head n_pos d_head]
+    scores = q @ k.transpose(-1, -2) / math.sqrt(d_head)  # [batch head n_pos seq]
+    pattern = scores.masked_fill(dest[:, None] < pos[None, :], float("-inf")).softmax(-1)
+    z = (pattern @ v).transpose(1, 2).reshape(batch, len(dest), n_heads * d_head)
+    resid_post = t.resid[dest, toks[:, dest]] + z @ w.W_O.reshape(-1, d_model) + w.b_O
+    final = _layer_norm(resid_post)[0] if w.normalized else resid_post
+    return final @ w.W_U + w.b_U
+
+
 def raw_weights(state: Mapping[str, Tensor], cfg: ModelConfig) -> tuple[Weights, tuple[Tensor, ...] | None]:
     """Unprocessed weights plus LayerNorm parameters, for training or checking the processing."""
     names = {f.name for f in fields(Weights)} - {"normalized"}
