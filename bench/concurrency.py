@@ -1,0 +1,151 @@
+"""Concurrency: 20 sessions load the Attention page at once.
+
+On a server warmed by one earlier visit to the page (a running classroom server), 20 browser
+contexts open `/attention` at the same moment; each latency runs from its `goto` to the page
+fully rendered (plotly drawn, circuitsvis views filled). All must succeed: rendered within the
+timeout, no exception on the page. Baseline: one session alone, same server, same page
+(ratio = p50 / alone). The browser shares the machine's CPUs with the server, so these
+latencies include client-side rendering; the agent-API row (`server.enableAgentApi`, one HTTP
+request per session, no browser) isolates the server's share.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+
+from . import browser
+from .common import ERROR, Context, Row, Target, error_row, median, percentile
+from .server import StreamlitServer
+
+FIGURE = "concurrency"
+PAGE_KEY = "attention"
+TIMEOUT_S = 180
+ALL_SUCCEED = "all succeed"
+
+
+async def _load(pw_browser, url: str) -> dict:
+    context = await browser.new_context(pw_browser)
+    t0 = time.perf_counter()
+    try:
+        _, load = await browser.open_session(context, url, timeout_s=TIMEOUT_S)
+        return {
+            "ok": load.exception is None,
+            "s": time.perf_counter() - t0,
+            "exception": load.exception,
+            "context": context,
+        }
+    except Exception as exc:  # noqa: BLE001 - a failed session is a result, not a crash
+        return {
+            "ok": False,
+            "s": time.perf_counter() - t0,
+            "exception": f"{type(exc).__name__}: {exc}"[:300],
+            "context": context,
+        }
+
+
+async def _browser_sessions(ctx: Context, server: StreamlitServer, n: int, n_alone: int) -> dict:
+    from playwright.async_api import async_playwright
+
+    url = f"{server.url}/{PAGE_KEY}"
+    async with async_playwright() as pw:
+        pw_browser = await browser.launch(pw)
+        try:
+            warm = await _load(pw_browser, url)  # fills the server's caches
+            await warm["context"].close()
+            if not warm["ok"]:
+                raise RuntimeError(f"the {PAGE_KEY} page did not render: {warm['exception']}")
+            alone = []
+            for _ in range(n_alone):
+                r = await _load(pw_browser, url)
+                await r["context"].close()
+                alone.append(r)
+            ctx.log(f"concurrency: alone {median([r['s'] for r in alone]):.2f} s; now {n} at once")
+            results = await asyncio.gather(*(_load(pw_browser, url) for _ in range(n)))
+            for r in results:
+                await r["context"].close()
+        finally:
+            await pw_browser.close()
+    for r in [*alone, *results]:
+        r.pop("context", None)
+    return {"alone": alone, "at_once": list(results), "warm_s": warm["s"]}
+
+
+def _agent_interact(url: str) -> dict:
+    request = urllib.request.Request(
+        f"{url}/_stcore/agent/interact",
+        data=json.dumps({"page": PAGE_KEY}).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    t0 = time.perf_counter()
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
+            body = json.loads(response.read())
+        seconds = time.perf_counter() - t0
+        text = json.dumps(body.get("tree", {}))
+        exception = '"type": "exception"' in text
+        ok = body.get("status") == "ready" and not exception
+        return {"ok": ok, "s": seconds, "status": body.get("status"), "exception": exception}
+    except Exception as exc:  # noqa: BLE001 - a failed request is a result
+        return {"ok": False, "s": time.perf_counter() - t0, "status": f"{type(exc).__name__}: {exc}"[:200]}
+
+
+def _agent_sessions(ctx: Context, n: int, n_alone: int) -> dict:
+    with StreamlitServer(ctx.env, extra_args=("--server.enableAgentApi", "true")) as server:
+        warm = _agent_interact(server.url)
+        if not warm["ok"]:
+            raise RuntimeError(f"agent API: the {PAGE_KEY} page did not render ({warm})")
+        alone = [_agent_interact(server.url) for _ in range(n_alone)]
+        with ThreadPoolExecutor(max_workers=n) as pool:
+            results = list(pool.map(lambda _: _agent_interact(server.url), range(n)))
+    return {"alone": alone, "at_once": results, "warm_s": warm["s"]}
+
+
+def _row(name: str, r: dict, n: int, note: str) -> Row:
+    lat = [x["s"] for x in r["at_once"]]
+    ok = sum(1 for x in r["at_once"] if x["ok"])
+    p50, p95 = percentile(lat, 50), percentile(lat, 95)
+    alone = median([x["s"] for x in r["alone"]])
+    row = Row(
+        FIGURE,
+        name,
+        value=p50,
+        unit="s",
+        baseline=alone,
+        baseline_label="one session alone",
+        ratio=p50 / alone,
+        ratio_label="× alone (p50)",
+        target=ALL_SUCCEED,
+        targets=(Target("succeeded", ">=", n),),
+        display=f"{ok}/{n} ok; p50 {p50:.2f} s, p95 {p95:.2f} s",
+        note=note,
+        details={"p50_s": p50, "p95_s": p95, "succeeded": ok, "n": n, **r},
+    )
+    if ok < n:
+        failed = next(x for x in r["at_once"] if not x["ok"])
+        row.status, row.error = ERROR, f"{n - ok} of {n} sessions failed, e.g. {failed}"
+    return row
+
+
+def run(ctx: Context) -> list[Row]:
+    n = 4 if ctx.quick else 20
+    n_alone = ctx.reps(3)
+    rows = []
+    name = f"concurrency: {n} browser sessions load Attention at once (p50)"
+    try:
+        with StreamlitServer(ctx.env) as server:
+            r = asyncio.run(_browser_sessions(ctx, server, n, n_alone))
+        rows.append(_row(name, r, n, "latency = goto → fully rendered, browser on the same CPUs"))
+    except Exception as exc:  # noqa: BLE001
+        rows.append(error_row(FIGURE, name, exc, ALL_SUCCEED))
+    name = f"concurrency: {n} agent-API sessions at once (p50, server only)"
+    try:
+        r = _agent_sessions(ctx, n, n_alone)
+        rows.append(_row(name, r, n, "latency = one POST /_stcore/agent/interact per session"))
+    except Exception as exc:  # noqa: BLE001
+        rows.append(error_row(FIGURE, name, exc, ALL_SUCCEED))
+    return rows

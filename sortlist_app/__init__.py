@@ -1,0 +1,19 @@
+"""Streamlit building blocks shared by the pages of the sortlist app.
+
+Pages import from here and from `sortlist_core` only (never torch). Modules:
+
+- `state`: the session's model (`require_model`, `set_session_model`) and every cached analysis
+  (`eval_metrics`, `predictions`, `attention`, `full_ov`, ...; add more with `model_cached`).
+- `navigation`: the page registry (`PAGES`) with each page's exercise ids.
+- `exercises` + `grading`: the ARENA-style exercise widget and its pure graders.
+- `query` + `url_state`: view state <-> URL query parameters.
+- `attention_view`: offline circuitsvis attention views.
+- `prose` + `findings`: markdown templates in `assets/prose/` filled with measured facts.
+- `downloads`: every figure with a table alternative and CSV/JSON downloads.
+- `tables`: DataFrames derived from analysis results.
+- `sidebar`: the shared sidebar (model in use, progress).
+"""
+
+from ._entrypoint import route_through_entrypoint
+
+route_through_entrypoint()  # first: see _entrypoint.py (deep links on a fresh server)

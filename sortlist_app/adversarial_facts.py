@@ -1,0 +1,373 @@
+"""The Adversarial page's logic as pure functions (no streamlit): the list editor's parsing, the
+presets, the measured facts behind its prose, and its exercise graders.
+
+Nothing here knows what the reference model gets wrong: presets are the write-up's *inputs*
+(adapted to the loaded model's list length and value range), and every statement about the
+model's behaviour is computed from predictions of the loaded model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from sortlist_core.adversarial import FAMILIES, AccuracyMap, generate_family, score_lists
+from sortlist_core.checkpoint import LoadedModel
+from sortlist_core.config import ModelConfig
+from sortlist_core.data import InvalidListError, format_list, parse_unsorted_list
+from sortlist_core.metrics import SequencePrediction
+
+from .grading import CORRECT, Grade, as_int
+from .prose import join_words, pct
+
+MAX_EDITOR_LISTS = 10
+MAX_EDITOR_CHARS = 4_000  # a text area longer than this is not parsed (keeps the page fast)
+FAMILY_LABELS = {
+    "uniform": "random lists (the training distribution)",
+    "high": "all high values",
+    "gap": "a large gap between two values",
+    "cluster": "three close values x < y < z",
+}
+GENERATED_PRESETS = ("high", "gap")  # the two families the write-up proposes as adversarial
+
+
+# --------------------------------------------------------------------------- the list editor
+
+
+@dataclass(frozen=True)
+class LineError:
+    line: int  # 1-based line number in the text area
+    text: str
+    message: str
+
+    def sentence(self) -> str:
+        shown = self.text if len(self.text) <= 60 else self.text[:59] + "…"
+        return f"Line {self.line} (`{shown}`): {self.message}."
+
+
+@dataclass(frozen=True)
+class EditorParse:
+    lists: tuple[tuple[int, ...], ...]  # the valid lists, in order, duplicates dropped
+    errors: tuple[LineError, ...]
+    notes: tuple[str, ...]  # not errors: e.g. a repeated list that was dropped
+
+
+def parse_editor(text: str, cfg: ModelConfig, max_lists: int = MAX_EDITOR_LISTS) -> EditorParse:
+    """One list per non-empty line; every bad line is reported with its number and the reason.
+
+    Never raises. Lines after the `max_lists`-th list are reported as errors (not silently cut).
+    """
+    if not isinstance(text, str):
+        return EditorParse((), (LineError(1, "", "expected text"),), ())
+    if len(text) > MAX_EDITOR_CHARS:
+        return EditorParse(
+            (), (LineError(1, text[:40], f"the text is longer than {MAX_EDITOR_CHARS:,} characters"),), ()
+        )
+    lists: list[tuple[int, ...]] = []
+    errors: list[LineError] = []
+    notes: list[str] = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line:
+            continue
+        try:
+            values = tuple(parse_unsorted_list(line, cfg.list_len, cfg.max_value))
+        except InvalidListError as exc:
+            errors.append(LineError(number, line, str(exc)))
+            continue
+        if values in lists:
+            notes.append(f"Line {number} repeats an earlier list; it is shown once.")
+            continue
+        if len(lists) == max_lists:
+            errors.append(
+                LineError(number, line, f"at most {max_lists} lists at a time: delete a line to add this one")
+            )
+            continue
+        lists.append(values)
+    return EditorParse(tuple(lists), tuple(errors), tuple(notes))
+
+
+def editor_text(lists: Sequence[Sequence[int]]) -> str:
+    """The text area's content for `lists` (parsed back unchanged by `parse_editor`)."""
+    return "\n".join(format_list(values) for values in lists)
+
+
+# --------------------------------------------------------------------------- presets
+
+
+@dataclass(frozen=True)
+class Preset:
+    key: str
+    label: str
+    lists: tuple[tuple[int, ...], ...]
+    why: str  # the write-up's hypothesis behind it (an idea to test, not a measured claim)
+
+
+def writeup_presets(cfg: ModelConfig) -> list[Preset]:
+    """The write-up's two custom lists, `[0] + 40..48` and `[5] + 30, 32, …, 46`, rebuilt for the
+    loaded model's task (identical for the write-up's 10 values in 0..50)."""
+    L, m = cfg.list_len, cfg.max_value
+    presets: list[Preset] = []
+    high = [0, *range(m - L, m - 1)]
+    if L >= 2 and m - L > 0 and len(set(high)) == L:
+        presets.append(
+            Preset(
+                "writeup_high",
+                f"[0] + {m - L}..{m - 2}",
+                (tuple(high),),
+                "One small value, then a run of high consecutive values: a large gap right after the smallest value.",
+            )
+        )
+    start = m - 4 - 2 * (L - 2)
+    first = min(5, start - 1)
+    evens = [first, *range(start, start + 2 * (L - 1), 2)]
+    if L >= 2 and first >= 0 and start > first and max(evens) <= m and len(set(evens)) == L:
+        presets.append(
+            Preset(
+                "writeup_evens",
+                f"[{first}] + {start}, {start + 2}, …, {start + 2 * (L - 2)}",
+                (tuple(evens),),
+                "A small value, a large gap, then evenly spaced high values.",
+            )
+        )
+    return presets
+
+
+def generated_lists(family: str, n: int, cfg: ModelConfig, seed: int) -> tuple[tuple[int, ...], ...]:
+    """`n` seeded lists of one family ("high": all values high; "gap": a large gap)."""
+    g = torch.Generator().manual_seed(int(seed))
+    lists = generate_family(family, n, cfg.list_len, cfg.max_value, g)
+    return tuple(tuple(int(v) for v in row) for row in lists.tolist())
+
+
+# --------------------------------------------------------------------------- measured facts
+
+
+@dataclass(frozen=True)
+class FamilyRates:
+    """Fraction of lists the model gets wrong (at least one wrong position), per family."""
+
+    families: tuple[str, ...]
+    wrong: tuple[float, ...]
+    n_per_family: int
+
+    def rate(self, family: str) -> float:
+        return self.wrong[self.families.index(family)]
+
+    def to_dict(self) -> dict:
+        return {"n_per_family": self.n_per_family, "wrong_fraction": dict(zip(self.families, self.wrong))}
+
+
+@torch.inference_mode()
+def family_failure_rates(model: LoadedModel, n_per_family: int = 2000, seed: int = 1) -> FamilyRates:
+    cfg = model.config
+    g = torch.Generator().manual_seed(seed)
+    wrong = []
+    for family in FAMILIES:
+        _, n_bad = score_lists(model, generate_family(family, n_per_family, cfg.list_len, cfg.max_value, g))
+        wrong.append(float((n_bad > 0).float().mean()))
+    return FamilyRates(tuple(FAMILIES), tuple(wrong), n_per_family)
+
+
+def family_facts(rates: FamilyRates) -> dict[str, Any]:
+    base = rates.rate("uniform")
+    worst = max(rates.families, key=rates.rate)
+
+    def times(family: str) -> str:
+        r = rates.rate(family)
+        if base <= 0:
+            return "while random lists never fail" if r > 0 else "like random lists, never"
+        ratio = r / base
+        return f"{ratio:.0f}× as often as random lists" if ratio >= 1.5 else "about as often as random lists"
+
+    return {
+        "family_n": f"{rates.n_per_family:,}",
+        "uniform_wrong": pct(base),
+        "high_wrong": pct(rates.rate("high")),
+        "gap_wrong": pct(rates.rate("gap")),
+        "cluster_wrong": pct(rates.rate("cluster")),
+        "high_times": times("high"),
+        "gap_times": times("gap"),
+        "cluster_times": times("cluster"),
+        "worst_family": FAMILY_LABELS[worst],
+        "worst_family_wrong": pct(rates.rate(worst)),
+    }
+
+
+def _marginal(amap: AccuracyMap, axis: int) -> tuple[np.ndarray, np.ndarray]:
+    """Accuracy per column (axis=0) or row (axis=1), pooled over the other axis; and counts."""
+    acc = np.nan_to_num(amap.accuracy)
+    hits = (acc * amap.counts).sum(axis)
+    counts = amap.counts.sum(axis)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(counts > 0, hits / np.maximum(counts, 1), np.nan), counts
+
+
+def _first_below(
+    labels: Sequence[str], acc: np.ndarray, counts: np.ndarray, threshold: float, min_count: int = 20
+) -> str | None:
+    for label, a, c in zip(labels, acc, counts):
+        if c >= min_count and a < threshold:
+            return label
+    return None
+
+
+def _slice_sentence(
+    labels: Sequence[str],
+    acc: np.ndarray,
+    counts: np.ndarray,
+    feature: str,
+    threshold: float,
+    min_count: int = 20,
+) -> str:
+    """'accuracy stays at or above 90% up to 25–29 and falls to 0.0% at 30–34' for one slice."""
+    seen = [
+        (label, float(a)) for label, a, c in zip(labels, acc, counts) if c >= min_count and np.isfinite(a)
+    ]
+    if not seen:
+        return f"there are too few lists to judge the {feature}"
+    for k, (label, a) in enumerate(seen):
+        if a < threshold:
+            before = (
+                f"stays at or above {pct(threshold, 0)} up to {feature} {seen[k - 1][0]} and " if k else ""
+            )
+            return f"accuracy {before}falls to {pct(a)} at {feature} {label}"
+    return f"accuracy stays at or above {pct(threshold, 0)} for every {feature} up to {seen[-1][0]}"
+
+
+def accuracy_map_facts(maps: Sequence[AccuracyMap], threshold: float = 0.9) -> dict[str, Any]:
+    """Where accuracy falls below `threshold`. Each feature is read along one slice of the map
+    that holds the other feature at its most ordinary value (the families are mixed, so pooled
+    marginals would confound the two): the smallest value along the smallest-gap row, the gap
+    along the smallest-value column. Phrased for whatever the model does."""
+    gap_map = maps[0]
+    acc, counts = gap_map.accuracy, gap_map.counts
+    smallest_sentence = _slice_sentence(gap_map.col_bins, acc[0], counts[0], "smallest value", threshold)
+    gap_sentence = _slice_sentence(gap_map.row_bins, acc[:, 0], counts[:, 0], "largest gap", threshold)
+    valid = [(i, j) for i in range(acc.shape[0]) for j in range(acc.shape[1]) if counts[i, j] >= 20]
+    if valid:
+        wi, wj = min(valid, key=lambda ij: acc[ij])
+        worst = f"largest gap {gap_map.row_bins[wi]} and smallest value {gap_map.col_bins[wj]}: {pct(float(acc[wi, wj]))} of {int(counts[wi, wj])} lists sorted correctly"
+    else:
+        worst = "no cell has enough lists to judge"
+    tight_sentence = "too few lists"
+    if len(maps) > 1:
+        tight = maps[1]
+        by_tight, n_tight = _marginal(tight, 1)
+        parts = [
+            f"span {label}: {pct(float(a))}"
+            for label, a, c in zip(tight.row_bins, by_tight, n_tight)
+            if c >= 20
+        ]
+        tight_sentence = join_words(parts[:4]) or tight_sentence
+    return {
+        "threshold": pct(threshold, 0),
+        "gap_row": gap_map.row_bins[0],
+        "small_col": gap_map.col_bins[0],
+        "smallest_sentence": smallest_sentence,
+        "gap_sentence": gap_sentence,
+        "worst_cell": worst,
+        "tight_sentence": tight_sentence,
+    }
+
+
+def prediction_rows(preds: Sequence[SequencePrediction]) -> list[dict[str, Any]]:
+    """One summary row per list: what the table under the heatmaps shows."""
+    rows = []
+    for i, p in enumerate(preds, start=1):
+        rows.append(
+            {
+                "list": i,
+                "unsorted": format_list(p.unsorted),
+                "correct sorted": format_list(p.targets),
+                "model predicts": format_list(p.predicted),
+                "wrong positions": ", ".join(str(w) for w in p.wrong) or "none",
+                "verdict": "all correct" if p.correct else f"{len(p.wrong)} wrong",
+                "min p(correct)": round(float(min(p.probs[k, t] for k, t in enumerate(p.targets))), 4),
+            }
+        )
+    return rows
+
+
+def describe_prediction(p: SequencePrediction) -> str:
+    """'At position 1 (after 0) the model predicts 0 (p=0.41) instead of 40 (p=0.12).'"""
+    if p.correct:
+        return "The model sorts this list correctly."
+    parts = []
+    for k in p.wrong:
+        after = "SEP" if k == 0 else str(p.targets[k - 1])
+        parts.append(
+            f"at position {k} (the prediction made at {after}), where it predicts {p.predicted[k]} "
+            f"(p = {p.probs[k, p.predicted[k]]:.2f}) instead of {p.targets[k]} (p = {p.probs[k, p.targets[k]]:.2f})"
+        )
+    return "The model goes wrong " + join_words(parts, "; and") + "."
+
+
+# --------------------------------------------------------------------------- exercises
+
+
+def grade_adversarial_list(
+    answer: Any, cfg: ModelConfig, predict: Callable[[tuple[int, ...]], SequencePrediction]
+) -> Grade:
+    """Any valid list the model gets wrong at one or more positions passes."""
+    text = "" if answer is None else str(answer)
+    try:
+        values = tuple(parse_unsorted_list(text, cfg.list_len, cfg.max_value))
+    except InvalidListError as exc:
+        return Grade(False, f"That is not a valid list: {exc}.")
+    p = predict(values)
+    if p.wrong:
+        return Grade(True, f"{CORRECT} {describe_prediction(p)}")
+    lowest = min(float(p.probs[k, t]) for k, t in enumerate(p.targets))
+    return Grade(
+        False,
+        f"The model sorts ({format_list(values)}) correctly (its lowest probability on a correct token is {lowest:.2f}). "
+        "Try values the training data rarely contains: all values high, or a very large gap between two values.",
+    )
+
+
+def grade_wrong_position(answer: Any, p: SequencePrediction) -> Grade:
+    """A position (0 = the prediction made at SEP) where the model's prediction is wrong."""
+    value = as_int(answer)
+    n = len(p.targets)
+    if value is None or not 0 <= value < n:
+        return Grade(
+            False, f"Enter a prediction position between 0 (the prediction made at SEP) and {n - 1}."
+        )
+    if value in p.wrong:
+        others = [w for w in p.wrong if w != value]
+        extra = f" It also goes wrong at position(s) {', '.join(map(str, others))}." if others else ""
+        return Grade(
+            True,
+            f"{CORRECT} At position {value} the model predicts {p.predicted[value]} instead of {p.targets[value]}.{extra}",
+        )
+    return Grade(
+        False,
+        f"At position {value} the model correctly predicts {p.targets[value]}. Look for the ✗ in the heatmap (row = prediction position).",
+    )
+
+
+def grade_worst_family(answer: Any, rates: FamilyRates) -> Grade:
+    """The family whose lists the model gets wrong most often (ties: any of the worst)."""
+    if answer not in rates.families:
+        return Grade(False, "Choose one of the families.")
+    worst = max(rates.wrong)
+    if rates.rate(answer) >= worst - 1e-12:
+        return Grade(
+            True,
+            f"{CORRECT} {FAMILY_LABELS[answer].capitalize()}: {pct(rates.rate(answer))} of such lists go wrong.",
+        )
+    return Grade(
+        False,
+        f"Lists with {FAMILY_LABELS[answer]} go wrong {pct(rates.rate(answer))} of the time; another family fails more often. "
+        "Think about which lists the training data (random subsets) almost never contains.",
+    )
+
+
+def pick_exercise_list(candidates: Sequence[SequencePrediction]) -> SequencePrediction | None:
+    """The first candidate the model gets wrong (the exercise needs one), else None."""
+    return next((p for p in candidates if p.wrong), None)

@@ -1,0 +1,164 @@
+"""The Model page's logic as pure functions (no streamlit): checking an upload, building a
+training run from the form, and describing a model for the learner."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from typing import Any
+
+from sortlist_core.checkpoint import (
+    MAX_CHECKPOINT_BYTES,
+    CheckpointError,
+    LoadedModel,
+    checkpoint_bytes,
+    load_checkpoint,
+)
+from sortlist_core.config import ConfigError, ModelConfig
+from sortlist_core.training import FAST_RECIPE, Recipe
+
+from .training_jobs import TrainingLimits
+
+UPLOAD_TYPES = ("pt", "pth", "bin", "ckpt")
+
+
+def upload_limit_bytes(server_max_mb: float | int | None) -> int:
+    """The smaller of the server's upload limit (`server.maxUploadSize`, MB) and the loader's."""
+    if server_max_mb is None or server_max_mb <= 0:
+        return MAX_CHECKPOINT_BYTES
+    return min(int(server_max_mb * 1024 * 1024), MAX_CHECKPOINT_BYTES)
+
+
+def _mb(n: int) -> str:
+    return f"{n / (1024 * 1024):.1f} MB"
+
+
+@dataclass(frozen=True)
+class UploadOutcome:
+    model: LoadedModel | None
+    message: str  # markdown, for st.success / st.error
+
+    @property
+    def ok(self) -> bool:
+        return self.model is not None
+
+
+def check_upload(name: str, data: bytes, limit_bytes: int) -> UploadOutcome:
+    """Load an uploaded checkpoint; on any problem, a message naming it (never an exception)."""
+    shown = name if len(name) <= 80 else name[:79] + "…"
+    if len(data) > limit_bytes:
+        return UploadOutcome(
+            None, f"**{shown}** is {_mb(len(data))}, over this server's upload limit of {_mb(limit_bytes)}."
+        )
+    try:
+        model = load_checkpoint(data, name=shown)
+    except CheckpointError as exc:
+        return UploadOutcome(None, f"**{shown}** could not be used: {exc}.")
+    except Exception as exc:  # defensive: the loader should only raise CheckpointError
+        return UploadOutcome(None, f"**{shown}** could not be used: unexpected {type(exc).__name__}.")
+    return UploadOutcome(
+        model, f"Loaded **{shown}** (fingerprint `{model.short_id}`): every page now analyses it."
+    )
+
+
+@dataclass(frozen=True)
+class TrainingForm:
+    """What the learner chose on the Model page."""
+
+    seed: int = 0
+    steps: int = 500
+    batch_size: int = 256
+    n_heads: int = 2
+    d_model: int = 96
+    list_len: int = 10
+    max_value: int = 50
+    layernorm: bool = True
+    lr: float = 3e-3
+    target_accuracy: float | None = None
+
+
+def build_run(form: TrainingForm, limits: TrainingLimits) -> tuple[ModelConfig, Recipe]:
+    """Config and recipe for the form (the fast recipe, `steps` fresh batches); `ValueError`
+    names the first setting that cannot work or is over this server's limits."""
+    if form.steps > limits.max_steps:
+        raise ValueError(f"at most {limits.max_steps:,} steps on this server, got {form.steps:,}")
+    if form.d_model > limits.max_d_model:
+        raise ValueError(f"d_model at most {limits.max_d_model} on this server, got {form.d_model}")
+    if form.n_heads > limits.max_heads:
+        raise ValueError(f"at most {limits.max_heads} heads on this server, got {form.n_heads}")
+    if form.batch_size > limits.max_batch_size:
+        raise ValueError(f"batch size at most {limits.max_batch_size} on this server, got {form.batch_size}")
+    if form.n_heads < 1 or form.d_model % form.n_heads:
+        raise ValueError(
+            f"d_model ({form.d_model}) must be divisible by the number of heads ({form.n_heads})"
+        )
+    try:
+        config = ModelConfig(
+            list_len=form.list_len,
+            max_value=form.max_value,
+            d_model=form.d_model,
+            d_head=form.d_model // form.n_heads,
+            n_heads=form.n_heads,
+            normalization="LN" if form.layernorm else None,
+        )
+    except ConfigError as exc:
+        raise ValueError(str(exc)) from None
+    warmup = min(FAST_RECIPE.warmup_steps, max(0, form.steps // 10))
+    recipe = replace(
+        FAST_RECIPE,
+        name="app",
+        n_train=form.steps * form.batch_size,
+        epochs=1,
+        batch_size=form.batch_size,
+        seed=form.seed,
+        lr_start=form.lr,
+        warmup_steps=warmup,
+        val_size=2_000,
+        eval_every=max(10, form.steps // 25),
+    )
+    recipe.validate()
+    return config, recipe
+
+
+def trained_name(config: ModelConfig, recipe: Recipe, steps_done: int) -> str:
+    return f"trained: seed {recipe.seed}, {steps_done} steps, {config.n_heads} heads"
+
+
+def model_rows(model: LoadedModel) -> list[dict[str, Any]]:
+    """The model's identity and configuration as (property, value) rows."""
+    cfg = model.config
+    rows = [
+        ("name", model.name),
+        ("fingerprint (weights sha256)", model.weights_sha256),
+        ("file sha256", model.sha256),
+        ("list length", cfg.list_len),
+        ("values", f"0..{cfg.max_value} (SEP = {cfg.sep_token})"),
+        ("d_model / d_head", f"{cfg.d_model} / {cfg.d_head}"),
+        ("heads", f"{cfg.n_heads} ({', '.join(cfg.head_names)})"),
+        ("layers", cfg.n_layers),
+        ("LayerNorm", "yes" if cfg.normalization == "LN" else "no"),
+    ]
+    return [{"property": k, "value": str(v)} for k, v in rows]
+
+
+def metadata_rows(metadata: dict[str, Any]) -> list[dict[str, str]]:
+    """Training metadata worth showing (the loss history is left to the curve)."""
+    skip = {"history", "config"}
+    out = []
+    for key in sorted(metadata):
+        if key in skip:
+            continue
+        value = metadata[key]
+        if isinstance(value, float):
+            text = f"{value:.5g}"
+        elif isinstance(value, (dict, list)):
+            text = json.dumps(value, sort_keys=True)
+        else:
+            text = str(value)
+        out.append({"field": key, "value": text if len(text) <= 300 else text[:299] + "…"})
+    return out
+
+
+def trained_checkpoint(model: LoadedModel) -> bytes:
+    """Our checkpoint format for a model trained in the app (loads back with `load_checkpoint`)."""
+    return checkpoint_bytes(model.state_dict, model.config, model.metadata)

@@ -1,0 +1,68 @@
+"""The app's pages, in order: one registry used by `app.py` (st.navigation), the sidebar's
+exercise progress and the tests.
+
+To add a page: write `pages/<n>_<name>.py`, add a `PageSpec` here, and list the ids of the
+exercises it renders (`render_exercise` refuses ids not listed, so progress totals stay right).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    key: str  # short name, also the URL path (`/attention`)
+    path: str  # script path relative to app.py
+    title: str
+    icon: str
+    exercises: tuple[str, ...] = ()  # exercise ids rendered on the page, `<key>.<name>`
+
+
+PAGES: tuple[PageSpec, ...] = (
+    PageSpec(
+        "problem",
+        "pages/1_problem.py",
+        "Problem",
+        "🔢",
+        ("problem.sep_prediction", "problem.least_accurate_position"),
+    ),
+    PageSpec(
+        "attention",
+        "pages/2_attention.py",
+        "Attention",
+        "👀",
+        ("attention.top_attended", "attention.important_head"),
+    ),
+    PageSpec(
+        "circuits",
+        "pages/3_circuits.py",
+        "OV/QK circuits",
+        "🔌",
+        ("circuits.copier_of_token", "circuits.copy_count", "circuits.top_source"),
+    ),
+    PageSpec(
+        "adversarial",
+        "pages/4_adversarial.py",
+        "Adversarial",
+        "🧨",
+        ("adversarial.find_wrong_list", "adversarial.wrong_position", "adversarial.worst_family"),
+    ),
+    PageSpec(
+        "mystery",
+        "pages/5_mystery.py",
+        "Mystery",
+        "🕵️",
+        ("mystery.cross_sign", "mystery.larger_total", "mystery.direct_path"),
+    ),
+    PageSpec("model", "pages/6_model.py", "Model", "📦"),
+)
+
+
+def page_of_exercise(exercise_id: str) -> PageSpec | None:
+    """The page that declares `exercise_id`."""
+    return next((p for p in PAGES if exercise_id in p.exercises), None)
+
+
+def page_by_key(key: str) -> PageSpec:
+    return next(p for p in PAGES if p.key == key)

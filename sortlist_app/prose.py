@@ -1,0 +1,91 @@
+"""Teaching prose: markdown templates in `assets/prose/*.md` filled with measured numbers.
+
+Templates use `str.format` placeholders (`{minor_head}`); a literal brace is written `{{`.
+Every claim in the prose is a placeholder computed from the loaded model (see `findings.py`),
+so another checkpoint (e.g. one with its two heads swapped) gets correspondingly different,
+still-true sentences. Filling is strict: a missing value raises `KeyError` (tests fill every
+template), never silently prints `{name}`.
+"""
+
+from __future__ import annotations
+
+import functools
+import string
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from sortlist_core.circuits import HeadRange
+from sortlist_core.paths import ASSETS_DIR
+
+PROSE_DIR = ASSETS_DIR / "prose"
+
+
+@functools.cache
+def load_template(name: str) -> str:
+    """The text of `assets/prose/<name>.md`."""
+    return (PROSE_DIR / f"{name}.md").read_text(encoding="utf-8")
+
+
+def template_names() -> list[str]:
+    return sorted(p.stem for p in Path(PROSE_DIR).glob("*.md"))
+
+
+def placeholders(template: str) -> set[str]:
+    """The placeholder names a template uses."""
+    return {field for _, field, _, _ in string.Formatter().parse(template) if field}
+
+
+def fill(template: str, values: Mapping[str, Any]) -> str:
+    """`template` with every placeholder replaced; `KeyError` names a missing one."""
+    missing = placeholders(template) - set(values)
+    if missing:
+        raise KeyError(f"prose placeholders without a value: {sorted(missing)}")
+    return template.format_map(dict(values))
+
+
+def render(name: str, values: Mapping[str, Any] | None = None) -> str:
+    """Show the filled template `name` as markdown; returns the text (handy for tests)."""
+    text = fill(load_template(name), values or {})
+    st.markdown(text)
+    return text
+
+
+# --------------------------------------------------------------------------- phrasing
+
+
+def pct(fraction: float, digits: int = 1) -> str:
+    """0.9871 -> '98.7%'."""
+    return f"{fraction:.{digits}%}"
+
+
+def num(value: float, digits: int = 3) -> str:
+    """Fixed decimals, for losses and probabilities: 0.12345 -> '0.123'."""
+    return f"{value:.{digits}f}"
+
+
+def sig(value: float, digits: int = 2) -> str:
+    """Significant digits, for weights-based quantities of any scale: -0.000412 -> '-0.00041'."""
+    return f"{value:+.{digits}g}" if value else "0"
+
+
+def join_words(items: Iterable[str], conjunction: str = "and") -> str:
+    """['a', 'b', 'c'] -> 'a, b and c'."""
+    items = list(items)
+    if not items:
+        return ""
+    if len(items) == 1:
+        return items[0]
+    return f"{', '.join(items[:-1])} {conjunction} {items[-1]}"
+
+
+def head_name(head_names: Sequence[str], head: int) -> str:
+    """'head 0.1'."""
+    return f"head {head_names[head]}"
+
+
+def ranges_text(ranges: Sequence[HeadRange]) -> str:
+    """Token ranges as prose: '0–27 and 37–50'."""
+    return join_words(r.label for r in ranges) or "no tokens"

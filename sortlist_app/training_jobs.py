@@ -1,0 +1,445 @@
+"""Server-wide training jobs: a small thread-based job manager (no streamlit imports).
+
+Training is CPU-heavy, so a server runs at most `max_jobs` at a time (default 1, set with the
+environment variable `SORTLIST_MAX_TRAINING_JOBS`; 0 turns training off). A further request is
+refused with a sentence saying why, never queued behind someone else's run. Each job belongs to
+one session (its `owner`); a session has at most one running job.
+
+A job stops when
+- its owner cancels it (`TrainingJob.cancel`),
+- its heartbeat goes stale: the Model page calls `heartbeat()` while it shows the job, and an
+  optional `alive()` probe (is the owner's browser tab still connected?) keeps it fresh while the
+  learner is on another page. A closed tab stops both, so the run stops `heartbeat_timeout`
+  seconds later instead of burning the CPU for nobody,
+- or training ends (its recipe's steps, or the target accuracy).
+
+A stopped run still returns its best weights so far (`sortlist_core.training.train` does that).
+Everything here is thread-safe; snapshots are immutable copies the page can render freely.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sortlist_core.config import ModelConfig
+from sortlist_core.training import Recipe, TrainProgress, TrainResult, train
+
+MAX_JOBS_ENV = "SORTLIST_MAX_TRAINING_JOBS"
+HOSTED_ENV = "SORTLIST_HOSTED"
+DEFAULT_MAX_JOBS = 1
+DEFAULT_HEARTBEAT_TIMEOUT_S = 30.0
+KEEP_FINISHED_S = 3600.0  # a finished job's result waits this long for its owner
+MAX_CURVE_POINTS = 400  # the loss curve kept per job is thinned to about this many points
+
+# Job states
+RUNNING = "running"
+DONE = "done"  # all steps ran, or the target accuracy was reached
+CANCELLED = "cancelled"  # the owner pressed cancel
+ABANDONED = "abandoned"  # the heartbeat went stale (tab closed)
+FAILED = "failed"
+FINISHED = (DONE, CANCELLED, ABANDONED, FAILED)
+
+
+class JobRefused(RuntimeError):
+    """A training request that cannot start now; the message says why, for the learner."""
+
+
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def max_jobs_from_env(default: int = DEFAULT_MAX_JOBS) -> int:
+    """`$SORTLIST_MAX_TRAINING_JOBS` as a non-negative int (malformed values give `default`)."""
+    text = os.environ.get(MAX_JOBS_ENV, "").strip()
+    if not text:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        return default
+    return max(0, value)
+
+
+@dataclass(frozen=True)
+class TrainingLimits:
+    """What a learner may ask for from the Model page. Hosted mode (`SORTLIST_HOSTED=1`) keeps
+    runs short so one learner cannot hold the server's CPU for long."""
+
+    max_steps: int
+    max_d_model: int
+    max_heads: int
+    max_batch_size: int
+    hosted: bool
+
+
+def training_limits() -> TrainingLimits:
+    if _env_flag(HOSTED_ENV):
+        return TrainingLimits(max_steps=1_000, max_d_model=128, max_heads=4, max_batch_size=256, hosted=True)
+    return TrainingLimits(max_steps=20_000, max_d_model=256, max_heads=8, max_batch_size=1024, hosted=False)
+
+
+@dataclass(frozen=True)
+class CurvePoint:
+    step: int
+    loss: float
+    val_accuracy: float | None
+    elapsed_s: float
+
+
+@dataclass(frozen=True)
+class JobSnapshot:
+    """An immutable view of a job at one moment (safe to render from any thread)."""
+
+    job_id: int
+    owner: str
+    status: str
+    config: ModelConfig
+    recipe: Recipe
+    step: int
+    total_steps: int
+    curve: tuple[CurvePoint, ...]
+    started_s: float  # clock() at start
+    elapsed_s: float
+    last_val_accuracy: float | None
+    result: TrainResult | None = field(repr=False)
+    error: str | None
+
+    @property
+    def running(self) -> bool:
+        return self.status == RUNNING
+
+    @property
+    def fraction(self) -> float:
+        return min(1.0, self.step / self.total_steps) if self.total_steps else 0.0
+
+    @property
+    def eta_s(self) -> float | None:
+        """Seconds left at the current pace (None before the first step)."""
+        if not self.running or self.step == 0:
+            return None
+        return self.elapsed_s / self.step * (self.total_steps - self.step)
+
+
+class TrainingJob:
+    """One training run in a daemon thread. Create through `JobManager.submit`."""
+
+    def __init__(
+        self,
+        job_id: int,
+        owner: str,
+        config: ModelConfig,
+        recipe: Recipe,
+        target_accuracy: float | None,
+        heartbeat_timeout: float,
+        alive: Callable[[], bool] | None,
+        train_fn: Callable[..., TrainResult],
+        clock: Callable[[], float],
+        on_finish: Callable[[TrainingJob], None],
+    ):
+        self.job_id = job_id
+        self.owner = owner
+        self.config = config
+        self.recipe = recipe
+        self.target_accuracy = target_accuracy
+        self.heartbeat_timeout = heartbeat_timeout
+        self._alive = alive
+        self._train_fn = train_fn
+        self._clock = clock
+        self._on_finish = on_finish
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._stop_status = CANCELLED
+        self._status = RUNNING
+        self._step = 0
+        self._total = recipe.total_steps
+        self._curve: list[CurvePoint] = []
+        self._curve_stride = 1
+        self._last_val: float | None = None
+        self._result: TrainResult | None = None
+        self._error: str | None = None
+        self._started = clock()
+        self._finished: float | None = None
+        self._heartbeat = self._started
+        self._thread = threading.Thread(target=self._run, name=f"sortlist-train-{job_id}", daemon=True)
+
+    # -------------------------------------------------------------- control (any thread)
+
+    def heartbeat(self) -> None:
+        """The owner's page is still showing this job: keep it running."""
+        with self._lock:
+            self._heartbeat = self._clock()
+
+    def cancel(self, status: str = CANCELLED) -> None:
+        """Ask the run to stop after its current step (it keeps its best weights so far)."""
+        with self._lock:
+            if self._status == RUNNING and not self._stop.is_set():
+                self._stop_status = status
+                self._stop.set()
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait for the thread; True when it has finished."""
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    @property
+    def finished_at(self) -> float | None:
+        with self._lock:
+            return self._finished
+
+    @property
+    def status(self) -> str:
+        with self._lock:
+            return self._status
+
+    def snapshot(self) -> JobSnapshot:
+        with self._lock:
+            end = self._finished if self._finished is not None else self._clock()
+            return JobSnapshot(
+                job_id=self.job_id,
+                owner=self.owner,
+                status=self._status,
+                config=self.config,
+                recipe=self.recipe,
+                step=self._step,
+                total_steps=self._total,
+                curve=tuple(self._curve),
+                started_s=self._started,
+                elapsed_s=max(0.0, end - self._started),
+                last_val_accuracy=self._last_val,
+                result=self._result,
+                error=self._error,
+            )
+
+    # -------------------------------------------------------------- the training thread
+
+    def _start(self) -> None:
+        self._thread.start()
+
+    def _should_stop(self) -> bool:
+        if self._stop.is_set():
+            return True
+        now = self._clock()
+        with self._lock:
+            stale = now - self._heartbeat > self.heartbeat_timeout
+        if stale and self._alive is not None:
+            try:
+                still_there = bool(self._alive())
+            except Exception:  # a probe that fails counts as "gone"
+                still_there = False
+            if still_there:
+                self.heartbeat()
+                return False
+        if stale:
+            self.cancel(ABANDONED)
+            return True
+        return False
+
+    def _on_progress(self, p: TrainProgress) -> None:
+        with self._lock:
+            self._step, self._total = p.step, p.total_steps
+            if p.val_accuracy is not None:
+                self._last_val = p.val_accuracy
+            if p.val_accuracy is not None or p.step % self._curve_stride == 0 or p.step == p.total_steps:
+                self._curve.append(CurvePoint(p.step, p.loss, p.val_accuracy, p.elapsed_s))
+            if len(self._curve) > MAX_CURVE_POINTS:  # thin: keep validation points and every other step
+                self._curve_stride *= 2
+                self._curve = [
+                    c
+                    for i, c in enumerate(self._curve)
+                    if c.val_accuracy is not None or i % 2 == 0 or i == len(self._curve) - 1
+                ]
+
+    def _run(self) -> None:
+        status, result, error = DONE, None, None
+        try:
+            result = self._train_fn(
+                self.config,
+                self.recipe,
+                progress=self._on_progress,
+                should_stop=self._should_stop,
+                target_accuracy=self.target_accuracy,
+            )
+            if self._stop.is_set():
+                status = self._stop_status
+        except Exception as exc:  # reported to the owner, never raised into the server
+            status, error = FAILED, f"{type(exc).__name__}: {exc}"
+        with self._lock:
+            self._status, self._result, self._error = status, result, error
+            self._finished = self._clock()
+        self._on_finish(self)
+
+
+class JobManager:
+    """At most `max_jobs` running jobs per server; at most one per owner."""
+
+    def __init__(
+        self,
+        max_jobs: int | None = None,
+        heartbeat_timeout: float = DEFAULT_HEARTBEAT_TIMEOUT_S,
+        train_fn: Callable[..., TrainResult] = train,
+        clock: Callable[[], float] = time.monotonic,
+        keep_finished_s: float = KEEP_FINISHED_S,
+    ):
+        self.max_jobs = max_jobs_from_env() if max_jobs is None else max(0, int(max_jobs))
+        self.heartbeat_timeout = heartbeat_timeout
+        self.keep_finished_s = keep_finished_s
+        self._train_fn = train_fn
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._jobs: dict[str, TrainingJob] = {}  # owner -> latest job
+        self._ids = itertools.count(1)
+
+    @property
+    def enabled(self) -> bool:
+        return self.max_jobs > 0
+
+    def submit(
+        self,
+        owner: str,
+        config: ModelConfig,
+        recipe: Recipe,
+        target_accuracy: float | None = None,
+        alive: Callable[[], bool] | None = None,
+    ) -> TrainingJob:
+        """Start a run for `owner`, or raise `JobRefused` saying why it cannot start now.
+
+        The recipe is validated first (`ValueError` names the bad setting)."""
+        recipe.validate()
+        with self._lock:
+            self._prune()
+            if not self.enabled:
+                raise JobRefused("Training is turned off on this server (SORTLIST_MAX_TRAINING_JOBS=0).")
+            mine = self._jobs.get(owner)
+            if mine is not None and mine.status == RUNNING:
+                raise JobRefused(
+                    "You already have a training run in progress: cancel it or wait for it to finish."
+                )
+            running = [j for j in self._jobs.values() if j.status == RUNNING]
+            if len(running) >= self.max_jobs:
+                raise JobRefused(self._busy_message(running))
+            job = TrainingJob(
+                next(self._ids),
+                owner,
+                config,
+                recipe,
+                target_accuracy,
+                self.heartbeat_timeout,
+                alive,
+                self._train_fn,
+                self._clock,
+                self._job_finished,
+            )
+            self._jobs[owner] = job
+            job._start()
+            return job
+
+    def _busy_message(self, running: list[TrainingJob]) -> str:
+        waits = [s.eta_s for s in (j.snapshot() for j in running) if s.eta_s is not None]
+        when = f" It should finish in about {duration_text(min(waits))}." if waits else ""
+        who = (
+            "Another learner's training run is" if len(running) == 1 else f"{len(running)} training runs are"
+        )
+        return (
+            f"{who} using this server's training slot (at most {self.max_jobs} at a time, to keep the "
+            f"app responsive for everyone).{when} Please try again then; everything else keeps working meanwhile."
+        )
+
+    def _job_finished(self, job: TrainingJob) -> None:
+        with self._lock:
+            self._prune()
+
+    def _prune(self) -> None:
+        """Forget finished jobs nobody collected (caller holds the lock)."""
+        now = self._clock()
+        for owner, job in list(self._jobs.items()):
+            done_at = job.finished_at
+            if done_at is not None and now - done_at > self.keep_finished_s:
+                del self._jobs[owner]
+
+    def job_of(self, owner: str) -> TrainingJob | None:
+        """The owner's latest job (running, or finished and not yet dismissed)."""
+        with self._lock:
+            return self._jobs.get(owner)
+
+    def dismiss(self, owner: str) -> None:
+        """Forget the owner's finished job (a running one is cancelled first)."""
+        with self._lock:
+            job = self._jobs.pop(owner, None)
+        if job is not None:
+            job.cancel()
+
+    def running(self) -> list[TrainingJob]:
+        with self._lock:
+            return [j for j in self._jobs.values() if j.status == RUNNING]
+
+    def cancel_all(self, wait: float | None = None) -> None:
+        """Stop every run (tests, shutdown)."""
+        jobs = self.running()
+        for job in jobs:
+            job.cancel()
+        if wait is not None:
+            for job in jobs:
+                job.join(wait)
+
+
+def duration_text(seconds: float) -> str:
+    seconds = max(0.0, seconds)
+    if seconds < 90:
+        return f"{math.ceil(seconds)} s"
+    return f"{math.ceil(seconds / 60)} min"
+
+
+_MANAGER: JobManager | None = None
+_MANAGER_LOCK = threading.Lock()
+
+
+def get_manager() -> JobManager:
+    """The process-wide manager (one per server, shared by every session)."""
+    global _MANAGER
+    with _MANAGER_LOCK:
+        if _MANAGER is None:
+            _MANAGER = JobManager()
+        return _MANAGER
+
+
+def set_manager(manager: JobManager | None) -> JobManager | None:
+    """Replace the process-wide manager (tests); returns the previous one."""
+    global _MANAGER
+    with _MANAGER_LOCK:
+        previous, _MANAGER = _MANAGER, manager
+        return previous
+
+
+def session_alive_probe(session_id: str) -> Callable[[], bool] | None:
+    """`alive()` for a Streamlit session: True while its browser tab is connected to this
+    server. None outside a running server (tests, bare mode): then only heartbeats count."""
+    try:
+        from streamlit.runtime import Runtime
+
+        if not Runtime.exists():
+            return None
+        runtime = Runtime.instance()
+    except Exception:
+        return None
+    return lambda: runtime.is_active_session(session_id)
+
+
+def describe(snapshot: JobSnapshot) -> dict[str, Any]:
+    """A JSON-ready summary of a job (for the page's data download)."""
+    return {
+        "job_id": snapshot.job_id,
+        "status": snapshot.status,
+        "step": snapshot.step,
+        "total_steps": snapshot.total_steps,
+        "elapsed_s": round(snapshot.elapsed_s, 2),
+        "config": snapshot.config.to_dict(),
+        "recipe": snapshot.recipe.to_dict(),
+        "curve": [c.__dict__ for c in snapshot.curve],
+    }
