@@ -20,8 +20,8 @@ def run(ctx: Context) -> list[Row]:
     model = ctx.load_model()
     cfg = model.config
     budget = 4096 if ctx.quick else 20_000
-    n_loop = 100 if ctx.quick else 1000
-    reps = ctx.reps(5)
+    n_loop = 100 if ctx.quick else 500
+    reps = ctx.reps(3)
     search_adversarial(model, budget=2048, seed=99)  # warm-up
     lists = generate_family("uniform", n_loop, cfg.list_len, cfg.max_value, torch.Generator().manual_seed(0))
     score_lists(model, lists[:1])

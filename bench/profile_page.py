@@ -2,6 +2,7 @@
 
     python -m bench.profile_page adversarial            # a warm rerun (caches filled)
     python -m bench.profile_page attention --cleared    # a rerun after clearing every cache
+    python -m bench.profile_page problem --first       # the first run in a fresh process
     python -m bench.profile_page model --html out.html
 
 Runs `app.py` switched to the page (as `bench.reruns` does), warms it, then profiles the next
@@ -18,7 +19,9 @@ import time
 from .common import MODEL_PATH_ENV, ROOT, resolve_model
 
 
-def profile_reruns(page_path: str, runs: int = 1, cleared: bool = False, interval: float = 0.001):
+def profile_reruns(
+    page_path: str, runs: int = 1, cleared: bool = False, interval: float = 0.001, first: bool = False
+):
     """[(seconds, pyinstrument Session)] for `runs` profiled reruns of the page."""
     from pyinstrument import Profiler
     from streamlit.testing.v1 import AppTest
@@ -40,10 +43,14 @@ def profile_reruns(page_path: str, runs: int = 1, cleared: bool = False, interva
 
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
     at.switch_page(page_path)
-    at.run()
-    at.run()
     out = []
-    lsr.LocalScriptRunner._run_script_thread = profiled
+    if first:  # the first run of a fresh process: imports, model load, every cache filled
+        lsr.LocalScriptRunner._run_script_thread = profiled
+        runs = 1
+    else:
+        at.run()
+        at.run()
+        lsr.LocalScriptRunner._run_script_thread = profiled
     try:
         for _ in range(runs):
             if cleared:
@@ -67,6 +74,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--cleared", action="store_true", help="clear st.cache_data and st.cache_resource first"
     )
+    parser.add_argument(
+        "--first", action="store_true", help="profile the first run of a fresh process (cold start)"
+    )
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--html", help="write pyinstrument's HTML report here instead of printing text")
     args = parser.parse_args(argv)
@@ -75,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     _, _, env = resolve_model()
     if MODEL_PATH_ENV in env:
         os.environ[MODEL_PATH_ENV] = env[MODEL_PATH_ENV]
-    results = profile_reruns(keys[args.page], args.runs, args.cleared)
+    results = profile_reruns(keys[args.page], args.runs, args.cleared, first=args.first)
     from pyinstrument.renderers import ConsoleRenderer, HTMLRenderer
 
     print("rerun seconds:", ", ".join(f"{s:.3f}" for s, _ in results))

@@ -23,7 +23,12 @@ class AblationResult:
     zero: list[float]
 
     def to_dict(self) -> dict:
-        return {"base_loss": self.base_loss, "mean": self.mean, "zero": self.zero}
+        return {
+            "base_loss": self.base_loss,
+            "mean": self.mean,
+            "zero": self.zero,
+            "most_important_head": self.most_important_head,
+        }
 
     @property
     def most_important_head(self) -> int:

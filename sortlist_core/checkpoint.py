@@ -261,6 +261,11 @@ def atomic_write(path: str | os.PathLike, data: bytes) -> None:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+        # mkstemp makes the file owner-only; give it the usual umask-based mode so that another
+        # user (e.g. the non-root app user of a container) can read the checkpoint
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

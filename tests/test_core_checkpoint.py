@@ -62,7 +62,14 @@ def test_processing_matches_transformer_lens(reference_model, eval_toks):
 
 
 def test_own_format_round_trip(reference_model, tmp_path):
-    path = save_checkpoint(tmp_path / "m.pt", reference_model.state_dict, reference_model.config, {"seed": 3})
+    old_umask = os.umask(0o022)
+    try:
+        path = save_checkpoint(
+            tmp_path / "m.pt", reference_model.state_dict, reference_model.config, {"seed": 3}
+        )
+    finally:
+        os.umask(old_umask)
+    assert path.stat().st_mode & 0o777 == 0o644  # readable by a container's non-root app user
     loaded = load_checkpoint(path)
     assert loaded.config == reference_model.config
     assert loaded.weights_sha256 == reference_model.weights_sha256

@@ -9,7 +9,6 @@ import argparse
 import json
 import os
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 import torch
@@ -54,6 +53,16 @@ TINY_RECIPE = Recipe(
 TINY_ARGS = ["--list-len", "4", "--max-value", "12", "--d-model", "32", "--n-heads", "2",
              "--n-train", "2560", "--epochs", "1", "--batch-size", "128", "--val-size", "200",
              "--eval-every", "10", "--warmup-steps", "2", "--quiet"]  # fmt: skip
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """Tiny models gain nothing from more threads, and on a busy 2-core machine two OpenMP
+    threads per process slow down many-fold; restored afterwards for the other test files."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")
