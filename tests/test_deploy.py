@@ -160,9 +160,7 @@ def _local_top_level_imports(py_file: Path) -> set[str]:
             names.update(alias.name.split(".")[0] for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             names.add(node.module.split(".")[0])
-    return {
-        n for n in names if (ROOT / f"{n}.py").is_file() or (ROOT / n / "__init__.py").is_file()
-    }
+    return {n for n in names if (ROOT / f"{n}.py").is_file() or (ROOT / n / "__init__.py").is_file()}
 
 
 def _requirements(rel: str) -> tuple[list[str], dict[str, str]]:
@@ -313,9 +311,7 @@ def test_dockerfile_runs_as_non_root_user(instructions):
 
 
 def test_dockerfile_exposes_8501(instructions):
-    ports = {
-        p.split("/")[0] for instr, args in instructions if instr == "EXPOSE" for p in args.split()
-    }
+    ports = {p.split("/")[0] for instr, args in instructions if instr == "EXPOSE" for p in args.split()}
     assert "8501" in ports
 
 
@@ -366,9 +362,7 @@ def test_readme_top_section_has_exactly_the_two_commands():
     assert "docs/screenshots/problem.png" in top
 
 
-@pytest.mark.parametrize(
-    "script", ["scripts/run.sh", "scripts/test.sh", "scripts/_venv.sh", ".ci/run"]
-)
+@pytest.mark.parametrize("script", ["scripts/run.sh", "scripts/test.sh", "scripts/_venv.sh", ".ci/run"])
 def test_shell_scripts_parse(script):
     subprocess.run(["bash", "-n", str(ROOT / script)], check=True)
 

@@ -347,7 +347,9 @@ _READY_JS = (
 )
 
 
-def wait_ready(page, n_links: int | None = None, heading: str | None = None, timeout_s: float = PAGE_READY_S) -> None:
+def wait_ready(
+    page, n_links: int | None = None, heading: str | None = None, timeout_s: float = PAGE_READY_S
+) -> None:
     """Wait until the script run has finished: `stApp` says `notRunning`, no skeleton, spinner
     or stale element, the `st.navigation` menu (`n_links` entries, not the file-name menu
     Streamlit shows before `app.py` ran) and the page's h1 are there, all for `SETTLE_S`; or
@@ -359,10 +361,14 @@ def wait_ready(page, n_links: int | None = None, heading: str | None = None, tim
         )
     except Exception as exc:  # noqa: BLE001 - re-raised with the page's state
         info = page.evaluate(_STATE_JS, [n_links, heading])
-        raise AssertionError(f"page {page.url} not ready after {timeout_s:.0f} s (h1 {heading!r}): {info}") from exc
+        raise AssertionError(
+            f"page {page.url} not ready after {timeout_s:.0f} s (h1 {heading!r}): {info}"
+        ) from exc
 
 
-async def wait_ready_async(page, n_links: int | None = None, heading: str | None = None, timeout_s: float = PAGE_READY_S) -> None:
+async def wait_ready_async(
+    page, n_links: int | None = None, heading: str | None = None, timeout_s: float = PAGE_READY_S
+) -> None:
     """`wait_ready` for Playwright's async API."""
     await page.evaluate("() => { window.__sortlistReadySince = null; }")
     try:
@@ -371,7 +377,9 @@ async def wait_ready_async(page, n_links: int | None = None, heading: str | None
         )
     except Exception as exc:  # noqa: BLE001 - re-raised with the page's state
         info = await page.evaluate(_STATE_JS, [n_links, heading])
-        raise AssertionError(f"page {page.url} not ready after {timeout_s:.0f} s (h1 {heading!r}): {info}") from exc
+        raise AssertionError(
+            f"page {page.url} not ready after {timeout_s:.0f} s (h1 {heading!r}): {info}"
+        ) from exc
 
 
 def open_page(page, base_url: str, app_page: AppPage, n_links: int, query: str = "") -> None:
@@ -445,7 +453,9 @@ def assert_circuitsvis_rendered(page, where: str, minimum: int = 1, n_heads: int
         assert "could not load" not in text, f"{where}: circuitsvis view {i}: {text[:300]!r}"
         assert "Head Selector" in text, f"{where}: circuitsvis view {i} has no head selector: {text[:300]!r}"
         canvases = frame.locator("#cv canvas")
-        assert canvases.count() >= n_heads + 1, f"{where}: circuitsvis view {i}: {canvases.count()} canvas(es)"
+        assert canvases.count() >= n_heads + 1, (
+            f"{where}: circuitsvis view {i}: {canvases.count()} canvas(es)"
+        )
         for _ in range(20):  # charts paint on an animation frame: allow a few seconds
             painted = [canvases.nth(j).evaluate(_CANVAS_PAINTED_JS) for j in range(canvases.count())]
             if all(painted):

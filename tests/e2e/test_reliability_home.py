@@ -30,7 +30,9 @@ def test_server_runs_without_writable_home_or_internet(server, pages, page, netw
     for var in ("HOME", "XDG_CACHE_HOME", "XDG_CONFIG_HOME"):
         assert var in env, f"the server runs without ${var}"
         assert not is_writable(Path(env[var])), f"${var}={env[var]} is writable: the test would prove nothing"
-    assert env.get("HTTPS_PROXY", "").startswith("http://127.0.0.1:"), "the server process may reach the internet"
+    assert env.get("HTTPS_PROXY", "").startswith("http://127.0.0.1:"), (
+        "the server process may reach the internet"
+    )
 
     first = pages[0]
     open_page(page, server.url, first, len(pages))

@@ -23,8 +23,8 @@ from .harness import (
     assert_no_exception,
     hostile_env,
     offline_context,
-    wait_ready,
     traceback_lines,
+    wait_ready,
 )
 
 pytestmark = pytest.mark.e2e
@@ -46,7 +46,9 @@ def broken_server(request, tmp_path):
     if kind == "corrupt":  # an interrupted download: the first half of a real checkpoint
         data = _good_checkpoint().read_bytes()
         model.write_bytes(data[: len(data) // 2])
-    with StreamlitServer(tmp_path / "server.log", {MODEL_PATH_ENV: str(model), **hostile_env(tmp_path)}) as srv:
+    with StreamlitServer(
+        tmp_path / "server.log", {MODEL_PATH_ENV: str(model), **hostile_env(tmp_path)}
+    ) as srv:
         yield kind, srv
 
 
@@ -70,7 +72,9 @@ def test_pages_without_a_default_model(broken_server, browser, pages, tmp_path):
             if app_page.key == "model":
                 expect(main).to_contain_text("The default model is unavailable")
                 expect(main).to_contain_text(PROBLEM[kind])
-                expect(main.locator('[data-testid="stFileUploader"]').filter(has_text="Checkpoint file")).to_have_count(1)
+                expect(
+                    main.locator('[data-testid="stFileUploader"]').filter(has_text="Checkpoint file")
+                ).to_have_count(1)
                 expect(main.get_by_role("button", name=re.compile("Start training"))).to_be_enabled()
             else:
                 expect(main).to_contain_text("No model to analyse")
