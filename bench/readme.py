@@ -55,7 +55,13 @@ def markdown(payload: dict) -> str:
         + f" in {payload['elapsed_s']:.0f} s on {m['cpu']}, {m['usable_cpus']} CPUs, {m['memory_gb']} GB,"
         f" {m['os']}; Python {m['python']}, torch {m.get('torch')}, streamlit {m.get('streamlit')};"
         f" 1-minute load average {load}. Model: {payload['model']['label']}."
-        f" Raw numbers: [`bench/results.json`](bench/results.json).",
+        f" Raw numbers: [`bench/results.json`](bench/results.json)."
+        + (
+            " **The machine was busy (load average above its CPU count): absolute times are"
+            " inflated; re-run on a quiet machine.**"
+            if max(m["load_average_start"][0], m.get("load_average_end", [0])[0]) > m["usable_cpus"]
+            else ""
+        ),
         "",
         markdown_table(rows_from_json(payload)),
     ]
