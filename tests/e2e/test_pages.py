@@ -134,7 +134,8 @@ def interact_mystery(c: Ctx) -> None:
 
 def interact_model(c: Ctx) -> None:
     """Upload a checkpoint: it is loaded for this session and the sidebar names it."""
-    source = BUNDLED_MODEL if not REFERENCE_MODEL.is_file() else REFERENCE_MODEL
+    # the bundled checkpoint carries training metadata: the screenshot then shows all of it
+    source = BUNDLED_MODEL if BUNDLED_MODEL.is_file() else REFERENCE_MODEL
     upload = c.tmp_path / "uploaded_checkpoint.pt"
     shutil.copyfile(source, upload)
     uploader = c.page.locator('[data-testid="stFileUploader"]').filter(has_text="Checkpoint file")

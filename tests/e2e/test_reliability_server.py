@@ -30,11 +30,11 @@ import pytest
 from .harness import (
     CHROMIUM,
     CHROMIUM_ARGS,
+    MODEL_PATH_ENV,
     VIEWPORT,
     NetworkLog,
     StreamlitServer,
     assert_no_exception,
-    default_model_env,
     exception_texts,
     hostile_env,
     is_local,
@@ -53,6 +53,7 @@ ACCURACY = '[data-testid="stSidebar"] [data-testid="stMetricValue"]'
 SIDEBAR = '[data-testid="stSidebarUserContent"]'
 SESSION_TIMEOUT_S = 400
 SMALL_VIEWPORT = {"width": 900, "height": 600}  # 20 tabs: less to paint; results do not depend on it
+RENDERER_PROCESSES = 1
 CIRCUITSVIS_BUNDLE = re.compile(r"/app/static/circuitsvis[^/]*\.js")
 
 
@@ -96,7 +97,9 @@ def run_tabs(
 
     async def main() -> list:
         async with async_playwright() as pw:
-            browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+            # tabs of one site share renderer processes (and their compiled frontend code)
+            args = [*CHROMIUM_ARGS, f"--renderer-process-limit={RENDERER_PROCESSES}"]
+            browser = await pw.chromium.launch(executable_path=CHROMIUM, args=args, headless=True)
             try:
                 context = await browser.new_context(viewport=viewport, service_workers="block")
                 context.set_default_timeout(SESSION_TIMEOUT_S * 1000)
@@ -247,7 +250,9 @@ def _deep_link(url: str, app_page, n_links: int) -> Callable[[object], Awaitable
 def test_fresh_server_serves_deep_links_opened_at_once(pages, tmp_path):
     network = NetworkLog()
     n_links = len(pages)
-    env = {**default_model_env(), **hostile_env(tmp_path)}
+    # Routing is what is tested: without a default model every page stops early (cheap), and
+    # app.py's sidebar still starts with "Model in use".
+    env = {MODEL_PATH_ENV: str(tmp_path / "no-model.pt"), **hostile_env(tmp_path)}
     with StreamlitServer(tmp_path / "server.log", env) as fresh:
         # no request interception: it would stagger the tabs, and the race is about "at once"
         results = run_tabs(
