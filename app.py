@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from sortlist_app import entrypoint_run
 from sortlist_app.attention_view import ensure_bundle
 from sortlist_app.navigation import PAGES
 from sortlist_app.sidebar import render_sidebar
@@ -25,4 +26,5 @@ page = st.navigation(
     [st.Page(p.path, title=p.title, icon=p.icon, url_path=p.key, default=i == 0) for i, p in enumerate(PAGES)]
 )
 render_sidebar()
-page.run()
+with entrypoint_run():  # pages check they were reached through here: see _entrypoint.py
+    page.run()

@@ -3,7 +3,7 @@ at its predictions (the write-up's `show`)."""
 
 import streamlit as st
 
-from sortlist_app import findings, prose, state, url_state
+from sortlist_app import findings, prose, route_through_entrypoint, state, url_state
 from sortlist_app.downloads import show_figure
 from sortlist_app.exercises import Answer, Exercise, render_exercise
 from sortlist_app.grading import grade_least_accurate_position, grade_sep_prediction
@@ -18,6 +18,7 @@ SEED, IDX, OWN = "problem.seed", "problem.idx", "problem.own_list"
 # The write-up's tiny example: SortedListDataset(size=1, list_len=5, max_value=10, seed=42).
 EXAMPLE = {"seed": 42, "size": 1, "list_len": 5, "max_value": 10}
 
+route_through_entrypoint()  # deep links on a fresh server: see sortlist_app/_entrypoint.py
 st.title("🔢 The problem: sorting a list")
 model = state.require_model()
 cfg = model.config

@@ -4,7 +4,7 @@ evaluation set, and head ablation."""
 import numpy as np
 import streamlit as st
 
-from sortlist_app import findings, prose, state, url_state
+from sortlist_app import findings, prose, route_through_entrypoint, state, url_state
 from sortlist_app.attention_view import render_attention
 from sortlist_app.downloads import show_figure, show_table
 from sortlist_app.exercises import Answer, Exercise, render_exercise
@@ -17,6 +17,7 @@ from sortlist_core.data import InvalidListError, format_list, parse_unsorted_lis
 PAGE = "attention"
 IDX, LISTS, HEAD, POS = "attention.idx", "attention.lists", "attention.head", "attention.pos"
 
+route_through_entrypoint()  # deep links on a fresh server: see sortlist_app/_entrypoint.py
 st.title("👀 Attention patterns")
 model = state.require_model()
 cfg = model.config

@@ -3,7 +3,7 @@ the positional QK circuit, the direct path and which head copies which tokens.""
 
 import streamlit as st
 
-from sortlist_app import findings, prose, state, url_state
+from sortlist_app import findings, prose, route_through_entrypoint, state, url_state
 from sortlist_app.downloads import show_figure
 from sortlist_app.exercises import Answer, Exercise, render_exercise
 from sortlist_app.grading import grade_count, grade_head_choice, grade_top_source
@@ -15,6 +15,7 @@ PAGE = "circuits"
 HEAD, DEST = "circuits.head", "circuits.dest"
 QUICK_PICKS = (25, 40)  # the destination tokens the write-up looks at
 
+route_through_entrypoint()  # deep links on a fresh server: see sortlist_app/_entrypoint.py
 st.title("🔌 OV and QK circuits")
 model = state.require_model()
 cfg = model.config

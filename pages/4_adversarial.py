@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from sortlist_app import adversarial_facts as facts
-from sortlist_app import page_cache, page_params, prose, state
+from sortlist_app import page_cache, page_params, prose, route_through_entrypoint, state
 from sortlist_app.attention_view import render_attention
 from sortlist_app.downloads import show_figure, show_table
 from sortlist_app.exercises import Answer, Exercise, render_exercise
@@ -21,6 +21,7 @@ TEXT, N_GEN, GEN_SEED = "adv.lists_text", "adv.n_generate", "adv.generate_seed"
 BUDGET, SEARCH_SEED, SEARCH_RESULT = "adv.search_budget", "adv.search_seed", "adv.search_result"
 BUDGETS = (2_048, 8_192, 32_768)
 
+route_through_entrypoint()  # deep links on a fresh server: see sortlist_app/_entrypoint.py
 st.title("🧨 Adversarial examples")
 model = state.require_model()
 cfg = model.config

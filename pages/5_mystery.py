@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from sortlist_app import mystery_facts as facts
-from sortlist_app import page_cache, page_params, prose, state
+from sortlist_app import page_cache, page_params, prose, route_through_entrypoint, state
 from sortlist_app.downloads import show_figure
 from sortlist_app.exercises import Answer, Exercise, render_exercise
 from sortlist_core import figures
@@ -19,6 +19,7 @@ PAGE = "mystery"
 LIST, XYZ, HEAD = "mystery.list", "mystery.xyz", "mystery.head"
 AUTO = "auto"
 
+route_through_entrypoint()  # deep links on a fresh server: see sortlist_app/_entrypoint.py
 st.title("🕵️ The [d, d+1, d+2] mystery")
 model = state.require_model()
 cfg = model.config

@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from sortlist_app import model_io, page_cache, prose, state
+from sortlist_app import model_io, page_cache, prose, route_through_entrypoint, state
 from sortlist_app import training_jobs as jobs
 from sortlist_app.downloads import json_bytes, show_figure
 from sortlist_core import figures_adversarial as figs
@@ -18,6 +18,7 @@ UPLOAD, UPLOAD_SEEN, UPLOAD_OUTCOME = "model.upload", "model.upload_seen", "mode
 OWNER, REFUSAL, WATCHING = "model.owner", "model.train_refusal", "model.watching_job"
 F = "model.train."  # training form widget keys
 
+route_through_entrypoint()  # deep links on a fresh server: see sortlist_app/_entrypoint.py
 st.title("📦 Model")
 prose.render("model_intro")
 

@@ -14,6 +14,6 @@ Pages import from here and from `sortlist_core` only (never torch). Modules:
 - `sidebar`: the shared sidebar (model in use, progress).
 """
 
-from ._entrypoint import route_through_entrypoint
+from ._entrypoint import entrypoint_run, route_through_entrypoint
 
-route_through_entrypoint()  # first: see _entrypoint.py (deep links on a fresh server)
+__all__ = ["entrypoint_run", "route_through_entrypoint"]

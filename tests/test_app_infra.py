@@ -85,10 +85,21 @@ def test_every_builder_makes_a_table(reference_model, toks):
     ]
     for fig in figs:
         assert isinstance(fig, go.Figure) and 250 <= fig.layout.height <= 2500
+        # the shared template is attached (white plot, no grid) and survives serialisation
+        sent = json.loads(fig.to_json())["layout"]["template"]["layout"]
+        assert sent["plot_bgcolor"] == "white" and sent["xaxis"]["showgrid"] is False
         frame = figures.figure_frame(fig)
         assert isinstance(frame, pd.DataFrame) and len(frame) > 0
         assert not any("<" in str(c) for c in frame.columns)
         assert csv_bytes(frame) and json.loads(json_bytes(frame))
+
+
+def test_figures_share_a_template_no_figure_can_change(reference_model):
+    first = figures.direct_path_heatmap(direct_path(reference_model))
+    first.layout.template.layout.plot_bgcolor = "black"  # a caller restyling its own figure
+    second = figures.direct_path_heatmap(direct_path(reference_model))
+    assert figures.TEMPLATE.layout.plot_bgcolor == "white"
+    assert second.layout.template.layout.plot_bgcolor == "white"
 
 
 def test_prediction_heatmap_marks_targets_and_wrong_predictions(reference_model):

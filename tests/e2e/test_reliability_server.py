@@ -239,14 +239,6 @@ def _deep_link(url: str, app_page, n_links: int) -> Callable[[object], Awaitable
     return tab
 
 
-@pytest.mark.xfail(
-    reason=(
-        "known bug: on a fresh server, a deep link that races the first app.py run can be served "
-        "by Streamlit's pages/ auto-detection (filename menu) instead of st.navigation; the fix is "
-        "renaming pages/ so Streamlit never auto-detects it (see sortlist_app/_entrypoint.py)"
-    ),
-    strict=False,
-)
 def test_fresh_server_serves_deep_links_opened_at_once(pages, tmp_path):
     network = NetworkLog()
     n_links = len(pages)
