@@ -55,13 +55,16 @@ prose.render(
 # --------------------------------------------------------------------------- metrics
 st.header("How well does it sort?")
 metrics = state.eval_metrics(model)
-cols = st.columns(6)
-cols[0].metric("Loss (cross-entropy)", prose.num(metrics.loss))
-cols[1].metric("Mean p(correct)", prose.num(metrics.mean_prob))
-cols[2].metric("Median p(correct)", prose.num(metrics.median_prob))
-cols[3].metric("Min p(correct)", prose.num(metrics.min_prob))
-cols[4].metric("Token accuracy", prose.pct(metrics.accuracy))
-cols[5].metric("Lists fully sorted", prose.pct(metrics.sequence_accuracy))
+row = st.container(horizontal=True, gap="medium")  # wraps, and no value is clipped to fit a column
+for label, value in (
+    ("Loss (cross-entropy)", prose.num(metrics.loss)),
+    ("Mean p(correct)", prose.num(metrics.mean_prob)),
+    ("Median p(correct)", prose.num(metrics.median_prob)),
+    ("Min p(correct)", prose.num(metrics.min_prob)),
+    ("Token accuracy", prose.pct(metrics.accuracy)),
+    ("Lists fully sorted", prose.pct(metrics.sequence_accuracy)),
+):
+    row.metric(label, value, width="content")
 prose.render("problem_metrics", findings.metrics_facts(metrics, state.EVAL_SEED))
 prediction_positions = position_labels(cfg.list_len)[cfg.list_len : 2 * cfg.list_len]
 show_figure(

@@ -212,7 +212,11 @@ if cases:
     dla = np.stack([c.dla for c in cases])  # [case pred src]
     rows = [facts.case_row(t.replace("<br>", " "), c, names) for t, c in zip(titles, cases)]
     show_figure(
-        figs.dla_grid(dla, titles, "DLA at x from source y/z to prediction y/z, per list"),
+        figs.dla_grid(
+            dla,
+            [facts.case_panel_title(t) for t in titles],
+            "DLA at x from source y/z to prediction y/z, per list (x, y, z)",
+        ),
         "DLA y z",
         table=pd.DataFrame(rows).set_index("case"),
         data=[c.to_dict() for c in cases],

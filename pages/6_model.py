@@ -50,15 +50,14 @@ else:
             "sequence_accuracy": prose.pct(metrics.sequence_accuracy),
         },
     )
-    left, right = st.columns(2)
-    left.dataframe(pd.DataFrame(model_io.model_rows(model)), hide_index=True, width="stretch")
+    # static tables, full width: hashes and the recipe are read whole, not scrolled
+    st.table(pd.DataFrame(model_io.model_rows(model)), hide_index=True, border="horizontal")
     meta = model_io.metadata_rows(model.metadata)
     if meta:
-        right.dataframe(
-            pd.DataFrame(meta), hide_index=True, width="stretch", height=min(420, 40 + 35 * len(meta))
-        )
+        st.markdown("**Training metadata**")
+        st.table(pd.DataFrame(meta), hide_index=True, border="horizontal")
     else:
-        right.caption("This checkpoint carries no training metadata.")
+        st.caption("This checkpoint carries no training metadata.")
     history = model.metadata.get("history") if isinstance(model.metadata.get("history"), list) else None
     if history:
         with st.expander("Training curve of this model"):
@@ -89,22 +88,24 @@ else:
         "It is computed when you click (a few seconds)."
     )
     slug = model.short_id
-    r1, r2, _ = st.columns([1, 1, 3])
-    r1.download_button(
-        "⬇ Report (JSON)",
+    reports = st.container(horizontal=True)
+    reports.download_button(
+        "Report (JSON)",
         data=lambda: json_bytes(page_cache.report(model)),
         file_name=f"sortlist_report_{slug}.json",
         mime="application/json",
         key="model.report_json",
         on_click="ignore",
+        icon=":material/download:",
     )
-    r2.download_button(
-        "⬇ Report (Markdown)",
+    reports.download_button(
+        "Report (Markdown)",
         data=lambda: page_cache.report_markdown(page_cache.report(model)).encode(),
         file_name=f"sortlist_report_{slug}.md",
         mime="text/markdown",
         key="model.report_md",
         on_click="ignore",
+        icon=":material/download:",
     )
 
 # --------------------------------------------------------------------------- upload
@@ -298,7 +299,8 @@ def _job_panel() -> None:
             key="model.use_trained",
         )
         v.download_button(
-            "⬇ Download checkpoint",
+            "Download checkpoint",
+            icon=":material/download:",
             data=model_io.trained_checkpoint(res.model),
             file_name=f"sortlist_trained_seed{snap.recipe.seed}_{res.model.short_id}.pt",
             mime="application/octet-stream",

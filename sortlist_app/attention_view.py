@@ -165,11 +165,6 @@ def attention_html(
     )
 
 
-def view_height(n_tokens: int) -> int:
-    """Pixels the AttentionHeads view needs: head thumbnails plus the enlarged pattern."""
-    return 200 + 20 * n_tokens
-
-
 def render_attention(
     tokens: Sequence[str], pattern: np.ndarray, head_names: Sequence[str], title: str, key: str
 ) -> None:
@@ -180,7 +175,7 @@ def render_attention(
     if status.url is not None:
         st.iframe(
             attention_html(tokens, pattern, head_names, status.url),
-            height=view_height(len(tokens)),
+            height="content",  # Streamlit measures the drawn view: its size depends on the width
             alt=title,
         )
         return

@@ -68,22 +68,24 @@ def download_buttons(name: str, table: pd.DataFrame | Callable[[], pd.DataFrame]
     """
     key = slug(name)
     get_table = table if callable(table) else (lambda: table)
-    left, right, _ = st.columns([1, 1, 4])
-    left.download_button(
-        "⬇ CSV",
+    row = st.container(horizontal=True)  # buttons keep their natural width, even in narrow columns
+    row.download_button(
+        "CSV",
         lambda: csv_bytes(get_table()),
         file_name=f"{key}.csv",
         mime="text/csv",
         key=f"dl_csv_{key}",
         on_click="ignore",
+        icon=":material/download:",
     )
-    right.download_button(
-        "⬇ JSON",
+    row.download_button(
+        "JSON",
         lambda: json_bytes(get_table() if data is None else data),
         file_name=f"{key}.json",
         mime="application/json",
         key=f"dl_json_{key}",
         on_click="ignore",
+        icon=":material/download:",
     )
 
 

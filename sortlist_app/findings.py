@@ -16,7 +16,7 @@ from sortlist_core.circuits import HeadResponsibility
 from sortlist_core.config import ModelConfig
 from sortlist_core.metrics import Metrics
 
-from .prose import head_name, join_words, num, pct, ranges_text, sig
+from .prose import count, head_name, join_words, num, pct, ranges_text, sig
 
 Values = dict[str, Any]
 
@@ -326,7 +326,7 @@ def attention_miss_facts(
         skip |= ((top_tok == target[:, None, :]).any(1)) & valid[None, :]
     still_right = correct[:, 1:][misses]  # prediction at dest is index dest - list_len
     return {
-        "miss_count": int(misses.sum()),
+        "miss_count": count(int(misses.sum()), "position"),
         "miss_skip": pct(float(skip[misses].mean())) if misses.any() else pct(0.0),
         "miss_correct": pct(float(still_right.mean())) if still_right.size else pct(1.0),
     }

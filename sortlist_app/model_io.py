@@ -124,13 +124,18 @@ def trained_name(config: ModelConfig, recipe: Recipe, steps_done: int) -> str:
     return f"trained: seed {recipe.seed}, {steps_done} steps, {config.n_heads} heads"
 
 
+def _hex_groups(digest: str, size: int = 16) -> str:
+    """A 64-digit hash in groups of 16, so a table cell can wrap it instead of clipping it."""
+    return " ".join(digest[i : i + size] for i in range(0, len(digest), size))
+
+
 def model_rows(model: LoadedModel) -> list[dict[str, Any]]:
     """The model's identity and configuration as (property, value) rows."""
     cfg = model.config
     rows = [
         ("name", model.name),
-        ("fingerprint (weights sha256)", model.weights_sha256),
-        ("file sha256", model.sha256),
+        ("fingerprint (weights sha256)", _hex_groups(model.weights_sha256)),
+        ("file sha256", _hex_groups(model.sha256)),
         ("list length", cfg.list_len),
         ("values", f"0..{cfg.max_value} (SEP = {cfg.sep_token})"),
         ("d_model / d_head", f"{cfg.d_model} / {cfg.d_head}"),
@@ -151,8 +156,12 @@ def metadata_rows(metadata: dict[str, Any]) -> list[dict[str, str]]:
         value = metadata[key]
         if isinstance(value, float):
             text = f"{value:.5g}"
-        elif isinstance(value, (dict, list)):
-            text = json.dumps(value, sort_keys=True)
+        elif isinstance(value, dict):  # e.g. the recipe: "batch_size 128 · lr 0.001 · ..."
+            text = " · ".join(
+                f"{k} {v if isinstance(v, str) else json.dumps(v)}" for k, v in sorted(value.items())
+            )
+        elif isinstance(value, list):
+            text = json.dumps(value)
         else:
             text = str(value)
         out.append({"field": key, "value": text if len(text) <= 300 else text[:299] + "…"})

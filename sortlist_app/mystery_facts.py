@@ -105,6 +105,11 @@ def case_title(i: int, case: MysteryCase, custom: bool = False) -> str:
     return f"{label}<br>(x, y, z) = ({case.x}, {case.y}, {case.z})"
 
 
+def case_panel_title(title: str) -> str:
+    """`case_title` short enough for a 2×2 panel five to a row: the figure's title names (x, y, z)."""
+    return title.replace("(x, y, z) = ", "")
+
+
 def case_row(label: str, case: MysteryCase, head_names: Sequence[str]) -> dict[str, Any]:
     (yy, zy), (yz, zz) = case.dla  # dla[pred][src]
     return {

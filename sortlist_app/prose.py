@@ -10,6 +10,7 @@ template), never silently prints `{name}`.
 from __future__ import annotations
 
 import functools
+import math
 import string
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -57,12 +58,26 @@ def render(name: str, values: Mapping[str, Any] | None = None) -> str:
 
 
 def pct(fraction: float, digits: int = 1) -> str:
-    """0.9871 -> '98.7%'."""
-    return f"{fraction:.{digits}%}"
+    """0.9871 -> '98.7%'; never rounds a rare case away: 0.0002 -> '<0.1%', 0.9998 -> '>99.9%'."""
+    text = f"{fraction:.{digits}%}"
+    step = 10.0 ** -(digits + 2)  # the smallest fraction `digits` decimals can show
+    if 0 < fraction and text == f"{0:.{digits}%}":
+        return f"<{step:.{digits}%}"
+    if fraction < 1 and text == f"{1:.{digits}%}":
+        return f">{1 - step:.{digits}%}"
+    return text
+
+
+def count(n: int, noun: str) -> str:
+    """1, 'position' -> '1 position'; 3 -> '3 positions'."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
 def num(value: float, digits: int = 3) -> str:
-    """Fixed decimals, for losses and probabilities: 0.12345 -> '0.123'."""
+    """Fixed decimals, for losses and probabilities: 0.12345 -> '0.123'; a value too small for
+    them keeps two significant digits instead of reading as zero: 0.0000731 -> '0.000073'."""
+    if value != 0 and abs(value) < 0.5 * 10.0**-digits:
+        digits = 1 - math.floor(math.log10(abs(value)))
     return f"{value:.{digits}f}"
 
 

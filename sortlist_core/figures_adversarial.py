@@ -163,7 +163,7 @@ def dla_grid(dla: np.ndarray, facet_titles: Sequence[str], title: str) -> go.Fig
     dla = np.asarray(dla, dtype=float)
     n = dla.shape[0]
     fig = make_subplots(
-        rows=1, cols=n, subplot_titles=list(facet_titles), shared_yaxes=True, horizontal_spacing=0.03
+        rows=1, cols=n, subplot_titles=list(facet_titles), shared_yaxes=True, horizontal_spacing=0.04
     )
     bound = float(np.nanmax(np.abs(dla))) if dla.size else 1.0
     x, y = ["src = y", "src = z"], ["pred = y", "pred = z"]

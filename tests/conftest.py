@@ -68,3 +68,20 @@ def eval_toks():
     from sortlist_core import SortedListDataset
 
     return SortedListDataset(500, 10, 50, seed=43).toks
+
+
+@pytest.fixture(autouse=True)
+def pages_run_inside_app_py(monkeypatch):
+    """Run each AppTest page inside `app.py`'s `st.navigation`, as the server does after its
+    first run (see `sortlist_app/_entrypoint.py`): AppTest re-detects the `pages/` folder on
+    every run, so each run of a switched-to page would start alone and be rerouted by a rerun,
+    which drops one-run widget values such as button clicks."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    original_init = PagesManager.__init__
+
+    def init(self, *args, **kwargs):
+        original_init(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(PagesManager, "__init__", init)

@@ -20,22 +20,6 @@ PROBLEM, ATTENTION, CIRCUITS = "pages/1_problem.py", "pages/2_attention.py", "pa
 PAGES = (PROBLEM, ATTENTION, CIRCUITS)
 
 
-@pytest.fixture(autouse=True)
-def pages_run_inside_app_py(monkeypatch):
-    """Run each page inside `app.py`'s `st.navigation`, as the server does (see
-    `sortlist_app/_entrypoint.py`): AppTest re-detects the `pages/` folder on every run and
-    would otherwise run a switched-to page on its own, without the shared sidebar."""
-    from streamlit.runtime.pages_manager import PagesManager
-
-    original_init = PagesManager.__init__
-
-    def init(self, *args, **kwargs):
-        original_init(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(PagesManager, "__init__", init)
-
-
 @pytest.fixture(scope="module")
 def default_path(reference_path):
     """None (the bundled model) when it loads, else the reference checkpoint stands in."""
