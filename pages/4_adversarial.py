@@ -5,19 +5,17 @@ for failures and reads accuracy maps over structured families."""
 import pandas as pd
 import streamlit as st
 
+from sortlist_app import adversarial_editor as editor
 from sortlist_app import adversarial_facts as facts
 from sortlist_app import page_cache, page_params, prose, route_through_entrypoint, state
-from sortlist_app.attention_view import render_attention
 from sortlist_app.downloads import show_figure, show_table
 from sortlist_app.exercises import Answer, Exercise, render_exercise
-from sortlist_app.tables import attention_long_frame, attention_table, token_labels
 from sortlist_core import figures
 from sortlist_core import figures_adversarial as figs
 from sortlist_core.adversarial import FAMILIES, search_adversarial
 from sortlist_core.data import format_list
 
 PAGE = "adversarial"
-TEXT, N_GEN, GEN_SEED = "adv.lists_text", "adv.n_generate", "adv.generate_seed"
 BUDGET, SEARCH_SEED, SEARCH_RESULT = "adv.search_budget", "adv.search_seed", "adv.search_result"
 BUDGETS = (2_048, 8_192, 32_768)
 
@@ -31,7 +29,7 @@ default_lists = [lst for p in presets for lst in p.lists] or list(facts.generate
 PARAMS = (
     page_params.Param(
         "lists",
-        TEXT,
+        editor.TEXT,
         default=lambda c: facts.editor_text(default_lists),
         decode=lambda text, c: (lambda r: (facts.editor_text(r[0]), r[1]))(
             page_params.decode_lists_text(text, c, facts.MAX_EDITOR_LISTS)
@@ -72,148 +70,16 @@ with st.expander("The measurement: how often each kind of list goes wrong", expa
         data=rates.to_dict(),
     )
 
+
 # --------------------------------------------------------------------------- the editor
-st.header("Your lists")
-prose.render(
-    "adversarial_editor",
-    {"max_lists": facts.MAX_EDITOR_LISTS, "list_len": cfg.list_len, "max_value": cfg.max_value},
-)
-
-
-def _set_lists(lists) -> None:
-    st.session_state[TEXT] = facts.editor_text(lists)
-
-
-def _generate(family: str) -> None:
-    n = int(st.session_state.get(N_GEN, 3))
-    _set_lists(facts.generated_lists(family, n, cfg, int(st.session_state.get(GEN_SEED, 0))))
-
-
-buttons = st.columns(len(presets) + 3)
-if presets:
-    buttons[0].button(
-        "Write-up's lists",
-        on_click=_set_lists,
-        args=([lst for p in presets for lst in p.lists],),
-        help="Both of the write-up's custom lists.",
-        key="adv.preset_all",
+@st.fragment  # editing lists reruns only this section, not the search and accuracy maps below
+def lists_section() -> None:
+    editor.lists_section(
+        model, presets, default_lists, on_edit=lambda: page_params.publish(PAGE, model, PARAMS)
     )
-for i, preset in enumerate(presets, start=1):
-    buttons[i].button(
-        preset.label,
-        on_click=_set_lists,
-        args=(preset.lists,),
-        help=preset.why,
-        key=f"adv.preset_{preset.key}",
-    )
-col = len(presets) + 1 if presets else 0
-buttons[col].button(
-    "All high values",
-    on_click=_generate,
-    args=("high",),
-    key="adv.gen_high",
-    help="Random lists whose values all lie near the top of the range.",
-)
-buttons[col + 1].button(
-    "Large gap",
-    on_click=_generate,
-    args=("gap",),
-    key="adv.gen_gap",
-    help="Random lists with two values far apart and nothing between them.",
-)
-gen_left, gen_right, _ = st.columns([1, 1, 3])
-gen_left.number_input(
-    "Lists to generate", min_value=1, max_value=facts.MAX_EDITOR_LISTS, value=3, step=1, key=N_GEN
-)
-gen_right.number_input("Generator seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key=GEN_SEED)
 
-text = st.text_area(
-    f"Lists (one per line, up to {facts.MAX_EDITOR_LISTS})",
-    key=TEXT,
-    height=220,
-    placeholder=facts.editor_text(default_lists[:1]),
-)
-parsed = facts.parse_editor(text, cfg)
-if parsed.errors:
-    st.error(
-        "**Some lines can't be used** (your text is kept; fix them or delete them):\n\n"
-        + "\n".join(f"- {e.sentence()}" for e in parsed.errors)
-        + (f"\n\nShowing the {len(parsed.lists)} valid list(s)." if parsed.lists else ""),
-        icon="⚠️",
-    )
-for note in parsed.notes:
-    st.info(note, icon="ℹ️")
-lists = parsed.lists
-page_params.publish(PAGE, model, PARAMS)
 
-# --------------------------------------------------------------------------- predictions
-if not lists:
-    st.info("Enter at least one valid list (or press a preset) to see the model's predictions.", icon="✏️")
-else:
-    preds = state.predictions(model, lists)
-    n_wrong = sum(not p.correct for p in preds)
-    st.subheader("What the model predicts")
-    prose.render(
-        "adversarial_predictions",
-        {"n_lists": len(preds), "n_correct": len(preds) - n_wrong, "n_wrong": n_wrong},
-    )
-    summary = pd.DataFrame(facts.prediction_rows(preds)).set_index("list")
-    st.dataframe(summary, width="stretch")
-    for i, p in enumerate(preds, start=1):
-        if not p.correct:
-            st.markdown(f"**List {i}** `({format_list(p.unsorted)})`: {facts.describe_prediction(p)}")
-    options = list(range(len(preds)))
-    default_draw = ([i for i in options if not preds[i].correct] + [i for i in options if preds[i].correct])[
-        :4
-    ]
-    draw = options
-    if len(preds) > 4:
-        draw = st.multiselect(
-            "Lists to draw (up to 4 at a time keeps the page fast)",
-            options,
-            default=sorted(default_draw),
-            format_func=lambda i: f"list {i + 1}",
-            max_selections=4,
-            key=f"adv.draw.{hash(lists)}",
-        )
-    if draw:
-        chosen = [preds[i] for i in draw]
-        show_figure(
-            figures.multiple_prediction_heatmaps(chosen),
-            "predictions for your lists",
-            data=[p.to_dict() for p in chosen],
-        )
-
-    # ----------------------------------------------------------------------- attention
-    st.subheader("Where the heads look")
-    st.markdown(
-        "The circuitsvis view of both heads for one list (hover a token to see what it attends to). "
-        "For a wrong prediction, check the row of the position just before the ✗: does it attend "
-        "to the next larger value, or to itself?"
-    )
-    pick = st.selectbox(
-        "List",
-        options,
-        format_func=lambda i: f"list {i + 1}: ({format_list(lists[i])}){'' if preds[i].correct else ' ✗'}",
-        index=default_draw[0] if default_draw else 0,
-        key=f"adv.attention_list.{hash(lists)}",
-    )
-    patterns = state.attention(model, lists)
-    toks = [*lists[pick], cfg.sep_token, *sorted(lists[pick])]
-    render_attention(
-        token_labels(toks, cfg.sep_token),
-        patterns[pick],
-        cfg.head_names,
-        f"Attention, list {pick + 1}",
-        key="adversarial",
-    )
-    all_toks = [[*lst, cfg.sep_token, *sorted(lst)] for lst in lists]
-    show_table(
-        f"attention list {pick + 1}",
-        attention_table(patterns[pick], toks, cfg.list_len, cfg.head_names, cfg.sep_token),
-        data=attention_long_frame(patterns, all_toks, cfg.head_names, cfg.sep_token),
-        label="Table: what each prediction position attends to most (data: every attention weight of your lists)",
-    )
+lists_section()
 
 # --------------------------------------------------------------------------- search
 st.header("Search for adversarial examples")
@@ -262,7 +128,7 @@ if stored is not None and stored[0] == model.weights_sha256:
         top = result.examples[: facts.MAX_EDITOR_LISTS]
         st.button(
             f"⬆ Load the top {len(top)} into the editor",
-            on_click=_set_lists,
+            on_click=editor.set_lists,
             args=([tuple(e.unsorted) for e in top],),
             key="adv.load_all",
         )
@@ -275,7 +141,7 @@ if stored is not None and stored[0] == model.weights_sha256:
             c3.button(
                 "Load",
                 key=f"adv.load_{i}",
-                on_click=_set_lists,
+                on_click=editor.set_lists,
                 args=([tuple(ex.unsorted)],),
                 help="Put this list alone in the editor.",
             )
@@ -380,7 +246,7 @@ if target is not None:
     )
     st.button(
         "Load this list into the editor",
-        on_click=_set_lists,
+        on_click=editor.set_lists,
         args=([tuple(target.unsorted)],),
         key="adv.load_exercise",
     )

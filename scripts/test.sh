@@ -21,10 +21,10 @@ mark_installed runtime requirements.txt
 CHROMIUM="${SORTLIST_CHROMIUM:-/usr/bin/chromium}"
 if [[ ! -x "$CHROMIUM" ]]; then
     if [[ "$(id -u)" == "0" ]] && command -v apt-get >/dev/null 2>&1; then
-        log "installing chromium + chromium-driver with apt-get (needed by the e2e tests)"
+        log "installing chromium, chromium-driver and an emoji font with apt-get (needed by the e2e tests)"
         export DEBIAN_FRONTEND=noninteractive
         apt-get update -qq
-        apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null
+        apt-get install -y -qq --no-install-recommends chromium chromium-driver fonts-noto-color-emoji >/dev/null
     else
         log "WARNING: $CHROMIUM not found and cannot install it (needs root + apt-get)."
         log "         Install it yourself:  sudo apt-get install -y chromium chromium-driver"

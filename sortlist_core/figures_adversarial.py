@@ -11,9 +11,8 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
-from .figures import HEAD_COLOURS, SIGNED_SCALE, _layout
+from .figures import HEAD_COLOURS, SIGNED_SCALE, _grid_figure, _layout
 
 
 def family_failure_bar(wrong: Mapping[str, float], labels: Mapping[str, str], n_per_family: int) -> go.Figure:
@@ -129,31 +128,40 @@ def training_curve(
     title: str = "Training progress",
 ) -> go.Figure:
     """Training loss (log scale) and validation accuracy against the optimiser step."""
-    fig = make_subplots(
-        rows=1, cols=2, subplot_titles=["training loss", "validation accuracy"], horizontal_spacing=0.12
+    step_axis = {"title": {"text": "step"}}
+    fig, [[(x_loss, y_loss), (x_acc, y_acc)]] = _grid_figure(
+        1,
+        2,
+        x_axes=[step_axis, step_axis],
+        y_axes=[
+            {"title": {"text": "cross-entropy"}, "type": "log"},
+            {"title": {"text": "accuracy"}, "tickformat": ".0%", "range": [0, 1.02]},
+        ],
+        subplot_titles=["training loss", "validation accuracy"],
+        horizontal_spacing=0.12,
     )
-    fig.add_scatter(
-        x=list(steps),
-        y=list(losses),
-        name="training loss",
-        mode="lines",
-        line={"color": HEAD_COLOURS[0]},
-        row=1,
-        col=1,
+    fig.add_traces(
+        [
+            go.Scatter(
+                x=list(steps),
+                y=list(losses),
+                name="training loss",
+                mode="lines",
+                line={"color": HEAD_COLOURS[0]},
+                xaxis=x_loss,
+                yaxis=y_loss,
+            ),
+            go.Scatter(
+                x=list(val_steps),
+                y=list(val_accuracy),
+                name="validation accuracy",
+                mode="lines+markers",
+                line={"color": HEAD_COLOURS[1]},
+                xaxis=x_acc,
+                yaxis=y_acc,
+            ),
+        ]
     )
-    fig.add_scatter(
-        x=list(val_steps),
-        y=list(val_accuracy),
-        name="validation accuracy",
-        mode="lines+markers",
-        line={"color": HEAD_COLOURS[1]},
-        row=1,
-        col=2,
-    )
-    fig.update_xaxes(title={"text": "step"}, row=1, col=1)
-    fig.update_xaxes(title={"text": "step"}, row=1, col=2)
-    fig.update_yaxes(title={"text": "cross-entropy"}, type="log", row=1, col=1)
-    fig.update_yaxes(title={"text": "accuracy"}, tickformat=".0%", range=[0, 1.02], row=1, col=2)
     return _layout(fig, title, height=360, showlegend=False)
 
 
@@ -162,13 +170,21 @@ def dla_grid(dla: np.ndarray, facet_titles: Sequence[str], title: str) -> go.Fig
     (y, z), each cell labelled with its value, one diverging scale centred on 0 for all panels."""
     dla = np.asarray(dla, dtype=float)
     n = dla.shape[0]
-    fig = make_subplots(
-        rows=1, cols=n, subplot_titles=list(facet_titles), shared_yaxes=True, horizontal_spacing=0.04
+    y_axis = {"type": "category", "autorange": "reversed"}
+    fig, cells = _grid_figure(
+        1,
+        n,
+        x_axes=[{"title": {"text": "source token"}, "type": "category"}] * n,
+        y_axes=[y_axis | {"title": {"text": "effect on prediction"}}] + [y_axis] * (n - 1),
+        subplot_titles=list(facet_titles),
+        title_size=13,
+        horizontal_spacing=0.04,
+        shared_yaxes=True,
     )
     bound = float(np.nanmax(np.abs(dla))) if dla.size else 1.0
     x, y = ["src = y", "src = z"], ["pred = y", "pred = z"]
-    for i in range(n):
-        fig.add_trace(
+    fig.add_traces(
+        [
             go.Heatmap(
                 z=dla[i],
                 x=x,
@@ -183,14 +199,12 @@ def dla_grid(dla: np.ndarray, facet_titles: Sequence[str], title: str) -> go.Fig
                 texttemplate="%{z:+.2f}",
                 textfont={"size": 15},
                 hovertemplate="%{x} → %{y}: %{z:.3f}<extra></extra>",
-            ),
-            row=1,
-            col=i + 1,
-        )
-        fig.update_xaxes(title={"text": "source token"}, type="category", row=1, col=i + 1)
-        fig.update_yaxes(type="category", autorange="reversed", row=1, col=i + 1)
-    fig.update_yaxes(title={"text": "effect on prediction"}, row=1, col=1)
+                xaxis=x_id,
+                yaxis=y_id,
+            )
+            for i, (x_id, y_id) in enumerate(cells[0])
+        ]
+    )
     fig = _layout(fig, title, height=400)
-    fig.update_layout(margin={"t": 120})
-    fig.update_annotations(font={"size": 13})
+    fig.layout.margin.t = 120  # room for the panel titles under the figure title
     return fig
