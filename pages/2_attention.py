@@ -136,6 +136,29 @@ show_figure(figures.attention_claims_bar(claims, names), "attention claims", dat
 st.header("Head ablation")
 ablation = state.ablation(model)
 show_figure(figures.ablation_bar(ablation, names), "head ablation", data=ablation.to_dict())
+# the exercise comes before the written conclusion, which gives its answer away
+render_exercise(
+    Exercise(
+        id="attention.important_head",
+        title="Which head matters more?",
+        question="Mean-ablate each head in turn on the evaluation set. Ablating which head "
+        "increases the loss the most?",
+        answer=Answer.select(range(cfg.n_heads), lambda h: f"head {names[h]}", "Head"),
+        grade=lambda answer: grade_head_choice(
+            answer, ablation.most_important_head, names, "Compare the mean-ablation bars in the chart above."
+        ),
+        hints=(
+            "A head the model relies on more costs more loss when its output is replaced by its average.",
+            "Read the blue (mean ablation) bars of the head ablation chart.",
+        ),
+        solution=f"Head **{names[ablation.most_important_head]}**: "
+        + findings.ablation_facts(ablation, names)["mean_ablation_per_head"]
+        + " (loss increase when mean-ablated).",
+        difficulty=1,
+        importance=4,
+    ),
+    model,
+)
 prose.render(
     "attention_ablation",
     findings.ablation_facts(ablation, names)
@@ -143,7 +166,7 @@ prose.render(
 )
 
 # --------------------------------------------------------------------------- exercises
-st.header("Exercises")
+st.header("Exercise")
 if lists:
     expected = state.top_attended(model, lists[0], pos, head)
     focus_labels = token_labels(focus_tokens, cfg.sep_token)
@@ -173,25 +196,3 @@ if lists:
     )
 else:
     st.info("Choose a list above to get the attention exercise.")
-render_exercise(
-    Exercise(
-        id="attention.important_head",
-        title="Which head matters more?",
-        question="Mean-ablate each head in turn on the evaluation set. Ablating which head "
-        "increases the loss the most?",
-        answer=Answer.select(range(cfg.n_heads), lambda h: f"head {names[h]}", "Head"),
-        grade=lambda answer: grade_head_choice(
-            answer, ablation.most_important_head, names, "Compare the mean-ablation bars in the chart above."
-        ),
-        hints=(
-            "A head the model relies on more costs more loss when its output is replaced by its average.",
-            "Read the blue (mean ablation) bars of the head ablation chart.",
-        ),
-        solution=f"Head **{names[ablation.most_important_head]}**: "
-        + findings.ablation_facts(ablation, names)["mean_ablation_per_head"]
-        + " (loss increase when mean-ablated).",
-        difficulty=1,
-        importance=4,
-    ),
-    model,
-)
