@@ -7,7 +7,7 @@ import streamlit as st
 
 from sortlist_app import adversarial_editor as editor
 from sortlist_app import adversarial_facts as facts
-from sortlist_app import page_cache, page_params, prose, route_through_entrypoint, state
+from sortlist_app import page_params, prose, route_through_entrypoint, state
 from sortlist_app.downloads import show_figure, show_table
 from sortlist_app.exercises import Answer, Exercise, render_exercise
 from sortlist_core import figures
@@ -39,7 +39,7 @@ PARAMS = (
 )
 page_params.bind(PAGE, model, PARAMS)
 
-rates = page_cache.family_rates(model)
+rates = state.family_rates(model)
 prose.render("adversarial_intro")
 render_exercise(
     Exercise(
@@ -164,7 +164,7 @@ if stored is not None and stored[0] == model.weights_sha256:
 # --------------------------------------------------------------------------- accuracy maps
 st.header("Accuracy over structured families")
 with st.spinner("Scoring lists for the accuracy maps…"):
-    maps = page_cache.accuracy_maps(model)
+    maps = state.accuracy_maps(model)
 prose.render(
     "adversarial_maps", facts.accuracy_map_facts(maps) | {"n_lists": f"{int(maps[0].counts.sum()):,}"}
 )
@@ -219,7 +219,7 @@ candidates = [lst for p in presets for lst in p.lists]
 candidates += list(facts.generated_lists("gap", 5, cfg, 0)) + list(facts.generated_lists("high", 5, cfg, 0))
 target = facts.pick_exercise_list(state.predictions(model, tuple(candidates)))
 if target is None:
-    examples = page_cache.quick_search(model).examples
+    examples = state.quick_search(model).examples
     target = state.predictions(model, (tuple(examples[0].unsorted),))[0] if examples else None
 if target is not None:
     source = next((p.label for p in presets if tuple(target.unsorted) in p.lists), None)

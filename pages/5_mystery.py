@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from sortlist_app import mystery_facts as facts
-from sortlist_app import page_cache, page_params, prose, route_through_entrypoint, state
+from sortlist_app import page_params, prose, route_through_entrypoint, state
 from sortlist_app.downloads import show_figure
 from sortlist_app.exercises import Answer, Exercise, render_exercise
 from sortlist_core import figures
@@ -78,7 +78,7 @@ PARAMS = (
 page_params.bind(PAGE, model, PARAMS)
 
 resp = state.responsibility(model)
-experiment = page_cache.direct_path_experiment(model)
+experiment = state.direct_path_experiment(model)
 dp_facts = facts.direct_path_experiment_facts(experiment)
 prose.render("mystery_intro", facts.qk_puzzle_facts(state.full_qk(model), resp, names) | dp_facts)
 
@@ -108,7 +108,7 @@ with right:
 
 # --------------------------------------------------------------------------- OV off-diagonal
 st.header("The OV circuit's off-diagonal (explanation 3)")
-profile = page_cache.offset_profile(model)
+profile = state.offset_profile(model)
 prose.render("mystery_ov", facts.ov_profile_facts(profile, names))
 rel = profile.relative_owned
 show_figure(
@@ -169,10 +169,10 @@ elif xyz_text.strip():
     st.info("Enter a list to go with your (x, y, z).", icon="✏️")
 page_params.publish(PAGE, model, PARAMS)
 
-cases = [page_cache.mystery_case(model, lst, xyz, head_arg) for lst, xyz in cases_in]
+cases = [state.mystery_case(model, lst, xyz, head_arg) for lst, xyz in cases_in]
 titles = [facts.case_title(i, c) for i, c in enumerate(cases)]
 if custom is not None:
-    cases.append(page_cache.mystery_case(model, custom.unsorted, custom.xyz, head_arg))
+    cases.append(state.mystery_case(model, custom.unsorted, custom.xyz, head_arg))
     titles.append(facts.case_title(len(cases) - 1, cases[-1], custom=True))
 
 # Predict before you look (prediction first, as in ARENA).
@@ -230,7 +230,7 @@ if cases:
         for lst_case in cases:
             for h in range(cfg.n_heads):
                 if h != lst_case.head:
-                    oc = page_cache.mystery_case(
+                    oc = state.mystery_case(
                         model, tuple(lst_case.unsorted), (lst_case.x, lst_case.y, lst_case.z), h
                     )
                     other.append(oc.total_to_y - oc.total_to_z)

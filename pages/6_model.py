@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from sortlist_app import model_io, page_cache, prose, route_through_entrypoint, state
+from sortlist_app import model_io, prose, route_through_entrypoint, state
 from sortlist_app import training_jobs as jobs
 from sortlist_app.downloads import json_bytes, show_figure
 from sortlist_core import figures_adversarial as figs
@@ -91,7 +91,7 @@ else:
     reports = st.container(horizontal=True)
     reports.download_button(
         "Report (JSON)",
-        data=lambda: json_bytes(page_cache.report(model)),
+        data=lambda: json_bytes(state.report(model)),
         file_name=f"sortlist_report_{slug}.json",
         mime="application/json",
         key="model.report_json",
@@ -100,7 +100,7 @@ else:
     )
     reports.download_button(
         "Report (Markdown)",
-        data=lambda: page_cache.report_markdown(page_cache.report(model)).encode(),
+        data=lambda: state.report_markdown(state.report(model)).encode(),
         file_name=f"sortlist_report_{slug}.md",
         mime="text/markdown",
         key="model.report_md",

@@ -12,6 +12,10 @@ Pages import from here and from `sortlist_core` only (never torch). Modules:
 - `downloads`: every figure with a table alternative and CSV/JSON downloads.
 - `tables`: DataFrames derived from analysis results.
 - `sidebar`: the shared sidebar (model in use, progress).
+- `adversarial_editor` (the Adversarial page's list section, run as a fragment),
+  `adversarial_facts`, `mystery_facts`: page-specific parsing, phrasing and graders.
+- `model_io` + `training_jobs`: uploads and the one-per-server training job (Model page).
+- `page_params`: a page's widgets <-> URL query parameters.
 """
 
 from ._entrypoint import entrypoint_run, route_through_entrypoint

@@ -13,10 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import torch
 
-from sortlist_core.adversarial import FAMILIES, AccuracyMap, generate_family, score_lists
-from sortlist_core.checkpoint import LoadedModel
+from sortlist_core.adversarial import AccuracyMap, FamilyRates, family_lists
 from sortlist_core.config import ModelConfig
 from sortlist_core.data import InvalidListError, format_list, parse_unsorted_list
 from sortlist_core.metrics import SequencePrediction
@@ -139,38 +137,10 @@ def writeup_presets(cfg: ModelConfig) -> list[Preset]:
 
 def generated_lists(family: str, n: int, cfg: ModelConfig, seed: int) -> tuple[tuple[int, ...], ...]:
     """`n` seeded lists of one family ("high": all values high; "gap": a large gap)."""
-    g = torch.Generator().manual_seed(int(seed))
-    lists = generate_family(family, n, cfg.list_len, cfg.max_value, g)
-    return tuple(tuple(int(v) for v in row) for row in lists.tolist())
+    return family_lists(family, n, cfg.list_len, cfg.max_value, seed)
 
 
 # --------------------------------------------------------------------------- measured facts
-
-
-@dataclass(frozen=True)
-class FamilyRates:
-    """Fraction of lists the model gets wrong (at least one wrong position), per family."""
-
-    families: tuple[str, ...]
-    wrong: tuple[float, ...]
-    n_per_family: int
-
-    def rate(self, family: str) -> float:
-        return self.wrong[self.families.index(family)]
-
-    def to_dict(self) -> dict:
-        return {"n_per_family": self.n_per_family, "wrong_fraction": dict(zip(self.families, self.wrong))}
-
-
-@torch.inference_mode()
-def family_failure_rates(model: LoadedModel, n_per_family: int = 2000, seed: int = 1) -> FamilyRates:
-    cfg = model.config
-    g = torch.Generator().manual_seed(seed)
-    wrong = []
-    for family in FAMILIES:
-        _, n_bad = score_lists(model, generate_family(family, n_per_family, cfg.list_len, cfg.max_value, g))
-        wrong.append(float((n_bad > 0).float().mean()))
-    return FamilyRates(tuple(FAMILIES), tuple(wrong), n_per_family)
 
 
 def family_facts(rates: FamilyRates) -> dict[str, Any]:

@@ -6,7 +6,8 @@ Pages never load models or run analyses themselves; they call the functions here
   the Model page) and stops the page. `current_model()` is the non-stopping variant.
 - `set_session_model(model)` (the Model page) switches this session to another model;
   `set_session_model(None)` goes back to the default model.
-- cached analyses, e.g. `eval_metrics(model)`, `predictions(model, lists)`, `full_ov(model)`:
+- cached analyses, e.g. `eval_metrics(model)`, `predictions(model, lists)`, `full_ov(model)`,
+  `accuracy_maps(model)`, `mystery_case(...)`, `report(model)`:
   each is keyed by `model.weights_sha256` plus its (hashable) inputs and bounded.
   Add more with the `model_cached` decorator (see its docstring).
 
@@ -27,9 +28,12 @@ import numpy as np
 import streamlit as st
 
 from sortlist_core import ablation as _ablation
+from sortlist_core import adversarial as _adversarial
 from sortlist_core import attention as _attention
 from sortlist_core import circuits as _circuits
 from sortlist_core import metrics as _metrics
+from sortlist_core import mystery as _mystery
+from sortlist_core import report as _report
 from sortlist_core.checkpoint import CheckpointError, LoadedModel, load_checkpoint
 from sortlist_core.data import CustomSortedListDataset, SortedListDataset
 from sortlist_core.paths import BUNDLED_MODEL_PATH, EVAL_SEED, EVAL_SIZE
@@ -264,3 +268,51 @@ def direct_path(model: LoadedModel) -> np.ndarray:
 def responsibility(model: LoadedModel) -> _circuits.HeadResponsibility:
     """Which head copies which value token (OV diagonal)."""
     return _circuits.head_responsibility(model)
+
+
+# --------------------------------------------------------------------------- adversarial, mystery, report
+
+
+@model_cached(max_entries=8)
+def accuracy_maps(model: LoadedModel) -> list[_adversarial.AccuracyMap]:
+    """Accuracy over structured families of lists (a few seconds; cached per model)."""
+    return _adversarial.family_accuracy_maps(model)
+
+
+@model_cached(max_entries=8)
+def family_rates(model: LoadedModel) -> _adversarial.FamilyRates:
+    """How often each family of lists goes wrong (the Adversarial page's first exercise)."""
+    return _adversarial.family_failure_rates(model)
+
+
+@model_cached(max_entries=8)
+def quick_search(model: LoadedModel, budget: int = 2048, seed: int = 0) -> _adversarial.SearchResult:
+    """A small search, used to find an exercise list when no preset goes wrong."""
+    return _adversarial.search_adversarial(model, budget=budget, seed=seed)
+
+
+@model_cached(max_entries=64)
+def mystery_case(
+    model: LoadedModel, unsorted: tuple[int, ...], xyz: tuple[int, int, int], head: int | None
+) -> _mystery.MysteryCase:
+    return _mystery.dla_yz(model, list(unsorted), *xyz, head=head)
+
+
+@model_cached(max_entries=8)
+def offset_profile(model: LoadedModel) -> _mystery.OffsetProfile:
+    return _mystery.ov_offset_profile(model)
+
+
+@model_cached(max_entries=8)
+def direct_path_experiment(model: LoadedModel) -> _mystery.DirectPathExperiment:
+    return _mystery.direct_path_experiment(model)
+
+
+@model_cached(max_entries=4)
+def report(model: LoadedModel) -> dict[str, Any]:
+    """`build_report` (JSON-ready) for the Model page's downloads."""
+    return _report.build_report(model)
+
+
+def report_markdown(report_dict: dict[str, Any]) -> str:
+    return _report.report_markdown(report_dict)

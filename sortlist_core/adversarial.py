@@ -90,6 +90,16 @@ def _mutate(parents: Int[Tensor, "n list_len"], max_value: int, g: torch.Generat
     return child
 
 
+def family_lists(
+    family: str, n: int, list_len: int, max_value: int, seed: int
+) -> tuple[tuple[int, ...], ...]:
+    """`n` lists of `family` from a private generator seeded with `seed` (same seed, same lists)."""
+    g = torch.Generator().manual_seed(int(seed))
+    return tuple(
+        tuple(int(v) for v in row) for row in generate_family(family, n, list_len, max_value, g).tolist()
+    )
+
+
 @torch.inference_mode()
 def score_lists(
     model: LoadedModel, unsorted: Int[Tensor, "n list_len"], tables: TokenTables | None = None
@@ -230,6 +240,33 @@ def search_adversarial(
 
 
 # ---- accuracy maps over structured families ----
+
+
+@dataclass(frozen=True)
+class FamilyRates:
+    """Fraction of lists the model gets wrong (at least one wrong position), per family."""
+
+    families: tuple[str, ...]
+    wrong: tuple[float, ...]
+    n_per_family: int
+
+    def rate(self, family: str) -> float:
+        return self.wrong[self.families.index(family)]
+
+    def to_dict(self) -> dict:
+        return {"n_per_family": self.n_per_family, "wrong_fraction": dict(zip(self.families, self.wrong))}
+
+
+@torch.inference_mode()
+def family_failure_rates(model: LoadedModel, n_per_family: int = 2000, seed: int = 1) -> FamilyRates:
+    """How often a list of each family (`FAMILIES`) goes wrong: `n_per_family` lists each."""
+    cfg = model.config
+    g = torch.Generator().manual_seed(seed)
+    wrong = []
+    for family in FAMILIES:
+        _, n_bad = score_lists(model, generate_family(family, n_per_family, cfg.list_len, cfg.max_value, g))
+        wrong.append(float((n_bad > 0).float().mean()))
+    return FamilyRates(tuple(FAMILIES), tuple(wrong), n_per_family)
 
 
 @dataclass(frozen=True)

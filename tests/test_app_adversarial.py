@@ -8,7 +8,7 @@ import pytest
 
 from sortlist_app import adversarial_facts as facts
 from sortlist_core import load_checkpoint
-from sortlist_core.adversarial import predict_lists
+from sortlist_core.adversarial import family_failure_rates, predict_lists
 from sortlist_core.data import format_list
 
 from .conftest import REFERENCE_PATH
@@ -134,7 +134,7 @@ def test_exercises_accept_right_and_reject_wrong_answers(ref_page, reference_mod
     ok, _ = check_exercise(at, "adversarial.wrong_position", target.wrong[0], "number")
     assert ok
 
-    rates = facts.family_failure_rates(reference_model)
+    rates = family_failure_rates(reference_model)
     worst = max(rates.families, key=rates.rate)
     other = min(rates.families, key=rates.rate)
     ok, _ = check_exercise(at, "adversarial.worst_family", other, "select")

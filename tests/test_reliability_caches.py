@@ -3,7 +3,7 @@ tries.
 
 A fresh Python process (clean RSS) drives 500 distinct lists through every cached analysis
 that is keyed by a learner's input (`state.predictions` / `state.attention` for one list and
-for a 10-list editor batch, `state.top_attended`, `page_cache.mystery_case`), then reports, at
+for a 10-list editor batch, `state.top_attended`, `state.mystery_case`), then reports, at
 100, 200, ... 500 lists, its RSS (psutil) and the bytes Streamlit holds in each cache. Without `max_entries` the caches hold all 500 inputs and the process keeps growing.
 """
 
@@ -24,7 +24,7 @@ SCRIPT = r"""
 import gc, json, os, random, sys
 import psutil
 from streamlit.runtime.caching import cache_data_api
-from sortlist_app import page_cache, state
+from sortlist_app import state
 from sortlist_app.mystery_facts import suggest_xyz
 
 model = state.default_model().model
@@ -47,7 +47,7 @@ for i in range(1, n + 1):
     state.predictions(model, batch)
     state.attention(model, batch)
     state.top_attended(model, one[0], cfg.list_len + 1, i % cfg.n_heads)
-    page_cache.mystery_case(model, one[0], suggest_xyz(one[0]), None)
+    state.mystery_case(model, one[0], suggest_xyz(one[0]), None)
     if i in checkpoints:
         gc.collect()
         stats = [s for family in cache_data_api.get_data_cache_stats_provider().get_stats().values() for s in family]

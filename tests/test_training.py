@@ -22,7 +22,6 @@ from sortlist_core.training import (
     FAST_RECIPE,
     ORIGINAL_RECIPE,
     RECIPES,
-    Recipe,
     TrainProgress,
     TrainResult,
     add_train_arguments,
@@ -34,22 +33,8 @@ from sortlist_core.training import (
     train,
 )
 
-TINY = ModelConfig(list_len=4, max_value=12, d_model=32, d_head=16, n_heads=2)
-TINY_RECIPE = Recipe(
-    name="tiny",
-    n_train=128 * 300,
-    epochs=1,
-    batch_size=128,
-    lr_start=3e-3,
-    lr_end=1e-4,
-    warmup_steps=20,
-    weight_decay=0.01,
-    optimizer="adamw",
-    fresh_data=True,
-    seed=7,
-    val_size=1_000,
-    eval_every=50,
-)
+from .tiny import TINY, TINY_RECIPE
+
 TINY_ARGS = ["--list-len", "4", "--max-value", "12", "--d-model", "32", "--n-heads", "2",
              "--n-train", "2560", "--epochs", "1", "--batch-size", "128", "--val-size", "200",
              "--eval-every", "10", "--warmup-steps", "2", "--quiet"]  # fmt: skip

@@ -14,25 +14,11 @@ import pytest
 
 from sortlist_app import training_jobs as tj
 from sortlist_core.checkpoint import load_checkpoint
-from sortlist_core.config import ModelConfig
-from sortlist_core.training import Recipe, TrainProgress
+from sortlist_core.training import TrainProgress
 
-TINY = ModelConfig(list_len=4, max_value=12, d_model=32, d_head=16, n_heads=2)
-TINY_RECIPE = Recipe(
-    name="tiny",
-    n_train=64 * 40,
-    epochs=1,
-    batch_size=64,
-    lr_start=3e-3,
-    lr_end=1e-4,
-    warmup_steps=2,
-    weight_decay=0.01,
-    optimizer="adamw",
-    fresh_data=True,
-    seed=1,
-    val_size=200,
-    eval_every=10,
-)
+from .tiny import TINY, tiny_recipe
+
+TINY_RECIPE = tiny_recipe(n_train=64 * 40, batch_size=64, warmup_steps=2, seed=1, val_size=200, eval_every=10)
 
 
 class FakeTrain:
