@@ -251,6 +251,20 @@ def checkpoint_bytes(state: dict[str, Tensor], cfg: ModelConfig, metadata: dict[
     return buffer.getvalue()
 
 
+def _current_umask() -> int:
+    """The process umask, read without changing it where Linux allows (`os.umask` sets it, and a
+    thread creating a file in between would get mode 0666)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except OSError:
+        pass
+    umask = os.umask(0o077)  # the brief window errs on the private side
+    os.umask(umask)
+    return umask
+
+
 def atomic_write(path: str | os.PathLike, data: bytes) -> None:
     """Write via a temp file in the same directory and `os.replace`: readers never see half a file."""
     path = Path(path)
@@ -263,9 +277,7 @@ def atomic_write(path: str | os.PathLike, data: bytes) -> None:
             os.fsync(handle.fileno())
         # mkstemp makes the file owner-only; give it the usual umask-based mode so that another
         # user (e.g. the non-root app user of a container) can read the checkpoint
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
+        os.chmod(tmp, 0o666 & ~_current_umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -79,6 +79,20 @@ def test_own_format_round_trip(reference_model, tmp_path):
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
 
 
+def test_a_crash_mid_write_keeps_the_previous_checkpoint(reference_model, tmp_path, monkeypatch):
+    path = save_checkpoint(tmp_path / "m.pt", reference_model.state_dict, reference_model.config, {"run": 1})
+    before = path.read_bytes()
+
+    def crash(fd):  # the disk fails (or the process dies) after part of the new file is written
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "fsync", crash)
+    with pytest.raises(OSError, match="disk full"):
+        save_checkpoint(path, reference_model.state_dict, reference_model.config, {"run": 2})
+    assert path.read_bytes() == before and load_checkpoint(path).metadata == {"run": 1}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.pt", "m.pt.json"]  # no temp file left
+
+
 def test_other_sizes_load(reference_state):
     """A 3-head model of the same task is a valid checkpoint, not an error."""
     cfg = ModelConfig(n_heads=3, d_model=96, d_head=32)
