@@ -156,7 +156,7 @@ if OWNER not in st.session_state:
 owner = st.session_state[OWNER]
 ctx = get_script_run_ctx()
 session_id = ctx.session_id if ctx is not None else None
-prose.render("model_train", {"max_jobs": manager.max_jobs, "val_size": "2,000"})
+prose.render("model_train", {"max_jobs": prose.count(manager.max_jobs, "training run"), "val_size": "2,000"})
 if not manager.enabled:
     st.info(
         "Training is turned off on this server (`SORTLIST_MAX_TRAINING_JOBS=0`). You can still upload a checkpoint.",
@@ -172,7 +172,8 @@ def _start() -> None:
     target = float(s[F + "target"])
     form = model_io.TrainingForm(
         seed=int(s[F + "seed"]),
-        steps=int(s[F + "steps"]),
+        epochs=int(s[F + "epochs"]),
+        lists_per_epoch=int(s[F + "lists_per_epoch"]),
         batch_size=int(s[F + "batch"]),
         n_heads=int(s[F + "heads"]),
         d_model=int(s[F + "d_model"]),
@@ -196,12 +197,14 @@ with st.form("model.train_form", border=True):
     a, b, c, d = st.columns(4)
     a.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key=F + "seed")
     b.number_input(
-        "Steps",
-        min_value=10,
-        max_value=limits.max_steps,
-        value=min(500, limits.max_steps),
-        step=10,
-        key=F + "steps",
+        "Epochs",
+        min_value=1,
+        max_value=1_000,
+        value=5,
+        step=1,
+        key=F + "epochs",
+        help="Each epoch is a fresh set of random lists (size under *Architecture and optimiser*); "
+        f"this server allows up to {limits.max_steps:,} optimiser steps in all.",
     )
     c.selectbox(
         "Batch size",
@@ -223,8 +226,18 @@ with st.form("model.train_form", border=True):
         h.selectbox(
             "Peak learning rate", [1e-3, 3e-3, 1e-2], index=1, format_func=lambda v: f"{v:g}", key=F + "lr"
         )
-        i, j = st.columns(2)
+        i, j, k = st.columns([1, 1, 2])
         i.checkbox("LayerNorm", value=True, key=F + "ln")
+        j.number_input(
+            "Lists per epoch",
+            min_value=64,
+            max_value=1_000_000,
+            value=25_600,
+            step=1_280,
+            key=F + "lists_per_epoch",
+            help="The original challenge used 150,000 lists for 25 epochs.",
+        )
+        j = k
         j.slider(
             "Stop early at validation accuracy (0 = run all steps)", 0.0, 1.0, 0.0, 0.001, key=F + "target"
         )

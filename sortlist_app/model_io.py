@@ -66,7 +66,8 @@ class TrainingForm:
     """What the learner chose on the Model page."""
 
     seed: int = 0
-    steps: int = 500
+    epochs: int = 5
+    lists_per_epoch: int = 25_600  # fresh random lists each epoch; 5 x 25,600 = 500 steps of 256
     batch_size: int = 256
     n_heads: int = 2
     d_model: int = 96
@@ -76,12 +77,25 @@ class TrainingForm:
     lr: float = 3e-3
     target_accuracy: float | None = None
 
+    @property
+    def steps(self) -> int:
+        """Optimiser steps: every epoch's lists in batches of `batch_size` (the last one may be short)."""
+        return self.epochs * -(-self.lists_per_epoch // self.batch_size)
+
 
 def build_run(form: TrainingForm, limits: TrainingLimits) -> tuple[ModelConfig, Recipe]:
-    """Config and recipe for the form (the fast recipe, `steps` fresh batches); `ValueError`
+    """Config and recipe for the form (the fast recipe, `epochs` of `lists_per_epoch` fresh lists); `ValueError`
     names the first setting that cannot work or is over this server's limits."""
+    if form.epochs < 1 or form.lists_per_epoch < form.batch_size:
+        raise ValueError(
+            f"at least 1 epoch of at least one batch ({form.batch_size} lists), "
+            f"got {form.epochs} of {form.lists_per_epoch:,}"
+        )
     if form.steps > limits.max_steps:
-        raise ValueError(f"at most {limits.max_steps:,} steps on this server, got {form.steps:,}")
+        raise ValueError(
+            f"at most {limits.max_steps:,} steps on this server, got {form.steps:,} "
+            f"({form.epochs} epochs of {form.lists_per_epoch:,} lists in batches of {form.batch_size})"
+        )
     if form.d_model > limits.max_d_model:
         raise ValueError(f"d_model at most {limits.max_d_model} on this server, got {form.d_model}")
     if form.n_heads > limits.max_heads:
@@ -107,8 +121,8 @@ def build_run(form: TrainingForm, limits: TrainingLimits) -> tuple[ModelConfig, 
     recipe = replace(
         FAST_RECIPE,
         name="app",
-        n_train=form.steps * form.batch_size,
-        epochs=1,
+        n_train=form.lists_per_epoch,
+        epochs=form.epochs,
         batch_size=form.batch_size,
         seed=form.seed,
         lr_start=form.lr,

@@ -143,8 +143,10 @@ def test_upload_over_the_size_limit_is_rejected(monkeypatch, reference_path):
 
 
 def _fill_tiny_form(at, steps: int, target: float = 0.0):
+    """`steps` batches of 64: one epoch of `64 * steps` lists."""
     at.number_input(key="model.train.seed").set_value(3)
-    at.number_input(key="model.train.steps").set_value(steps)
+    at.number_input(key="model.train.epochs").set_value(1)
+    at.number_input(key="model.train.lists_per_epoch").set_value(64 * steps)
     at.selectbox(key="model.train.batch").select(64)
     at.selectbox(key="model.train.heads").select(2)
     at.selectbox(key="model.train.d_model").select(32)
@@ -229,14 +231,27 @@ def test_corrupt_default_model_is_reported(monkeypatch, tmp_path):
 def test_build_run_checks_limits_and_shapes():
     limits = jobs.TrainingLimits(max_steps=100, max_d_model=64, max_heads=2, max_batch_size=128, hosted=True)
     config, recipe = model_io.build_run(
-        model_io.TrainingForm(steps=50, batch_size=64, d_model=64, n_heads=2, seed=5), limits
+        model_io.TrainingForm(epochs=2, lists_per_epoch=1600, batch_size=64, d_model=64, n_heads=2, seed=5),
+        limits,
     )
     assert config.d_head == 32 and recipe.total_steps == 50 and recipe.seed == 5
+    assert (recipe.epochs, recipe.n_train) == (2, 1600)
+    # a short last batch still counts as a step
+    assert model_io.TrainingForm(epochs=3, lists_per_epoch=100, batch_size=64).steps == 6
+    small = dict(batch_size=64, d_model=64)
     for form, message in (
-        (model_io.TrainingForm(steps=500, batch_size=64, d_model=64), "at most 100 steps"),
-        (model_io.TrainingForm(steps=50, batch_size=64, d_model=96), "d_model at most 64"),
-        (model_io.TrainingForm(steps=50, batch_size=64, d_model=63, n_heads=2), "divisible"),
-        (model_io.TrainingForm(steps=50, batch_size=64, d_model=64, list_len=60), "distinct values"),
+        (model_io.TrainingForm(epochs=10, lists_per_epoch=3200, **small), "at most 100 steps"),
+        (model_io.TrainingForm(epochs=0, lists_per_epoch=3200, **small), "at least 1 epoch"),
+        (model_io.TrainingForm(epochs=1, lists_per_epoch=10, **small), "at least 1 epoch"),
+        (
+            model_io.TrainingForm(epochs=1, lists_per_epoch=3200, batch_size=64, d_model=96),
+            "d_model at most 64",
+        ),
+        (
+            model_io.TrainingForm(epochs=1, lists_per_epoch=3200, batch_size=64, d_model=63, n_heads=2),
+            "divisible",
+        ),
+        (model_io.TrainingForm(epochs=1, lists_per_epoch=3200, list_len=60, **small), "distinct values"),
     ):
         with pytest.raises(ValueError, match=message):
             model_io.build_run(form, limits)

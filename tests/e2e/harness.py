@@ -465,8 +465,11 @@ def assert_circuitsvis_rendered(page, where: str, minimum: int = 1, n_heads: int
     return count
 
 
+TOP_HEIGHT = 900  # px of a page's first screen in the README
+
+
 def full_page_screenshot(page, path: Path, n_links: int | None = None) -> None:
-    """The whole page at 1280 px width. Streamlit scrolls inside `stMain`, so the viewport is
+    """The whole page at 1280 px width (plus `<name>_top.png`, its first `TOP_HEIGHT` px). Streamlit scrolls inside `stMain`, so the viewport is
     stretched to the content's height for the shot, then put back."""
     height = page.evaluate(
         """() => {
@@ -484,6 +487,13 @@ def full_page_screenshot(page, path: Path, n_links: int | None = None) -> None:
         page.screenshot(path=str(path), full_page=True, animations="disabled")
     finally:
         page.set_viewport_size(VIEWPORT)
+    # and its first screen, for the README (a whole page shrunk into a table cell is unreadable)
+    from PIL import Image
+
+    with Image.open(path) as shot:
+        shot.crop((0, 0, shot.width, min(shot.height, TOP_HEIGHT))).save(
+            path.with_name(f"{path.stem}_top.png")
+        )
 
 
 def traceback_lines(log: str) -> list[str]:
