@@ -27,8 +27,12 @@ COPY sortlist_app/ ./sortlist_app/
 COPY pages/ ./pages/
 COPY app.py ./
 
-# Run as an unprivileged user. static/ (Streamlit static serving) is writable so the app
-# can place offline JS bundles there at start-up.
+# circuitsvis's JavaScript, served by Streamlit from static/ (offline attention views): put it
+# there at build time, so a read-only container filesystem works too.
+RUN python -m sortlist_app.attention_view
+
+# Run as an unprivileged user. static/ stays writable so that the app can replace the bundle
+# if the installed circuitsvis changes.
 RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin sortlist \
     && mkdir -p /app/static \
     && chown -R sortlist:sortlist /app/static
