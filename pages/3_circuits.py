@@ -9,6 +9,7 @@ from sortlist_app.exercises import Answer, Exercise, render_exercise
 from sortlist_app.grading import grade_count, grade_head_choice, grade_top_source
 from sortlist_app.query import QueryState
 from sortlist_core import figures
+from sortlist_core.circuit_findings import top_tokens
 from sortlist_core.circuits import position_labels
 
 PAGE = "circuits"
@@ -165,7 +166,7 @@ render_exercise(
     model,
 )
 value_scores = scores[head, :n_values]
-top = findings.top_tokens(value_scores, 3)
+top = top_tokens(value_scores, 3)
 render_exercise(
     Exercise(
         id="circuits.top_source",

@@ -12,9 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
-from sortlist_core.adversarial import AccuracyMap, FamilyRates, family_lists
+from sortlist_core.adversarial import AccuracyMap, FamilyRates, SliceReading, family_lists, read_accuracy_maps
 from sortlist_core.config import ModelConfig
 from sortlist_core.data import InvalidListError, format_list, parse_unsorted_list
 from sortlist_core.metrics import SequencePrediction
@@ -145,7 +143,7 @@ def generated_lists(family: str, n: int, cfg: ModelConfig, seed: int) -> tuple[t
 
 def family_facts(rates: FamilyRates) -> dict[str, Any]:
     base = rates.rate("uniform")
-    worst = max(rates.families, key=rates.rate)
+    worst = rates.worst_family
 
     def times(family: str) -> str:
         r = rates.rate(family)
@@ -168,72 +166,34 @@ def family_facts(rates: FamilyRates) -> dict[str, Any]:
     }
 
 
-def _marginal(amap: AccuracyMap, axis: int) -> tuple[np.ndarray, np.ndarray]:
-    """Accuracy per column (axis=0) or row (axis=1), pooled over the other axis; and counts."""
-    acc = np.nan_to_num(amap.accuracy)
-    hits = (acc * amap.counts).sum(axis)
-    counts = amap.counts.sum(axis)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(counts > 0, hits / np.maximum(counts, 1), np.nan), counts
-
-
-def _first_below(
-    labels: Sequence[str], acc: np.ndarray, counts: np.ndarray, threshold: float, min_count: int = 20
-) -> str | None:
-    for label, a, c in zip(labels, acc, counts):
-        if c >= min_count and a < threshold:
-            return label
-    return None
-
-
-def _slice_sentence(
-    labels: Sequence[str],
-    acc: np.ndarray,
-    counts: np.ndarray,
-    feature: str,
-    threshold: float,
-    min_count: int = 20,
-) -> str:
+def _slice_sentence(reading: SliceReading, feature: str, threshold: float) -> str:
     """'accuracy stays at or above 90% up to 25–29 and falls to 0.0% at 30–34' for one slice."""
-    seen = [
-        (label, float(a)) for label, a, c in zip(labels, acc, counts) if c >= min_count and np.isfinite(a)
-    ]
+    seen = reading.judged
     if not seen:
         return f"there are too few lists to judge the {feature}"
-    for k, (label, a) in enumerate(seen):
-        if a < threshold:
-            before = (
-                f"stays at or above {pct(threshold, 0)} up to {feature} {seen[k - 1][0]} and " if k else ""
-            )
-            return f"accuracy {before}falls to {pct(a)} at {feature} {label}"
+    k = reading.first_below
+    if k is not None:
+        label, a = seen[k]
+        before = f"stays at or above {pct(threshold, 0)} up to {feature} {seen[k - 1][0]} and " if k else ""
+        return f"accuracy {before}falls to {pct(a)} at {feature} {label}"
     return f"accuracy stays at or above {pct(threshold, 0)} for every {feature} up to {seen[-1][0]}"
 
 
 def accuracy_map_facts(maps: Sequence[AccuracyMap], threshold: float = 0.9) -> dict[str, Any]:
-    """Where accuracy falls below `threshold`. Each feature is read along one slice of the map
-    that holds the other feature at its most ordinary value (the families are mixed, so pooled
-    marginals would confound the two): the smallest value along the smallest-gap row, the gap
-    along the smallest-value column. Phrased for whatever the model does."""
+    """Where accuracy falls below `threshold`, as `read_accuracy_maps` reads the maps (each
+    feature along the slice that holds the other at its most ordinary value). Phrased for
+    whatever the model does."""
     gap_map = maps[0]
-    acc, counts = gap_map.accuracy, gap_map.counts
-    smallest_sentence = _slice_sentence(gap_map.col_bins, acc[0], counts[0], "smallest value", threshold)
-    gap_sentence = _slice_sentence(gap_map.row_bins, acc[:, 0], counts[:, 0], "largest gap", threshold)
-    valid = [(i, j) for i in range(acc.shape[0]) for j in range(acc.shape[1]) if counts[i, j] >= 20]
-    if valid:
-        wi, wj = min(valid, key=lambda ij: acc[ij])
-        worst = f"largest gap {gap_map.row_bins[wi]} and smallest value {gap_map.col_bins[wj]}: {pct(float(acc[wi, wj]))} of {int(counts[wi, wj])} lists sorted correctly"
+    reading = read_accuracy_maps(maps, threshold)
+    cell = reading.worst
+    if cell is not None:
+        worst = f"largest gap {cell.row_bin} and smallest value {cell.col_bin}: {pct(cell.accuracy)} of {cell.count} lists sorted correctly"
     else:
         worst = "no cell has enough lists to judge"
-    tight_sentence = "too few lists"
-    if len(maps) > 1:
-        tight = maps[1]
-        by_tight, n_tight = _marginal(tight, 1)
-        parts = [
-            f"span {label}: {pct(float(a))}"
-            for label, a, c in zip(tight.row_bins, by_tight, n_tight)
-            if c >= 20
-        ]
-        tight_sentence = join_words(parts[:4]) or tight_sentence
+    parts = [f"span {label}: {pct(a)}" for label, a in reading.tight_spans]
+    tight_sentence = join_words(parts[:4]) or "too few lists"
+    smallest_sentence = _slice_sentence(reading.by_smallest_value, "smallest value", threshold)
+    gap_sentence = _slice_sentence(reading.by_largest_gap, "largest gap", threshold)
     return {
         "threshold": pct(threshold, 0),
         "gap_row": gap_map.row_bins[0],

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from jaxtyping import Float
 
+from sortlist_core.circuit_findings import direct_path_preference
 from sortlist_core.circuits import HeadResponsibility
 from sortlist_core.config import ModelConfig
 from sortlist_core.data import InvalidListError, format_list, parse_unsorted_list
@@ -22,6 +24,9 @@ from sortlist_core.mystery import (
     MysteryCase,
     OffsetProfile,
     check_xyz,
+    offset_shapes,
+    qk_puzzle,
+    tally_cases,
 )
 
 from .grading import CORRECT, Grade
@@ -167,26 +172,20 @@ def case_sentence(case: MysteryCase, head_names: Sequence[str]) -> str:
 
 
 def cases_summary(cases: Sequence[MysteryCase]) -> dict[str, Any]:
-    n = len(cases)
-    z_more = sum(float(c.attention[1]) > float(c.attention[0]) for c in cases)
-    zy_pos = sum(float(c.dla[0][1]) > 0 for c in cases)
-    yz_neg = sum(float(c.dla[1][0]) < 0 for c in cases)
-    y_total = sum(c.total_to_y > c.total_to_z for c in cases)
-    right = sum(c.predicted == c.y for c in cases)
-    zz_bigger = sum(float(c.dla[1][1]) > float(c.dla[0][0]) for c in cases)
-    holds = zy_pos == n and yz_neg == n and y_total == n
+    t = tally_cases(cases)
+    n = t.n_cases
     return {
         "n_cases": n,
-        "z_more_attention": z_more,
-        "zy_positive": zy_pos,
-        "yz_negative": yz_neg,
-        "y_total_larger": y_total,
-        "predicted_y": right,
-        "zz_bigger": zz_bigger,
+        "z_more_attention": t.z_more_attention,
+        "zy_positive": t.zy_positive,
+        "yz_negative": t.yz_negative,
+        "y_total_larger": t.y_total_larger,
+        "predicted_y": t.predicted_y,
+        "zz_bigger": t.zz_bigger,
         "hypothesis_verdict": (
             "The write-up's explanation holds in every one of these lists"
-            if holds
-            else f"The write-up's explanation holds only partly here: z→y > 0 in {zy_pos} of {n}, y→z < 0 in {yz_neg} of {n}, and y's total is larger in {y_total} of {n}"
+            if t.explanation_holds
+            else f"The write-up's explanation holds only partly here: z→y > 0 in {t.zy_positive} of {n}, y→z < 0 in {t.yz_negative} of {n}, and y's total is larger in {t.y_total_larger} of {n}"
         ),
     }
 
@@ -195,52 +194,40 @@ def cases_summary(cases: Sequence[MysteryCase]) -> dict[str, Any]:
 
 
 def qk_puzzle_facts(
-    full_qk: np.ndarray, resp: HeadResponsibility, head_names: Sequence[str]
+    full_qk: Float[np.ndarray, "head dest src"], resp: HeadResponsibility, head_names: Sequence[str]
 ) -> dict[str, Any]:
     """How often the head that copies d+1 scores d+2 at least as high as d+1 (for destination d)."""
-    n_values = len(resp.owner)
-    ds = list(range(n_values - 2))
-    hits = [d for d in ds if full_qk[resp.owner[d + 1], d, d + 2] >= full_qk[resp.owner[d + 1], d, d + 1]]
-    example = hits[len(hits) // 2] if hits else None
+    puzzle = qk_puzzle(full_qk, resp)
     ex = ""
-    if example is not None:
-        h = resp.owner[example + 1]
+    if puzzle.example is not None:
+        d, h = puzzle.example.dest, puzzle.example.head
         ex = (
-            f"For example, for d = {example}, head {head_names[h]} (which copies {example + 1}) scores "
-            f"{example + 2} at {full_qk[h, example, example + 2]:.3g} and {example + 1} at {full_qk[h, example, example + 1]:.3g}."
+            f"For example, for d = {d}, head {head_names[h]} (which copies {d + 1}) scores "
+            f"{d + 2} at {puzzle.example.score_after_next:.3g} and {d + 1} at {puzzle.example.score_next:.3g}."
         )
+    n_hits, n_dest = len(puzzle.hits), puzzle.n_dest
     return {
-        "puzzle_count": len(hits),
-        "puzzle_total": len(ds),
-        "puzzle_fraction": pct(len(hits) / len(ds)) if ds else "0%",
+        "puzzle_count": n_hits,
+        "puzzle_total": n_dest,
+        "puzzle_fraction": pct(n_hits / n_dest) if n_dest else "0%",
         "puzzle_example": ex,
     }
 
 
 def ov_profile_facts(profile: OffsetProfile, head_names: Sequence[str]) -> dict[str, Any]:
     """Below / above the copied token: the mean relative OV value at offsets −k..−1 and +1..+k."""
-    rel = profile.relative_owned
-    offsets = np.array(profile.offsets)
-    below, above = offsets < 0, offsets > 0
+    shapes = offset_shapes(profile)
     lines = []
-    pattern_heads = 0
-    for h, name in enumerate(head_names):
-        row = rel[h]
-        if np.all(np.isnan(row)):
+    for name, shape in zip(head_names, shapes.heads):
+        if shape is None:
             lines.append(f"head {name} is the stronger copier of no token, so it has no profile")
             continue
-        b, a = (
-            float(np.nanmean(row[below])),
-            float(np.nanmean(row[above])) if np.any(~np.isnan(row[above])) else float("nan"),
-        )
-        near_b, near_a = float(row[offsets == -1][0]), float(row[offsets == 1][0])
-        if b > 0 and a < 0:
-            pattern_heads += 1
         lines.append(
-            f"head {name}: attending to s moves the logits of s − 1 by {_signed(near_b)} and of s + 1 by {_signed(near_a)} "
-            f"(as a fraction of its boost to s itself; mean over offsets −{int(-offsets.min())}..−1: {_signed(b)}, "
-            f"+1..+{int(offsets.max())}: {_signed(a)})"
+            f"head {name}: attending to s moves the logits of s − 1 by {_signed(shape.just_below)} and of s + 1 by {_signed(shape.just_above)} "
+            f"(as a fraction of its boost to s itself; mean over offsets −{shapes.max_below}..−1: {_signed(shape.below_mean)}, "
+            f"+1..+{shapes.max_above}: {_signed(shape.above_mean)})"
         )
+    pattern_heads = shapes.pattern_heads
     n = len(head_names)
     return {
         "ov_lines": "\n".join(f"- {line}" for line in lines),
@@ -290,14 +277,12 @@ def direct_path_experiment_facts(exp: DirectPathExperiment) -> dict[str, Any]:
     }
 
 
-def direct_path_heatmap_facts(direct: np.ndarray) -> dict[str, Any]:
-    n = direct.shape[-1] - 1
-    ds = np.arange(n - 2)
-    gap = direct[ds, ds + 1] - direct[ds, ds + 2]
-    favours = float(np.mean(gap > 0))
+def direct_path_heatmap_facts(direct: Float[np.ndarray, "input_token pred"]) -> dict[str, Any]:
+    pref = direct_path_preference(direct)
+    favours = pref.next_fraction
     return {
         "dpm_next_fraction": pct(favours),
-        "dpm_next_gap": f"{float(gap.mean()):+.3g}".replace("-", "−"),
+        "dpm_next_gap": f"{pref.mean_gap:+.3g}".replace("-", "−"),
         "dpm_could": "so it *could* be the answer"
         if favours > 0.5
         else "so on its own it is an unlikely answer, but let's test it",

@@ -35,6 +35,25 @@ class AblationResult:
         return max(range(len(self.mean)), key=self.mean.__getitem__)
 
 
+@dataclass(frozen=True)
+class ImportanceContrast:
+    """The heads that cost the most and the least loss when mean-ablated, and the ratio of those
+    costs (inf when the least important head's cost is not positive)."""
+
+    most_important: int
+    least_important: int
+    cost_ratio: float
+
+
+def importance_contrast(result: AblationResult) -> ImportanceContrast:
+    """Ties: the most important is the lowest index among the costliest heads, the least
+    important the highest index among the cheapest."""
+    order = sorted(range(len(result.mean)), key=lambda h: result.mean[h], reverse=True)
+    top, low = order[0], order[-1]
+    ratio = result.mean[top] / result.mean[low] if result.mean[low] > 0 else float("inf")
+    return ImportanceContrast(top, low, ratio)
+
+
 def head_ablation(model: LoadedModel, toks: Int[Tensor, "batch seq"]) -> AblationResult:
     L = model.config.list_len
     w = model.weights

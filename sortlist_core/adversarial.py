@@ -253,6 +253,11 @@ class FamilyRates:
     def rate(self, family: str) -> float:
         return self.wrong[self.families.index(family)]
 
+    @property
+    def worst_family(self) -> str:
+        """The family that goes wrong most often (ties: the first in `families`)."""
+        return max(self.families, key=self.rate)
+
     def to_dict(self) -> dict:
         return {"n_per_family": self.n_per_family, "wrong_fraction": dict(zip(self.families, self.wrong))}
 
@@ -361,3 +366,118 @@ def family_accuracy_maps(model: LoadedModel, n_per_family: int = 4000, seed: int
             correct,
         ),
     ]
+
+
+# ---- reading the accuracy maps ----
+
+MIN_LISTS_TO_JUDGE = 20  # a bin with fewer lists is too noisy to state an accuracy for
+
+
+@dataclass(frozen=True)
+class AccuracyMarginal:
+    """Accuracy per column (axis 0) or per row (axis 1) of an `AccuracyMap`, pooled over the other
+    axis; NaN where no list fell. counts: the lists behind each entry."""
+
+    accuracy: np.ndarray
+    counts: np.ndarray
+
+
+def accuracy_marginal(amap: AccuracyMap, axis: int) -> AccuracyMarginal:
+    """`axis=0`: one entry per column bin; `axis=1`: one per row bin."""
+    acc = np.nan_to_num(amap.accuracy)
+    hits = (acc * amap.counts).sum(axis)
+    counts = amap.counts.sum(axis)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return AccuracyMarginal(np.where(counts > 0, hits / np.maximum(counts, 1), np.nan), counts)
+
+
+@dataclass(frozen=True)
+class SliceReading:
+    """One row or column of an accuracy map read in bin order.
+
+    judged: (bin label, accuracy) of the bins with enough lists (and a finite accuracy), in order;
+    first_below: index into `judged` of the first bin below the threshold, None if none is.
+    """
+
+    judged: tuple[tuple[str, float], ...]
+    first_below: int | None
+
+
+def read_slice(
+    labels: Sequence[str],
+    accuracy: np.ndarray,
+    counts: np.ndarray,
+    threshold: float,
+    min_count: int = MIN_LISTS_TO_JUDGE,
+) -> SliceReading:
+    """`labels`, `accuracy` and `counts`: [bin], one slice of a map (e.g. `amap.accuracy[0]`)."""
+    judged = tuple(
+        (label, float(a))
+        for label, a, c in zip(labels, accuracy, counts)
+        if c >= min_count and np.isfinite(a)
+    )
+    first = next((k for k, (_, a) in enumerate(judged) if a < threshold), None)
+    return SliceReading(judged, first)
+
+
+@dataclass(frozen=True)
+class MapCell:
+    """One cell of an accuracy map: its row and column bins, accuracy and number of lists."""
+
+    row: int
+    col: int
+    row_bin: str
+    col_bin: str
+    accuracy: float
+    count: int
+
+
+def worst_cell(amap: AccuracyMap, min_count: int = MIN_LISTS_TO_JUDGE) -> MapCell | None:
+    """The cell with the lowest accuracy among those with at least `min_count` lists (ties: the
+    first in row-major order); None if no cell has that many."""
+    acc, counts = amap.accuracy, amap.counts
+    valid = [(i, j) for i in range(acc.shape[0]) for j in range(acc.shape[1]) if counts[i, j] >= min_count]
+    if not valid:
+        return None
+    i, j = min(valid, key=lambda ij: acc[ij])
+    return MapCell(i, j, amap.row_bins[i], amap.col_bins[j], float(acc[i, j]), int(counts[i, j]))
+
+
+@dataclass(frozen=True)
+class AccuracyMapReading:
+    """Where accuracy falls, read from `family_accuracy_maps`' two maps.
+
+    Each feature of the first map is read along the slice that holds the other feature at its
+    most ordinary value (the families are mixed, so pooled marginals would confound the two):
+    by_smallest_value along the smallest-gap row, by_largest_gap along the smallest-value column.
+    worst: the first map's worst cell with enough lists. tight_spans: (span label, accuracy) per
+    tightest-triple span of the second map, pooled over the triple's start, for the spans with
+    enough lists (empty without a second map).
+    """
+
+    by_smallest_value: SliceReading
+    by_largest_gap: SliceReading
+    worst: MapCell | None
+    tight_spans: tuple[tuple[str, float], ...]
+
+
+def read_accuracy_maps(
+    maps: Sequence[AccuracyMap], threshold: float = 0.9, min_count: int = MIN_LISTS_TO_JUDGE
+) -> AccuracyMapReading:
+    gap_map = maps[0]
+    acc, counts = gap_map.accuracy, gap_map.counts
+    spans: tuple[tuple[str, float], ...] = ()
+    if len(maps) > 1:
+        tight = maps[1]
+        by_tight = accuracy_marginal(tight, 1)
+        spans = tuple(
+            (label, float(a))
+            for label, a, c in zip(tight.row_bins, by_tight.accuracy, by_tight.counts)
+            if c >= min_count
+        )
+    return AccuracyMapReading(
+        by_smallest_value=read_slice(gap_map.col_bins, acc[0], counts[0], threshold, min_count),
+        by_largest_gap=read_slice(gap_map.row_bins, acc[:, 0], counts[:, 0], threshold, min_count),
+        worst=worst_cell(gap_map, min_count),
+        tight_spans=spans,
+    )

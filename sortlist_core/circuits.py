@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from jaxtyping import Float
 
 from .checkpoint import LoadedModel
 
@@ -95,6 +96,12 @@ class HeadResponsibility:
 def head_responsibility(model: LoadedModel) -> HeadResponsibility:
     n_values = model.config.max_value + 1  # SEP is never copied: it is not a prediction target
     diag = np.stack([np.diag(m)[:n_values] for m in full_ov(model)])  # [head value]
+    return responsibility_from_copy_strength(diag)
+
+
+def responsibility_from_copy_strength(diag: Float[np.ndarray, "head value"]) -> HeadResponsibility:
+    """`HeadResponsibility` from each head's OV diagonal over the value tokens (ties: the lower head)."""
+    n_heads, n_values = diag.shape
     owner = diag.argmax(0).tolist()
     ranges: list[HeadRange] = []
     start = 0
@@ -102,5 +109,5 @@ def head_responsibility(model: LoadedModel) -> HeadResponsibility:
         if t == n_values or owner[t] != owner[start]:
             ranges.append(HeadRange(owner[start], start, t - 1))
             start = t
-    copies = [[t for t in range(n_values) if owner[t] == h] for h in range(model.config.n_heads)]
+    copies = [[t for t in range(n_values) if owner[t] == h] for h in range(n_heads)]
     return HeadResponsibility(owner, diag, ranges, copies)

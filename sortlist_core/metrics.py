@@ -40,6 +40,15 @@ class Metrics:
     per_position_accuracy: list[float]
     n_lists: int
 
+    @property
+    def worst_position(self) -> int:
+        """The prediction position (0 = the one made at SEP) with the lowest accuracy (ties: the first)."""
+        return int(np.argmin(self.per_position_accuracy))
+
+    @property
+    def worst_position_accuracy(self) -> float:
+        return self.per_position_accuracy[self.worst_position]
+
     def to_dict(self) -> dict:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
 

@@ -8,9 +8,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from jaxtyping import Float
 
 from .checkpoint import LoadedModel
-from .circuits import full_ov, head_responsibility
+from .circuits import HeadResponsibility, full_ov, head_responsibility
 from .data import CustomSortedListDataset, InvalidListError, tokens_from_unsorted
 from .model import run
 
@@ -66,6 +67,43 @@ class MysteryCase:
             "prob_y": round(self.prob_y, 4),
             "prob_z": round(self.prob_z, 4),
         }
+
+
+@dataclass(frozen=True)
+class CasesTally:
+    """How many of the analysed lists show each part of the write-up's explanation.
+
+    z_more_attention: x attends more to z than to y; zy_positive: attention to z lifts y's logit
+    (dla z→y > 0); yz_negative: attention to y lowers z's (dla y→z < 0); y_total_larger: y gets
+    the larger total; predicted_y: the model predicts y (right); zz_bigger: the copying term
+    z→z beats y→y (on their own, copying would favour z).
+    """
+
+    n_cases: int
+    z_more_attention: int
+    zy_positive: int
+    yz_negative: int
+    y_total_larger: int
+    predicted_y: int
+    zz_bigger: int
+
+    @property
+    def explanation_holds(self) -> bool:
+        """The cross terms have the explanation's signs and y wins in every list."""
+        n = self.n_cases
+        return self.zy_positive == n and self.yz_negative == n and self.y_total_larger == n
+
+
+def tally_cases(cases: Sequence[MysteryCase]) -> CasesTally:
+    return CasesTally(
+        n_cases=len(cases),
+        z_more_attention=sum(float(c.attention[1]) > float(c.attention[0]) for c in cases),
+        zy_positive=sum(float(c.dla[0][1]) > 0 for c in cases),
+        yz_negative=sum(float(c.dla[1][0]) < 0 for c in cases),
+        y_total_larger=sum(c.total_to_y > c.total_to_z for c in cases),
+        predicted_y=sum(c.predicted == c.y for c in cases),
+        zz_bigger=sum(float(c.dla[1][1]) > float(c.dla[0][0]) for c in cases),
+    )
 
 
 def check_xyz(unsorted: Sequence[int], x: int, y: int, z: int) -> None:
@@ -167,6 +205,98 @@ def ov_offset_profile(model: LoadedModel, max_offset: int = 5) -> OffsetProfile:
             if mine.any():
                 mean_owned[h, j] = vals[h, mine].mean()
     return OffsetProfile(offsets, mean_all, mean_owned)
+
+
+@dataclass(frozen=True)
+class HeadOffsetShape:
+    """One head's relative OV profile (`OffsetProfile.relative_owned`) around the tokens it copies:
+    what attending to s does to the logits of s − k .. s + k, as a fraction of its boost to s.
+
+    below_mean / above_mean: mean over offsets −k..−1 / +1..+k (NaN offsets skipped; NaN if all
+    are); just_below / just_above: offsets −1 and +1.
+    """
+
+    below_mean: float
+    above_mean: float
+    just_below: float
+    just_above: float
+
+    @property
+    def boosts_smaller_suppresses_larger(self) -> bool:
+        """The write-up's pattern: tokens just below s go up, tokens just above s go down."""
+        return self.below_mean > 0 and self.above_mean < 0
+
+
+@dataclass(frozen=True)
+class OffsetShapes:
+    """Per head (index = head), its `HeadOffsetShape`, or None where the head is the stronger
+    copier of no token (no profile). max_below / max_above: the profile's offsets run from
+    −max_below to +max_above."""
+
+    heads: tuple[HeadOffsetShape | None, ...]
+    max_below: int
+    max_above: int
+
+    @property
+    def pattern_heads(self) -> int:
+        """How many heads show the write-up's pattern."""
+        return sum(1 for s in self.heads if s is not None and s.boosts_smaller_suppresses_larger)
+
+
+def offset_shapes(profile: OffsetProfile) -> OffsetShapes:
+    rel = profile.relative_owned  # [head offset]
+    offsets = np.array(profile.offsets)
+    below, above = offsets < 0, offsets > 0
+    heads: list[HeadOffsetShape | None] = []
+    for row in rel:
+        if np.all(np.isnan(row)):
+            heads.append(None)
+            continue
+        heads.append(
+            HeadOffsetShape(
+                below_mean=float(np.nanmean(row[below])),
+                above_mean=float(np.nanmean(row[above])) if np.any(~np.isnan(row[above])) else float("nan"),
+                just_below=float(row[offsets == -1][0]),
+                just_above=float(row[offsets == 1][0]),
+            )
+        )
+    return OffsetShapes(tuple(heads), int(-offsets.min()), int(offsets.max()))
+
+
+@dataclass(frozen=True)
+class PuzzleExample:
+    """Destination d, the head that copies d+1, and that head's QK scores for sources d+1, d+2."""
+
+    dest: int
+    head: int
+    score_next: float
+    score_after_next: float
+
+
+@dataclass(frozen=True)
+class QkPuzzle:
+    """The mystery's premise in the QK circuit: for destination tokens d = 0 .. max_value−2, in
+    the head that copies d+1 (the head that should find it), the d whose score for d+2 is at least
+    its score for d+1. example: the middle such d, or None if there is none."""
+
+    hits: tuple[int, ...]
+    n_dest: int
+    example: PuzzleExample | None
+
+
+def qk_puzzle(full_qk: Float[np.ndarray, "head dest src"], resp: HeadResponsibility) -> QkPuzzle:
+    """`full_qk: [head dest src]` over the whole vocabulary (`circuits.full_qk`)."""
+    n_values = len(resp.owner)
+    ds = list(range(n_values - 2))
+    hits = tuple(
+        d for d in ds if full_qk[resp.owner[d + 1], d, d + 2] >= full_qk[resp.owner[d + 1], d, d + 1]
+    )
+    example = None
+    if hits:
+        d = hits[len(hits) // 2]
+        h = resp.owner[d + 1]
+        example = PuzzleExample(d, h, float(full_qk[h, d, d + 1]), float(full_qk[h, d, d + 2]))
+    return QkPuzzle(hits, len(ds), example)
 
 
 @dataclass(frozen=True)
