@@ -39,78 +39,12 @@ show_figure(
     "full OV circuit",
     data={"head_names": names, "vocab": vocab, "full_ov[head][src][pred]": ov},
 )
-prose.render("circuits_ov", copying | findings.ov_facts(ov, resp, names))
 show_figure(
     figures.head_responsibility_strip(resp, names),
     "head responsibility",
     data=resp.to_dict() | {"copy_strength[head][token]": resp.copy_strength},
 )
-prose.render("circuits_responsibility", copying)
-
-# --------------------------------------------------------------------------- QK
-st.header("QK circuit: who attends to whom")
-qk = state.full_qk(model)
-show_figure(
-    figures.qk_circuit_heatmaps(qk, names),
-    "full QK circuit",
-    data={"head_names": names, "vocab": vocab, "full_qk[head][dest][src]": qk},
-)
-prose.render("circuits_qk", findings.qk_facts(qk, resp))
-
-st.subheader("Attention scores for one destination token")
-
-
-def pick(value: int) -> None:
-    st.session_state[DEST] = value  # button callback: runs before the slider is created
-
-
-left, *quick = st.columns([6] + [1] * len(QUICK_PICKS))
-dest = left.slider("Destination token", 0, cfg.max_value, key=DEST)
-for column, value in zip(quick, QUICK_PICKS):
-    if value <= cfg.max_value:
-        column.button(
-            f"d = {value}",
-            key=f"circuits.pick.{value}",
-            on_click=pick,
-            args=(value,),
-            help="One of the write-up's examples",
-        )
-head = st.radio(
-    "Head (for the exercise below)",
-    range(cfg.n_heads),
-    key=HEAD,
-    format_func=lambda h: f"head {names[h]}",
-    horizontal=True,
-)
-url_state.publish(PAGE, model, QueryState(head=head, dest=None if dest == default_dest else dest))
-
-scores = state.qk_scores(model, dest)
-show_figure(
-    figures.qk_bar(scores, str(dest), names, vocab),
-    f"QK scores for destination {dest}",
-    data={"dest": dest, "head_names": names, "scores[head][src]": scores},
-)
-prose.render("circuits_qk_bar", findings.qk_bar_facts(scores, dest, resp, names))
-
-st.subheader("Positional QK circuit")
-pos_qk = state.positional_qk(model)
-pos_labels = position_labels(cfg.list_len)
-show_figure(
-    figures.positional_qk_heatmaps(pos_qk, pos_labels, names),
-    "positional QK",
-    data={"positions": pos_labels, "vocab": vocab, "pos_qk[head][pos][token]": pos_qk},
-)
-prose.render("circuits_positional", findings.positional_facts(pos_qk, cfg.list_len, names))
-
-st.header("The direct path")
-direct = state.direct_path(model)
-show_figure(
-    figures.direct_path_heatmap(direct), "direct path", data={"vocab": vocab, "direct[input][pred]": direct}
-)
-prose.render("circuits_direct", findings.direct_path_facts(direct))
-
-# --------------------------------------------------------------------------- exercises
-st.header("Exercises")
+# Exercises come right after the figures they are about, before the prose that answers them.
 minor = copying["minor_index"]
 main_range = resp.main_range(minor)
 # A token in the middle of the less-used head's main range: the interesting case.
@@ -165,6 +99,53 @@ render_exercise(
     ),
     model,
 )
+
+prose.render("circuits_ov", copying | findings.ov_facts(ov, resp, names))
+prose.render("circuits_responsibility", copying)
+
+# --------------------------------------------------------------------------- QK
+st.header("QK circuit: who attends to whom")
+qk = state.full_qk(model)
+show_figure(
+    figures.qk_circuit_heatmaps(qk, names),
+    "full QK circuit",
+    data={"head_names": names, "vocab": vocab, "full_qk[head][dest][src]": qk},
+)
+prose.render("circuits_qk", findings.qk_facts(qk, resp))
+
+st.subheader("Attention scores for one destination token")
+
+
+def pick(value: int) -> None:
+    st.session_state[DEST] = value  # button callback: runs before the slider is created
+
+
+left, *quick = st.columns([6] + [1] * len(QUICK_PICKS))
+dest = left.slider("Destination token", 0, cfg.max_value, key=DEST)
+for column, value in zip(quick, QUICK_PICKS):
+    if value <= cfg.max_value:
+        column.button(
+            f"d = {value}",
+            key=f"circuits.pick.{value}",
+            on_click=pick,
+            args=(value,),
+            help="One of the write-up's examples",
+        )
+head = st.radio(
+    "Head (for the exercise below)",
+    range(cfg.n_heads),
+    key=HEAD,
+    format_func=lambda h: f"head {names[h]}",
+    horizontal=True,
+)
+url_state.publish(PAGE, model, QueryState(head=head, dest=None if dest == default_dest else dest))
+
+scores = state.qk_scores(model, dest)
+show_figure(
+    figures.qk_bar(scores, str(dest), names, vocab),
+    f"QK scores for destination {dest}",
+    data={"dest": dest, "head_names": names, "scores[head][src]": scores},
+)
 value_scores = scores[head, :n_values]
 top = top_tokens(value_scores, 3)
 render_exercise(
@@ -188,3 +169,22 @@ render_exercise(
     ),
     model,
 )
+
+prose.render("circuits_qk_bar", findings.qk_bar_facts(scores, dest, resp, names))
+
+st.subheader("Positional QK circuit")
+pos_qk = state.positional_qk(model)
+pos_labels = position_labels(cfg.list_len)
+show_figure(
+    figures.positional_qk_heatmaps(pos_qk, pos_labels, names),
+    "positional QK",
+    data={"positions": pos_labels, "vocab": vocab, "pos_qk[head][pos][token]": pos_qk},
+)
+prose.render("circuits_positional", findings.positional_facts(pos_qk, cfg.list_len, names))
+
+st.header("The direct path")
+direct = state.direct_path(model)
+show_figure(
+    figures.direct_path_heatmap(direct), "direct path", data={"vocab": vocab, "direct[input][pred]": direct}
+)
+prose.render("circuits_direct", findings.direct_path_facts(direct))
