@@ -86,6 +86,26 @@ prose.render("mystery_intro", facts.qk_puzzle_facts(state.full_qk(model), resp, 
 st.header("Is it the direct path? (explanation 2)")
 direct = state.direct_path(model)
 prose.render("mystery_direct", dp_facts | facts.direct_path_heatmap_facts(direct))
+# predict first: the table and figures below answer it
+render_exercise(
+    Exercise(
+        id="mystery.direct_path",
+        title="Was it the direct path?",
+        question="Does removing the direct path `W_E W_U` make lists with d, d+1, d+2 adversarial for this model "
+        "(clearly more failures than the control lists without d+2)?",
+        answer=Answer.select(("yes", "no"), str.capitalize, "Your verdict"),
+        grade=lambda answer: facts.grade_direct_path(answer, experiment),
+        hints=(
+            "Compare the two rows of the table in the direct-path section, in the 'direct path removed' column.",
+        ),
+        solution=f"Without the direct path: {dp_facts['dp_cluster_without']} of cluster lists vs "
+        f"{dp_facts['dp_control_without']} of control lists are right at d. Removing it {dp_facts['dp_verdict']}.",
+        difficulty=2,
+        importance=3,
+    ),
+    model,
+)
+prose.render("mystery_direct_result", dp_facts)
 left, right = st.columns(2)
 with left:
     show_figure(
@@ -221,6 +241,26 @@ if cases:
         table=pd.DataFrame(rows).set_index("case"),
         data=[c.to_dict() for c in cases],
     )
+    # before the per-list sentences, which give its answer
+    last = cases[-1]
+    render_exercise(
+        Exercise(
+            id="mystery.larger_total",
+            title="Which prediction wins?",
+            question=f"For {titles[-1].replace('<br>', ' ')} (head {names[last.head]}), add up the attributions: is the "
+            "**total** DLA larger for prediction y or for prediction z?",
+            answer=Answer.select(facts.TOTALS, lambda v: f"prediction {v}", "Larger total"),
+            grade=lambda answer: facts.grade_larger_total(answer, last),
+            hints=(
+                "Total to y = y→y + z→y (the top row of its heatmap); total to z = y→z + z→z (the bottom row).",
+            ),
+            solution=facts.case_sentence(last, names),
+            difficulty=1,
+            importance=4,
+            context=f"{last.unsorted}:{last.x}:{last.y}:{last.z}:{last.head}",
+        ),
+        model,
+    )
     for t, c in zip(titles, cases):
         st.markdown(f"**{t.replace('<br>', ' ')}.** {facts.case_sentence(c, names)}")
     summary = facts.cases_summary(cases)
@@ -242,44 +282,3 @@ if cases:
         )
 else:
     st.info("This model's task has no room for a close triple; enter a list of your own.", icon="ℹ️")
-
-# --------------------------------------------------------------------------- exercises
-st.header("Exercises")
-if cases:
-    last = cases[-1]
-    render_exercise(
-        Exercise(
-            id="mystery.larger_total",
-            title="Which prediction wins?",
-            question=f"For {titles[-1].replace('<br>', ' ')} (head {names[last.head]}), add up the attributions: is the "
-            "**total** DLA larger for prediction y or for prediction z?",
-            answer=Answer.select(facts.TOTALS, lambda v: f"prediction {v}", "Larger total"),
-            grade=lambda answer: facts.grade_larger_total(answer, last),
-            hints=(
-                "Total to y = y→y + z→y (the top row of its heatmap); total to z = y→z + z→z (the bottom row).",
-            ),
-            solution=facts.case_sentence(last, names),
-            difficulty=1,
-            importance=4,
-            context=f"{last.unsorted}:{last.x}:{last.y}:{last.z}:{last.head}",
-        ),
-        model,
-    )
-render_exercise(
-    Exercise(
-        id="mystery.direct_path",
-        title="Was it the direct path?",
-        question="Does removing the direct path `W_E W_U` make lists with d, d+1, d+2 adversarial for this model "
-        "(clearly more failures than the control lists without d+2)?",
-        answer=Answer.select(("yes", "no"), str.capitalize, "Your verdict"),
-        grade=lambda answer: facts.grade_direct_path(answer, experiment),
-        hints=(
-            "Compare the two rows of the table in the direct-path section, in the 'direct path removed' column.",
-        ),
-        solution=f"Without the direct path: {dp_facts['dp_cluster_without']} of cluster lists vs "
-        f"{dp_facts['dp_control_without']} of control lists are right at d. Removing it {dp_facts['dp_verdict']}.",
-        difficulty=2,
-        importance=3,
-    ),
-    model,
-)
