@@ -103,9 +103,36 @@ else:
             strs = token_labels(toks, cfg.sep_token)
             st.markdown(f"**{label}**: `{' '.join(strs)}`")
             render_attention(strs, pattern, names, f"Attention of both heads for {label}", key=str(n))
-    st.subheader(f"What each prediction position attends to most: {labels[0]}")
-    table = attention_table(patterns[0], all_tokens[0], L, names, cfg.sep_token)
-    st.dataframe(table, width="stretch")
+    # the exercise first: the table below answers it
+    expected = state.top_attended(model, lists[0], pos, head)
+    focus_labels = token_labels(focus_tokens, cfg.sep_token)
+    render_exercise(
+        Exercise(
+            id="attention.top_attended",
+            title="Follow one position's attention",
+            question=f"In {labels[0]} (`{' '.join(focus_labels)}`), which **position** does position "
+            f"{pos} (token `{focus_labels[pos]}`) attend to most in head {names[head]}? "
+            "Change the head and the destination position above for a new question.",
+            answer=Answer.number(0, cfg.n_ctx - 1, "Source position"),
+            grade=lambda answer: grade_top_attended(answer, expected, pos),
+            hints=(
+                f"In the view of {labels[0]}, click head {names[head]} and find row {pos} "
+                "(destination tokens are rows, sources are columns).",
+                f"The write-up predicts it attends to the next larger value, {focus_labels[pos + 1]}, "
+                "which sits somewhere in the unsorted half — but check: it is not always so.",
+            ),
+            solution=f"Position **{expected}** (token `{focus_labels[expected]}`, weight "
+            f"{patterns[0][head, pos, expected]:.3f}). The next larger value is "
+            f"`{focus_labels[pos + 1]}`.",
+            difficulty=2,
+            importance=3,
+            context=f"{lists[0]}:{pos}:{head}",
+        ),
+        model,
+    )
+    with st.expander(f"What each prediction position attends to most: {labels[0]} (answers the exercise)"):
+        table = attention_table(patterns[0], all_tokens[0], L, names, cfg.sep_token)
+        st.dataframe(table, width="stretch")
     show_table(
         "attention patterns",
         attention_long_frame(patterns, all_tokens, names, cfg.sep_token),
@@ -164,35 +191,3 @@ prose.render(
     findings.ablation_facts(ablation, names)
     | {"ablation_copying": findings.ablation_copying_sentence(ablation, resp, names)},
 )
-
-# --------------------------------------------------------------------------- exercises
-st.header("Exercise")
-if lists:
-    expected = state.top_attended(model, lists[0], pos, head)
-    focus_labels = token_labels(focus_tokens, cfg.sep_token)
-    render_exercise(
-        Exercise(
-            id="attention.top_attended",
-            title="Follow one position's attention",
-            question=f"In {labels[0]} (`{' '.join(focus_labels)}`), which **position** does position "
-            f"{pos} (token `{focus_labels[pos]}`) attend to most in head {names[head]}? "
-            "Change the head and the destination position above for a new question.",
-            answer=Answer.number(0, cfg.n_ctx - 1, "Source position"),
-            grade=lambda answer: grade_top_attended(answer, expected, pos),
-            hints=(
-                f"In the view of {labels[0]}, click head {names[head]} and find row {pos} "
-                "(destination tokens are rows, sources are columns).",
-                f"The write-up predicts it attends to the next larger value, {focus_labels[pos + 1]}, "
-                "which sits somewhere in the unsorted half — but check: it is not always so.",
-            ),
-            solution=f"Position **{expected}** (token `{focus_labels[expected]}`, weight "
-            f"{patterns[0][head, pos, expected]:.3f}). The next larger value is "
-            f"`{focus_labels[pos + 1]}`.",
-            difficulty=2,
-            importance=3,
-            context=f"{lists[0]}:{pos}:{head}",
-        ),
-        model,
-    )
-else:
-    st.info("Choose a list above to get the attention exercise.")
