@@ -119,7 +119,9 @@ if text.strip():
         own_lists = (own,)
         own_pred = state.predictions(model, own_lists)[0]
         verdict = (
-            "sorts it correctly" if own_pred.correct else f"gets {len(own_pred.wrong)} position(s) wrong (✗)"
+            "sorts it correctly"
+            if own_pred.correct
+            else f"gets {prose.count(len(own_pred.wrong), 'position')} wrong (✗)"
         )
         st.markdown(f"The model {verdict}: it outputs `{format_list(own_pred.predicted)}`.")
         show_figure(

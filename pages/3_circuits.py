@@ -91,7 +91,7 @@ render_exercise(
         ),
         hints=(
             "Use the head responsibility strip (or its table): each value token is coloured by its stronger copier.",
-            f"Head {names[minor]} owns {len(resp.ranges_of(minor))} run(s) of consecutive tokens; add up their lengths.",
+            f"Head {names[minor]} owns {prose.count(len(resp.ranges_of(minor)), 'run')} of consecutive tokens; add up their lengths.",
         ),
         solution=f"**{len(resp.copies[minor])}** tokens: {copying['minor_ranges']}.",
         difficulty=2,

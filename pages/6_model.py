@@ -332,5 +332,5 @@ if job is not None:
         _job_panel()
 elif manager.running():
     st.caption(
-        f"Another session is training a model on this server right now ({len(manager.running())} run(s))."
+        f"Another session is training a model on this server right now ({prose.count(len(manager.running()), 'run')})."
     )

@@ -101,7 +101,7 @@ def lists_section(
         st.error(
             "**Some lines can't be used** (your text is kept; fix them or delete them):\n\n"
             + "\n".join(f"- {e.sentence()}" for e in parsed.errors)
-            + (f"\n\nShowing the {len(parsed.lists)} valid list(s)." if parsed.lists else ""),
+            + (f"\n\nShowing the {prose.count(len(parsed.lists), 'valid list')}." if parsed.lists else ""),
             icon="⚠️",
         )
     for note in parsed.notes:
