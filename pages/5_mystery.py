@@ -11,7 +11,7 @@ from sortlist_app import page_params, prose, route_through_entrypoint, state
 from sortlist_app.downloads import show_figure
 from sortlist_app.exercises import Answer, Exercise, render_exercise
 from sortlist_core import figures
-from sortlist_core import figures_adversarial as figs
+from sortlist_core import figures as figs
 from sortlist_core.data import InvalidListError, format_list, parse_unsorted_list
 from sortlist_core.mystery import DEFAULT_MYSTERY_LISTS
 

@@ -12,7 +12,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 from sortlist_app import model_io, prose, route_through_entrypoint, state
 from sortlist_app import training_jobs as jobs
 from sortlist_app.downloads import json_bytes, show_figure
-from sortlist_core import figures_adversarial as figs
+from sortlist_core import figures as figs
 
 UPLOAD, UPLOAD_SEEN, UPLOAD_OUTCOME = "model.upload", "model.upload_seen", "model.upload_outcome"
 OWNER, REFUSAL, WATCHING = "model.owner", "model.train_refusal", "model.watching_job"

@@ -77,8 +77,12 @@ def test_every_builder_makes_a_table(reference_model, toks):
         figures.qk_bar(full_qk(reference_model)[:, 25, :], "25", NAMES),
         figures.direct_path_heatmap(direct_path(reference_model)),
         figures.head_responsibility_strip(head_responsibility(reference_model), NAMES),
-        figures.dla_heatmaps(np.arange(16.0).reshape(4, 2, 2) - 8, [f"#{i}" for i in range(4)]),
-        figures.line_chart({"head 0.0": ([-2, -1, 0, 1], [0.1, -0.2, 1.0, 0.3])}, "offset", "logit", "t"),
+        figures.dla_grid(np.arange(16.0).reshape(4, 2, 2) - 8, [f"#{i}" for i in range(4)], "t"),
+        figures.offset_profile_chart([-2, -1, 0, 1], np.array([[0.1, -0.2, 1.0, 0.3]]), ["0.0"]),
+        figures.direct_path_experiment_bar(["cluster", "control"], [0.9, 1.0], [0.2, 0.9]),
+        figures.family_failure_bar({"random": 0.01, "clustered": 0.2}, {"random": "Random"}, 100),
+        figures.search_family_bar({"random": 10, "clustered": 5}, {"clustered": 2}),
+        figures.training_curve([10, 20], [2.0, 1.0], [20], [0.9]),
         figures.accuracy_map(
             np.random.default_rng(0).random((3, 4)), [1, 2, 3, 4], ["a", "b", "c"], "x", "y", "t"
         ),
