@@ -22,12 +22,12 @@ def run(ctx: Context) -> list[Row]:
 
     from sortlist_app.attention_view import attention_html, bundle_name, bundle_source, static_url
     from sortlist_core.attention import attention_patterns
-    from sortlist_core.data import SortedListDataset
+    from sortlist_core.data import EVAL_SEED, SortedListDataset
 
     model = ctx.load_model()
     cfg = model.config
     n = ctx.reps(5)
-    data = SortedListDataset(n, cfg.list_len, cfg.max_value, seed=43)
+    data = SortedListDataset(n, cfg.list_len, cfg.max_value, seed=EVAL_SEED)
     patterns = attention_patterns(model, data.toks)
     url = static_url(bundle_name())
     app_sizes, inline_sizes = [], []

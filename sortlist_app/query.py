@@ -21,8 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from sortlist_core.config import ModelConfig
-from sortlist_core.data import InvalidListError, parse_unsorted_list
-from sortlist_core.paths import EVAL_SEED, EVAL_SIZE
+from sortlist_core.data import EVAL_SEED, EVAL_SIZE, InvalidListError, parse_unsorted_list
 
 MAX_LISTS = 8  # own lists per link: keeps URLs and pages small
 MAX_INDICES = 10

@@ -35,8 +35,8 @@ from sortlist_core import metrics as _metrics
 from sortlist_core import mystery as _mystery
 from sortlist_core import report as _report
 from sortlist_core.checkpoint import CheckpointError, LoadedModel, load_checkpoint
-from sortlist_core.data import CustomSortedListDataset, SortedListDataset
-from sortlist_core.paths import BUNDLED_MODEL_PATH, EVAL_SEED, EVAL_SIZE
+from sortlist_core.data import EVAL_SEED, EVAL_SIZE, CustomSortedListDataset, SortedListDataset
+from sortlist_core.paths import BUNDLED_MODEL_PATH
 
 MODEL_PATH_ENV = "SORTLIST_MODEL_PATH"
 MODEL_PAGE = "pages/6_model.py"

@@ -9,7 +9,13 @@ import torch
 from jaxtyping import Int
 from torch import Tensor
 
+from .config import ModelConfig
+
 SEP = "SEP"
+# The write-up's evaluation set: SortedListDataset(size=500, list_len=10, max_value=50, seed=43).
+# Every measurement the app and the CLI report "on the evaluation set" uses `eval_dataset`.
+EVAL_SEED = 43
+EVAL_SIZE = 500
 
 
 class InvalidListError(ValueError):
@@ -33,7 +39,7 @@ class SortedListDataset:
     yet gives exactly the tokens of `torch.manual_seed(seed)` followed by the original code.
     """
 
-    def __init__(self, size: int, list_len: int = 10, max_value: int = 50, seed: int = 43):
+    def __init__(self, size: int, list_len: int = 10, max_value: int = 50, seed: int = EVAL_SEED):
         if size < 0:
             raise ValueError(f"size must be >= 0, got {size}")
         if not 1 <= list_len <= max_value + 1:
@@ -139,3 +145,8 @@ def parse_unsorted_list(text: str, list_len: int, max_value: int) -> list[int]:
 def format_list(values: Sequence[int]) -> str:
     """The canonical text form, which `parse_unsorted_list` reads back unchanged."""
     return ", ".join(str(v) for v in values)
+
+
+def eval_dataset(config: ModelConfig) -> SortedListDataset:
+    """The write-up's evaluation set (`EVAL_SIZE` lists, seed `EVAL_SEED`) shaped to `config`'s task."""
+    return SortedListDataset(EVAL_SIZE, config.list_len, config.max_value, seed=EVAL_SEED)

@@ -1,4 +1,4 @@
-"""Where the bundled model and the write-up's evaluation set live."""
+"""Where the bundled model lives."""
 
 from __future__ import annotations
 
@@ -9,10 +9,6 @@ from .checkpoint import LoadedModel, load_checkpoint
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ASSETS_DIR = PROJECT_ROOT / "assets"
 BUNDLED_MODEL_PATH = ASSETS_DIR / "bundled_model.pt"
-
-# The write-up's evaluation set: SortedListDataset(size=500, list_len=10, max_value=50, seed=43)
-EVAL_SIZE = 500
-EVAL_SEED = 43
 
 
 def load_bundled_model() -> LoadedModel:

@@ -11,22 +11,15 @@ from .ablation import head_ablation
 from .attention import attention_claims
 from .checkpoint import LoadedModel
 from .circuits import head_responsibility
-from .data import SortedListDataset
+from .data import EVAL_SEED, EVAL_SIZE, eval_dataset
 from .metrics import evaluate
 from .mystery import DEFAULT_MYSTERY_LISTS, direct_path_experiment, dla_yz, ov_offset_profile
-from .paths import EVAL_SEED, EVAL_SIZE
-
-
-def eval_dataset(model: LoadedModel, size: int = EVAL_SIZE, seed: int = EVAL_SEED) -> SortedListDataset:
-    """The write-up's evaluation set (500 lists, seed 43), shaped to the model's task."""
-    cfg = model.config
-    return SortedListDataset(size, cfg.list_len, cfg.max_value, seed)
 
 
 def build_report(model: LoadedModel) -> dict[str, Any]:
     """Every analysis on the evaluation set, as plain JSON-ready data."""
     cfg = model.config
-    toks = eval_dataset(model).toks
+    toks = eval_dataset(cfg).toks
     responsibility = head_responsibility(model)
     claims = attention_claims(model, toks)
     report: dict[str, Any] = {

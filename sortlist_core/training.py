@@ -34,11 +34,9 @@ from torch import Tensor
 
 from .checkpoint import LoadedModel, model_from_state_dict, save_checkpoint
 from .config import ModelConfig
-from .data import SortedListDataset, tokens_from_unsorted
+from .data import EVAL_SEED, EVAL_SIZE, eval_dataset, tokens_from_unsorted
 from .model import forward, hooked_shapes, raw_weights
 
-EVAL_SET_SEED = 43  # the write-up's eval set: SortedListDataset(500, 10, 50, seed=43)
-EVAL_SET_SIZE = 500
 OPTIMIZERS = ("adam", "adamw")
 _EVAL_CHUNK = 1_000  # lists per forward pass when evaluating: 5,000 at once is 2.5x slower (cache)
 
@@ -110,8 +108,8 @@ class Recipe:
             raise ValueError(f"betas must be two numbers in [0, 1), got {self.betas!r}")
         if self.init_range is not None and not (math.isfinite(self.init_range) and self.init_range > 0):
             raise ValueError(f"init_range must be positive, got {self.init_range!r}")
-        if self.val_seed == EVAL_SET_SEED:
-            raise ValueError(f"val_seed must differ from the write-up eval set's seed {EVAL_SET_SEED}")
+        if self.val_seed == EVAL_SEED:
+            raise ValueError(f"val_seed must differ from the write-up eval set's seed {EVAL_SEED}")
         if self.warmup_steps >= self.total_steps:
             raise ValueError(
                 f"warmup_steps ({self.warmup_steps}) must be fewer than the run's {self.total_steps} steps"
@@ -399,7 +397,7 @@ def train(
     assert best is not None
     wall = time.perf_counter() - started
 
-    eval_toks = SortedListDataset(EVAL_SET_SIZE, config.list_len, config.max_value, seed=EVAL_SET_SEED).toks
+    eval_toks = eval_dataset(config).toks
     eval_acc, eval_loss = evaluate(best, config, eval_toks)
     metadata: dict[str, Any] = {
         "config": config.to_dict(),
@@ -410,7 +408,7 @@ def train(
         "val_set": {"size": recipe.val_size, "seed": recipe.val_seed},
         "eval_loss": eval_loss,
         "eval_accuracy": eval_acc,
-        "eval_set": {"size": EVAL_SET_SIZE, "seed": EVAL_SET_SEED},
+        "eval_set": {"size": EVAL_SIZE, "seed": EVAL_SEED},
         "best_step": best_step,
         "steps": step,
         "total_steps": total,
@@ -536,7 +534,7 @@ def run_train_command(args: argparse.Namespace) -> int:
     meta = result.metadata
     print(
         f"saved {out}: val accuracy {meta['val_accuracy']:.5f} ({recipe.val_size:,} lists), "
-        f"eval loss {meta['eval_loss']:.4f} (seed {EVAL_SET_SEED}), best of {meta['steps']} steps, "
+        f"eval loss {meta['eval_loss']:.4f} (seed {EVAL_SEED}), best of {meta['steps']} steps, "
         f"{meta['wall_time_s']:.1f} s [{recipe.name}, seed {recipe.seed}]"
     )
     return 0

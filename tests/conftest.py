@@ -65,9 +65,10 @@ def swapped_model(swapped_path):
 
 @pytest.fixture(scope="session")
 def eval_toks():
-    from sortlist_core import SortedListDataset
+    from sortlist_core.config import ModelConfig
+    from sortlist_core.data import eval_dataset
 
-    return SortedListDataset(500, 10, 50, seed=43).toks
+    return eval_dataset(ModelConfig()).toks
 
 
 @pytest.fixture(autouse=True)

@@ -11,10 +11,12 @@ from sortlist_core import (
     format_list,
     parse_unsorted_list,
 )
+from sortlist_core.config import ModelConfig
+from sortlist_core.data import eval_dataset
 
 
 def test_writeup_eval_set_first_list():
-    ds = SortedListDataset(size=500, list_len=10, max_value=50, seed=43)
+    ds = eval_dataset(ModelConfig())  # the one definition every measurement uses
     assert ds.unsorted[0].tolist() == [7, 5, 47, 20, 48, 24, 11, 4, 19, 39]
     assert ds.toks.shape == (500, 21)
     assert ds.seq_len == 21 and ds.list_len == 10

@@ -15,7 +15,7 @@ import torch
 
 from sortlist_core.checkpoint import load_checkpoint
 from sortlist_core.config import ModelConfig
-from sortlist_core.data import SortedListDataset
+from sortlist_core.data import EVAL_SEED, SortedListDataset, eval_dataset
 from sortlist_core.model import forward, hooked_shapes, raw_weights
 from sortlist_core.training import (
     BUNDLED_RECIPE,
@@ -136,11 +136,11 @@ def test_training_logits_are_exactly_the_model_forward():
 
 
 def test_training_data_never_replays_the_eval_set():
-    """Seed 43 for training must not reproduce the write-up's eval lists (seed 43)."""
-    eval_toks = SortedListDataset(500, 10, 50, seed=43).toks
+    """Training seeded with the eval set's seed (43) must not reproduce the write-up's eval lists."""
+    eval_toks = eval_dataset(ModelConfig()).toks
     from sortlist_core.training import derive_seed
 
-    gen = torch.Generator().manual_seed(derive_seed(43, "data"))
+    gen = torch.Generator().manual_seed(derive_seed(EVAL_SEED, "data"))
     train_toks = random_tokens(500, ModelConfig(), gen)
     assert not (train_toks[:, None] == eval_toks[None]).all(-1).any()
 
@@ -201,7 +201,7 @@ def test_run_train_command_trains_and_saves(tmp_path, capsys):
         (["--weight-decay", "-0.1"], "weight_decay"),
         (["--val-size", "0"], "val_size"),
         (["--eval-every", "0"], "eval_every"),
-        (["--val-seed", "43"], "val_seed"),
+        (["--val-seed", str(EVAL_SEED)], "val_seed"),
         (["--warmup-steps", "100000"], "warmup_steps"),
         (["--betas", "0.9", "1.0"], "betas"),
         (["--seed", "-1"], "seed"),
@@ -247,7 +247,7 @@ def test_named_recipes():
     assert o.optimizer == "adam" and not o.fresh_data and o.warmup_steps == 0
     for recipe in RECIPES.values():
         recipe.validate()
-        assert recipe.val_size == 10_000 and recipe.val_seed not in (43, recipe.seed)
+        assert recipe.val_size == 10_000 and recipe.val_seed not in (EVAL_SEED, recipe.seed)
     assert BUNDLED_RECIPE.total_steps >= FAST_RECIPE.total_steps
 
 
