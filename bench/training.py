@@ -48,9 +48,9 @@ def time_to_accuracy(config, recipe, target: float, cap_s: float) -> dict:
     return {
         "reached": bool(hit),
         "seconds": hit.get("seconds", time.perf_counter() - t0),
-        "step": hit.get("step", result.metadata["steps"]),
+        "step": hit.get("step", result.metadata.steps),
         "best_val_accuracy": best[0],
-        "stop_reason": result.metadata["stop_reason"],
+        "stop_reason": result.metadata.stop_reason,
     }
 
 

@@ -296,11 +296,11 @@ def _job_panel() -> None:
         res = snap.result
         meta = res.metadata
         st.success(
-            f"{labels[snap.status]} Best validation accuracy {meta['val_accuracy']:.2%} at step {meta['best_step']:,} "
-            f"of {meta['steps']:,} ({meta['wall_time_s']:.0f} s); loss {meta['eval_loss']:.3f} on the evaluation set.",
+            f"{labels[snap.status]} Best validation accuracy {meta.val_accuracy:.2%} at step {meta.best_step:,} "
+            f"of {meta.steps:,} ({meta.wall_time_s:.0f} s); loss {meta.eval_loss:.3f} on the evaluation set.",
             icon="🏁",
         )
-        name = model_io.trained_name(res.config, snap.recipe, meta["steps"])
+        name = model_io.trained_name(res.config, snap.recipe, meta.steps)
         in_use = chosen is not None and chosen.weights_sha256 == res.model.weights_sha256
         u, v, w, _ = st.columns([1.3, 1.3, 1, 2])
         u.button(

@@ -14,7 +14,7 @@ from sortlist_core.checkpoint import (
     checkpoint_bytes,
     load_checkpoint,
 )
-from sortlist_core.config import ConfigError, ModelConfig
+from sortlist_core.config import ModelConfig, config_from_architecture
 from sortlist_core.training import FAST_RECIPE, Recipe
 
 from .training_jobs import TrainingLimits
@@ -102,21 +102,13 @@ def build_run(form: TrainingForm, limits: TrainingLimits) -> tuple[ModelConfig, 
         raise ValueError(f"at most {limits.max_heads} heads on this server, got {form.n_heads}")
     if form.batch_size > limits.max_batch_size:
         raise ValueError(f"batch size at most {limits.max_batch_size} on this server, got {form.batch_size}")
-    if form.n_heads < 1 or form.d_model % form.n_heads:
-        raise ValueError(
-            f"d_model ({form.d_model}) must be divisible by the number of heads ({form.n_heads})"
-        )
-    try:
-        config = ModelConfig(
-            list_len=form.list_len,
-            max_value=form.max_value,
-            d_model=form.d_model,
-            d_head=form.d_model // form.n_heads,
-            n_heads=form.n_heads,
-            normalization="LN" if form.layernorm else None,
-        )
-    except ConfigError as exc:
-        raise ValueError(str(exc)) from None
+    config = config_from_architecture(
+        list_len=form.list_len,
+        max_value=form.max_value,
+        d_model=form.d_model,
+        n_heads=form.n_heads,
+        layernorm=form.layernorm,
+    )
     warmup = min(FAST_RECIPE.warmup_steps, max(0, form.steps // 10))
     recipe = replace(
         FAST_RECIPE,

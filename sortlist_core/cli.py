@@ -6,9 +6,16 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import torch
 
 from .checkpoint import CheckpointError, LoadedModel, load_checkpoint
-from .data import InvalidListError
+from .config import ModelConfig, config_from_architecture
+from .data import EVAL_SEED, InvalidListError
+from .training import OPTIMIZERS, RECIPES, Recipe, train
 
 
 class _Parser(argparse.ArgumentParser):
@@ -64,10 +71,105 @@ def _cmd_advex(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_train(args: argparse.Namespace) -> int:
-    from .training import run_train_command
+# --------------------------------------------------------------------------- train
 
-    return run_train_command(args)
+
+def add_train_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add `train`'s flags to `parser`. Every recipe and architecture setting has a flag; flags
+    left out keep the chosen recipe's (or the default architecture's) value."""
+    recipe = parser.add_argument_group("recipe (unset flags keep the chosen recipe's value)")
+    recipe.add_argument(
+        "--recipe", choices=sorted(RECIPES), default="fast", help="named recipe (default: fast)"
+    )
+    recipe.add_argument("--seed", type=int, help="seed for init and training data")
+    recipe.add_argument(
+        "--n-train", type=int, help="lists per epoch (the fixed set's size with --data fixed)"
+    )
+    recipe.add_argument("--epochs", type=int)
+    recipe.add_argument("--batch-size", type=int)
+    recipe.add_argument("--lr", type=float, dest="lr_start", metavar="LR", help="peak learning rate")
+    recipe.add_argument("--lr-end", type=float, help="learning rate at the last step (linear decay)")
+    recipe.add_argument("--warmup-steps", type=int)
+    recipe.add_argument("--weight-decay", type=float)
+    recipe.add_argument("--optimizer", choices=OPTIMIZERS)
+    recipe.add_argument("--betas", type=float, nargs=2, metavar=("BETA1", "BETA2"))
+    recipe.add_argument("--data", choices=("fresh", "fixed"), help="fresh lists every step, or one fixed set")
+    recipe.add_argument("--init-range", type=float, help="std of the W_ init (default 0.8/sqrt(d_model))")
+    recipe.add_argument("--val-size", type=int, help="validation lists (fresh, seed --val-seed)")
+    recipe.add_argument("--val-seed", type=int)
+    recipe.add_argument("--eval-every", type=int, help="validate every N steps")
+    recipe.add_argument("--target-accuracy", type=float, help="stop once validation accuracy reaches this")
+    arch = parser.add_argument_group("architecture (default: the write-up's model)")
+    arch.add_argument("--n-heads", type=int)
+    arch.add_argument("--d-model", type=int)
+    arch.add_argument("--d-head", type=int, help="default: d_model / n_heads")
+    arch.add_argument("--list-len", type=int)
+    arch.add_argument("--max-value", type=int)
+    arch.add_argument("--normalization", choices=("LN", "none"), help="LayerNorm or none (default LN)")
+    out = parser.add_argument_group("output")
+    out.add_argument(
+        "--out", type=Path, default=Path("sortlist_model.pt"), help="checkpoint path (default: %(default)s)"
+    )
+    out.add_argument("--quiet", action="store_true", help="no progress bar")
+    out.add_argument(
+        "--threads", type=int, help="torch CPU threads for this process (default: torch's choice)"
+    )
+
+
+def config_and_recipe_from_args(args: argparse.Namespace) -> tuple[ModelConfig, Recipe]:
+    """The run's config and recipe: the named recipe with every given flag applied.
+    Raises `ValueError` for settings that cannot work."""
+    config = config_from_architecture(
+        list_len=args.list_len,
+        max_value=args.max_value,
+        d_model=args.d_model,
+        n_heads=args.n_heads,
+        d_head=args.d_head,
+        layernorm=args.normalization != "none",
+    )
+    overrides: dict[str, Any] = {}
+    for name in ("seed", "n_train", "epochs", "batch_size", "lr_start", "lr_end", "warmup_steps",
+                 "weight_decay", "optimizer", "init_range", "val_size", "val_seed", "eval_every"):  # fmt: skip
+        value = getattr(args, name, None)
+        if value is not None:
+            overrides[name] = value
+    if getattr(args, "betas", None) is not None:
+        overrides["betas"] = tuple(args.betas)
+    if getattr(args, "data", None) is not None:
+        overrides["fresh_data"] = args.data == "fresh"
+    recipe = replace(RECIPES[args.recipe], **overrides)
+    recipe.validate()
+    return config, recipe
+
+
+def run_train_command(args: argparse.Namespace) -> int:
+    """Train as `args` say, save atomically to `args.out`, print a one-line summary; 0 on success.
+
+    Every setting is checked before training starts: `ValueError` names the first bad one."""
+    config, recipe = config_and_recipe_from_args(args)
+    target = args.target_accuracy
+    if target is not None and not (0 < target <= 1):
+        raise ValueError(f"--target-accuracy must be in (0, 1], got {target}")
+    out = Path(args.out)
+    if out.is_dir():
+        raise ValueError(f"--out {out} is a directory; give a file path such as {out / 'sortlist_model.pt'}")
+    if out.parent.exists() and not out.parent.is_dir():
+        raise ValueError(f"--out {out}: {out.parent} is not a directory")
+    threads = getattr(args, "threads", None)
+    if threads is not None:
+        if threads < 1:
+            raise ValueError(f"--threads must be a positive integer, got {threads}")
+        # The CLI owns its process, so a process-wide setting is fine here (never in `train`).
+        torch.set_num_threads(threads)
+    result = train(config, recipe, target_accuracy=target, show_tqdm=not args.quiet)
+    result.save(out)
+    meta = result.metadata
+    print(
+        f"saved {out}: val accuracy {meta.val_accuracy:.5f} ({recipe.val_size:,} lists), "
+        f"eval loss {meta.eval_loss:.4f} (seed {EVAL_SEED}), best of {meta.steps} steps, "
+        f"{meta.wall_time_s:.1f} s [{recipe.name}, seed {recipe.seed}]"
+    )
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -85,10 +187,8 @@ def build_parser() -> argparse.ArgumentParser:
     advex.add_argument("--json", action="store_true")
     advex.set_defaults(func=_cmd_advex)
     train = sub.add_parser("train", help="train a new model (default: the fast recipe)")
-    from .training import add_train_arguments
-
     add_train_arguments(train)
-    train.set_defaults(func=_cmd_train)
+    train.set_defaults(func=run_train_command)
     return parser
 
 

@@ -75,3 +75,37 @@ class ModelConfig:
         if unknown:
             raise ConfigError(f"unknown config key {unknown[0]!r}")
         return cls(**data)
+
+
+def config_from_architecture(
+    *,
+    list_len: int | None = None,
+    max_value: int | None = None,
+    d_model: int | None = None,
+    n_heads: int | None = None,
+    d_head: int | None = None,
+    layernorm: bool = True,
+) -> ModelConfig:
+    """The config for an architecture described by its parts (the train CLI's flags, the Model
+    page's form): unset parts keep the write-up model's values and `d_head` defaults to
+    `d_model / n_heads`. Raises `ConfigError` (a `ValueError`) naming the first part that cannot work."""
+    default = ModelConfig()
+    n_heads = default.n_heads if n_heads is None else n_heads
+    d_model = default.d_model if d_model is None else d_model
+    if d_head is None:
+        if isinstance(n_heads, bool) or not isinstance(n_heads, int) or n_heads < 1:
+            raise ConfigError(f"n_heads must be a positive integer, got {n_heads!r}")
+        if d_model % n_heads:
+            raise ConfigError(
+                f"d_model ({d_model}) must be divisible by the number of heads ({n_heads}), "
+                "or give d_head explicitly"
+            )
+        d_head = d_model // n_heads
+    return ModelConfig(
+        list_len=default.list_len if list_len is None else list_len,
+        max_value=default.max_value if max_value is None else max_value,
+        d_model=d_model,
+        d_head=d_head,
+        n_heads=n_heads,
+        normalization="LN" if layernorm else None,
+    )

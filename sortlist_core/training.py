@@ -9,12 +9,11 @@ changes float rounding, not the outcome), and the global RNG is never touched.
 Three named recipes: `ORIGINAL_RECIPE` (the challenge's: 150k fixed lists, 25 epochs, Adam),
 `FAST_RECIPE` (the default: fresh lists every step, AdamW with warmup; about 5x faster to 0.998
 validation accuracy) and `BUNDLED_RECIPE` (longer, for the shipped model in `assets/`).
-`add_train_arguments` / `run_train_command` are the glue for `python -m sortlist_core train`.
+`python -m sortlist_core train` (in `cli.py`) runs `train` with any recipe and architecture.
 """
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import importlib.metadata
 import math
@@ -183,26 +182,88 @@ class TrainProgress:
 
 
 @dataclass(frozen=True)
+class ValidationPoint:
+    """One validation during training: `loss` is the mean training loss since the previous one."""
+
+    step: int
+    loss: float
+    val_accuracy: float
+    val_loss: float
+    elapsed_s: float
+
+
+@dataclass(frozen=True)
+class TrainingMetadata:
+    """What a run measured and how it ran; `to_dict` is the checkpoint's JSON metadata."""
+
+    config: ModelConfig
+    recipe: Recipe
+    val_accuracy: float  # of the returned (best) weights, on `recipe.val_size` lists
+    val_loss: float
+    eval_loss: float  # on the write-up's evaluation set (`data.eval_dataset`)
+    eval_accuracy: float
+    best_step: int
+    steps: int  # optimiser steps taken (fewer than `total_steps` when stopped early)
+    total_steps: int
+    target_accuracy: float | None
+    stop_reason: str  # "completed", "target_accuracy" or "cancelled"
+    wall_time_s: float
+    torch_threads: int
+    history: tuple[ValidationPoint, ...]
+    versions: dict[str, str]
+    created: str  # ISO 8601, UTC
+
+    @property
+    def cancelled(self) -> bool:
+        return self.stop_reason == "cancelled"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON metadata checkpoints have always stored (same keys, same order)."""
+        return {
+            "config": self.config.to_dict(),
+            "seed": self.recipe.seed,
+            "recipe": self.recipe.to_dict(),
+            "val_accuracy": self.val_accuracy,
+            "val_loss": self.val_loss,
+            "val_set": {"size": self.recipe.val_size, "seed": self.recipe.val_seed},
+            "eval_loss": self.eval_loss,
+            "eval_accuracy": self.eval_accuracy,
+            "eval_set": {"size": EVAL_SIZE, "seed": EVAL_SEED},
+            "best_step": self.best_step,
+            "steps": self.steps,
+            "total_steps": self.total_steps,
+            "target_accuracy": self.target_accuracy,
+            "stop_reason": self.stop_reason,
+            "cancelled": self.cancelled,
+            "wall_time_s": self.wall_time_s,
+            "torch_threads": self.torch_threads,
+            "history": [asdict(point) for point in self.history],
+            "versions": dict(self.versions),
+            "created": self.created,
+        }
+
+
+@dataclass(frozen=True)
 class TrainResult:
     """The best-validation weights (HookedTransformer keys, float32, parameters only), their
     config, the run's metadata (what `save_checkpoint` stores) and the loaded model."""
 
     state_dict: dict[str, Tensor] = field(repr=False)
     config: ModelConfig
-    metadata: dict[str, Any] = field(repr=False)
+    metadata: TrainingMetadata = field(repr=False)
     model: LoadedModel = field(repr=False)
 
     @property
     def val_accuracy(self) -> float:
-        return self.metadata["val_accuracy"]
+        return self.metadata.val_accuracy
 
     @property
     def cancelled(self) -> bool:
-        return self.metadata["cancelled"]
+        return self.metadata.cancelled
 
     def save(self, path: str | Path) -> Path:
         """Atomically write the checkpoint and its `.json` sidecar."""
-        return save_checkpoint(path, self.state_dict, self.config, self.metadata)
+        return save_checkpoint(path, self.state_dict, self.config, self.metadata.to_dict())
 
 
 def derive_seed(seed: int, purpose: str) -> int:
@@ -316,7 +377,7 @@ def train(
     Validates every `recipe.eval_every` steps and at the last step, and keeps the weights with
     the highest validation accuracy (ties: lower validation loss). Stops early once validation
     accuracy reaches `target_accuracy`, or when `should_stop()` (checked after every step)
-    returns True; then the best weights so far are returned with `metadata["cancelled"]` True.
+    returns True; then the best weights so far are returned with `metadata.cancelled` True.
     """
     recipe.validate()
     if target_accuracy is not None and not (0 < target_accuracy <= 1):
@@ -335,20 +396,22 @@ def train(
 
     best: dict[str, Tensor] | None = None
     best_acc, best_val_loss, best_step = -1.0, math.inf, 0
-    history: list[dict[str, Any]] = []
+    history: list[ValidationPoint] = []
     interval_loss, interval_steps = 0.0, 0
     step, stop_reason = 0, "completed"
 
     def validate_now() -> float:
         nonlocal best, best_acc, best_val_loss, best_step, interval_loss, interval_steps
         acc, val_loss = evaluate(state, config, val_toks)
-        history.append({
-            "step": step,
-            "loss": interval_loss / max(interval_steps, 1),  # mean training loss since last check
-            "val_accuracy": acc,
-            "val_loss": val_loss,
-            "elapsed_s": round(time.perf_counter() - started, 3),
-        })  # fmt: skip
+        history.append(
+            ValidationPoint(
+                step=step,
+                loss=interval_loss / max(interval_steps, 1),
+                val_accuracy=acc,
+                val_loss=val_loss,
+                elapsed_s=round(time.perf_counter() - started, 3),
+            )
+        )
         interval_loss, interval_steps = 0.0, 0
         if acc > best_acc or (acc == best_acc and val_loss < best_val_loss):
             best = {k: v.detach().clone() for k, v in state.items()}
@@ -399,142 +462,26 @@ def train(
 
     eval_toks = eval_dataset(config).toks
     eval_acc, eval_loss = evaluate(best, config, eval_toks)
-    metadata: dict[str, Any] = {
-        "config": config.to_dict(),
-        "seed": recipe.seed,
-        "recipe": recipe.to_dict(),
-        "val_accuracy": best_acc,
-        "val_loss": best_val_loss,
-        "val_set": {"size": recipe.val_size, "seed": recipe.val_seed},
-        "eval_loss": eval_loss,
-        "eval_accuracy": eval_acc,
-        "eval_set": {"size": EVAL_SIZE, "seed": EVAL_SEED},
-        "best_step": best_step,
-        "steps": step,
-        "total_steps": total,
-        "target_accuracy": target_accuracy,
-        "stop_reason": stop_reason,
-        "cancelled": stop_reason == "cancelled",
-        "wall_time_s": round(wall, 3),
-        "torch_threads": torch.get_num_threads(),
-        "history": history,
-        "versions": library_versions(),
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
-    }
+    metadata = TrainingMetadata(
+        config=config,
+        recipe=recipe,
+        val_accuracy=best_acc,
+        val_loss=best_val_loss,
+        eval_loss=eval_loss,
+        eval_accuracy=eval_acc,
+        best_step=best_step,
+        steps=step,
+        total_steps=total,
+        target_accuracy=target_accuracy,
+        stop_reason=stop_reason,
+        wall_time_s=round(wall, 3),
+        torch_threads=torch.get_num_threads(),
+        history=tuple(history),
+        versions=library_versions(),
+        created=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
     params_only = {k: v.detach().to(torch.float32).contiguous() for k, v in best.items()}
-    model = model_from_state_dict(params_only, metadata, name=f"trained ({recipe.name}, seed {recipe.seed})")
+    model = model_from_state_dict(
+        params_only, metadata.to_dict(), name=f"trained ({recipe.name}, seed {recipe.seed})"
+    )
     return TrainResult(params_only, config, metadata, model)
-
-
-# --------------------------------------------------------------------------- CLI glue
-
-
-def add_train_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add `train`'s flags to `parser`. Every recipe and architecture setting has a flag; flags
-    left out keep the chosen recipe's (or the default architecture's) value."""
-    recipe = parser.add_argument_group("recipe (unset flags keep the chosen recipe's value)")
-    recipe.add_argument(
-        "--recipe", choices=sorted(RECIPES), default="fast", help="named recipe (default: fast)"
-    )
-    recipe.add_argument("--seed", type=int, help="seed for init and training data")
-    recipe.add_argument(
-        "--n-train", type=int, help="lists per epoch (the fixed set's size with --data fixed)"
-    )
-    recipe.add_argument("--epochs", type=int)
-    recipe.add_argument("--batch-size", type=int)
-    recipe.add_argument("--lr", type=float, dest="lr_start", metavar="LR", help="peak learning rate")
-    recipe.add_argument("--lr-end", type=float, help="learning rate at the last step (linear decay)")
-    recipe.add_argument("--warmup-steps", type=int)
-    recipe.add_argument("--weight-decay", type=float)
-    recipe.add_argument("--optimizer", choices=OPTIMIZERS)
-    recipe.add_argument("--betas", type=float, nargs=2, metavar=("BETA1", "BETA2"))
-    recipe.add_argument("--data", choices=("fresh", "fixed"), help="fresh lists every step, or one fixed set")
-    recipe.add_argument("--init-range", type=float, help="std of the W_ init (default 0.8/sqrt(d_model))")
-    recipe.add_argument("--val-size", type=int, help="validation lists (fresh, seed --val-seed)")
-    recipe.add_argument("--val-seed", type=int)
-    recipe.add_argument("--eval-every", type=int, help="validate every N steps")
-    recipe.add_argument("--target-accuracy", type=float, help="stop once validation accuracy reaches this")
-    arch = parser.add_argument_group("architecture (default: the write-up's model)")
-    arch.add_argument("--n-heads", type=int)
-    arch.add_argument("--d-model", type=int)
-    arch.add_argument("--d-head", type=int, help="default: d_model / n_heads")
-    arch.add_argument("--list-len", type=int)
-    arch.add_argument("--max-value", type=int)
-    arch.add_argument("--normalization", choices=("LN", "none"), help="LayerNorm or none (default LN)")
-    out = parser.add_argument_group("output")
-    out.add_argument(
-        "--out", type=Path, default=Path("sortlist_model.pt"), help="checkpoint path (default: %(default)s)"
-    )
-    out.add_argument("--quiet", action="store_true", help="no progress bar")
-    out.add_argument(
-        "--threads", type=int, help="torch CPU threads for this process (default: torch's choice)"
-    )
-
-
-def config_and_recipe_from_args(args: argparse.Namespace) -> tuple[ModelConfig, Recipe]:
-    """The run's config and recipe: the named recipe with every given flag applied.
-    Raises `ValueError` for settings that cannot work."""
-    default = ModelConfig()
-    n_heads = args.n_heads if args.n_heads is not None else default.n_heads
-    d_model = args.d_model if args.d_model is not None else default.d_model
-    d_head = args.d_head
-    if d_head is None:
-        if args.d_model is None and args.n_heads is None:
-            d_head = default.d_head
-        elif not isinstance(n_heads, int) or n_heads < 1 or d_model % n_heads:
-            raise ValueError(
-                f"d_model {d_model} is not divisible by n_heads {n_heads}: pass --d-head explicitly"
-            )
-        else:
-            d_head = d_model // n_heads
-    config = ModelConfig(
-        list_len=args.list_len if args.list_len is not None else default.list_len,
-        max_value=args.max_value if args.max_value is not None else default.max_value,
-        d_model=d_model,
-        d_head=d_head,
-        n_heads=n_heads,
-        normalization=None if args.normalization == "none" else default.normalization,
-    )
-    overrides: dict[str, Any] = {}
-    for name in ("seed", "n_train", "epochs", "batch_size", "lr_start", "lr_end", "warmup_steps",
-                 "weight_decay", "optimizer", "init_range", "val_size", "val_seed", "eval_every"):  # fmt: skip
-        value = getattr(args, name, None)
-        if value is not None:
-            overrides[name] = value
-    if getattr(args, "betas", None) is not None:
-        overrides["betas"] = tuple(args.betas)
-    if getattr(args, "data", None) is not None:
-        overrides["fresh_data"] = args.data == "fresh"
-    recipe = replace(RECIPES[args.recipe], **overrides)
-    recipe.validate()
-    return config, recipe
-
-
-def run_train_command(args: argparse.Namespace) -> int:
-    """Train as `args` say, save atomically to `args.out`, print a one-line summary; 0 on success.
-
-    Every setting is checked before training starts: `ValueError` names the first bad one."""
-    config, recipe = config_and_recipe_from_args(args)
-    target = args.target_accuracy
-    if target is not None and not (0 < target <= 1):
-        raise ValueError(f"--target-accuracy must be in (0, 1], got {target}")
-    out = Path(args.out)
-    if out.is_dir():
-        raise ValueError(f"--out {out} is a directory; give a file path such as {out / 'sortlist_model.pt'}")
-    if out.parent.exists() and not out.parent.is_dir():
-        raise ValueError(f"--out {out}: {out.parent} is not a directory")
-    threads = getattr(args, "threads", None)
-    if threads is not None:
-        if threads < 1:
-            raise ValueError(f"--threads must be a positive integer, got {threads}")
-        # The CLI owns its process, so a process-wide setting is fine here (never in `train`).
-        torch.set_num_threads(threads)
-    result = train(config, recipe, target_accuracy=target, show_tqdm=not args.quiet)
-    result.save(out)
-    meta = result.metadata
-    print(
-        f"saved {out}: val accuracy {meta['val_accuracy']:.5f} ({recipe.val_size:,} lists), "
-        f"eval loss {meta['eval_loss']:.4f} (seed {EVAL_SEED}), best of {meta['steps']} steps, "
-        f"{meta['wall_time_s']:.1f} s [{recipe.name}, seed {recipe.seed}]"
-    )
-    return 0

@@ -14,7 +14,7 @@ from sortlist_core import (
     save_checkpoint,
 )
 from sortlist_core.checkpoint import checkpoint_bytes, weights_fingerprint
-from sortlist_core.config import ConfigError
+from sortlist_core.config import ConfigError, config_from_architecture
 from sortlist_core.model import forward, hooked_shapes, raw_weights, run
 
 REFERENCE_SHA256 = "d981231d29a5102377f0f3e936895980a76bea719f78b4d02ab191b84f0d50e3"
@@ -202,6 +202,28 @@ def test_config_from_dict_rejects_typos():
     with pytest.raises(ConfigError, match="unknown config key 'n_head'"):
         ModelConfig.from_dict({"n_head": 2})
     assert ModelConfig.from_dict(ModelConfig().to_dict()) == ModelConfig()
+
+
+def test_config_from_architecture_fills_unset_parts():
+    assert config_from_architecture() == ModelConfig()
+    three = config_from_architecture(n_heads=3, d_model=48, list_len=6, max_value=20, layernorm=False)
+    assert (three.d_head, three.list_len, three.max_value, three.normalization) == (16, 6, 20, None)
+    assert config_from_architecture(d_model=64, n_heads=4, d_head=8).d_head == 8  # given d_head wins
+    assert config_from_architecture(d_model=95, d_head=19).d_model == 95  # no divisibility needed then
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"d_model": 95}, "divisible"),
+        ({"n_heads": 0}, "n_heads"),
+        ({"d_head": 0}, "d_head"),
+        ({"list_len": 60}, "distinct values"),
+    ],
+)
+def test_config_from_architecture_names_the_bad_part(kwargs, message):
+    with pytest.raises(ConfigError, match=message):
+        config_from_architecture(**kwargs)
 
 
 def test_bundled_model_meets_the_bar(eval_toks):

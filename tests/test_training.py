@@ -14,6 +14,7 @@ import pytest
 import torch
 
 from sortlist_core.checkpoint import load_checkpoint
+from sortlist_core.cli import add_train_arguments, config_and_recipe_from_args, run_train_command
 from sortlist_core.config import ModelConfig
 from sortlist_core.data import EVAL_SEED, SortedListDataset, eval_dataset
 from sortlist_core.model import forward, hooked_shapes, raw_weights
@@ -24,11 +25,9 @@ from sortlist_core.training import (
     RECIPES,
     TrainProgress,
     TrainResult,
-    add_train_arguments,
     evaluate,
     init_state_dict,
     random_tokens,
-    run_train_command,
     sorted_half_logits,
     train,
 )
@@ -64,15 +63,15 @@ def _parse(argv: list[str]) -> argparse.Namespace:
 
 def test_training_learns_and_returns_the_best_validation_weights(tiny_run):
     result, _ = tiny_run
-    history = result.metadata["history"]
-    assert history[-1]["loss"] < history[0]["loss"] / 3
-    assert result.val_accuracy > 0.95 > history[0]["val_accuracy"]
-    assert result.val_accuracy == max(h["val_accuracy"] for h in history)
+    history = result.metadata.history
+    assert history[-1].loss < history[0].loss / 3
+    assert result.val_accuracy > 0.95 > history[0].val_accuracy
+    assert result.val_accuracy == max(h.val_accuracy for h in history)
     # The returned weights are the ones that scored the reported accuracy, not the last ones.
     val_toks = SortedListDataset(TINY_RECIPE.val_size, 4, 12, seed=TINY_RECIPE.val_seed).toks
-    assert evaluate(result.state_dict, TINY, val_toks) == (result.val_accuracy, result.metadata["val_loss"])
-    assert result.metadata["best_step"] in [h["step"] for h in history]
-    assert not result.cancelled and result.metadata["stop_reason"] == "completed"
+    assert evaluate(result.state_dict, TINY, val_toks) == (result.val_accuracy, result.metadata.val_loss)
+    assert result.metadata.best_step in [h.step for h in history]
+    assert not result.cancelled and result.metadata.stop_reason == "completed"
 
 
 def test_state_dict_is_hooked_format_float32_and_loads(tiny_run):
@@ -88,7 +87,7 @@ def test_progress_reports_every_step_and_validation_at_eval_steps(tiny_run):
     assert [r.step for r in reports] == list(range(1, TINY_RECIPE.total_steps + 1))
     assert {r.total_steps for r in reports} == {TINY_RECIPE.total_steps}
     evaluated = [r.step for r in reports if r.val_accuracy is not None]
-    assert evaluated == [h["step"] for h in result.metadata["history"]]
+    assert evaluated == [h.step for h in result.metadata.history]
     assert evaluated == list(range(50, TINY_RECIPE.total_steps + 1, 50))
     assert all(a.elapsed_s <= b.elapsed_s for a, b in zip(reports, reports[1:]))
 
@@ -96,17 +95,17 @@ def test_progress_reports_every_step_and_validation_at_eval_steps(tiny_run):
 def test_should_stop_returns_best_so_far_flagged_cancelled():
     reports: list[TrainProgress] = []
     result = train(TINY, TINY_RECIPE, progress=reports.append, should_stop=lambda: len(reports) >= 7)
-    assert result.cancelled and result.metadata["stop_reason"] == "cancelled"
-    assert result.metadata["steps"] == 7 == reports[-1].step
-    assert len(result.metadata["history"]) == 1  # validated once on stopping, so accuracy is real
+    assert result.cancelled and result.metadata.stop_reason == "cancelled"
+    assert result.metadata.steps == 7 == reports[-1].step
+    assert len(result.metadata.history) == 1  # validated once on stopping, so accuracy is real
     assert 0 <= result.val_accuracy <= 1
 
 
 def test_target_accuracy_stops_early():
     result = train(TINY, TINY_RECIPE, target_accuracy=0.5)
-    assert result.metadata["stop_reason"] == "target_accuracy" and not result.cancelled
+    assert result.metadata.stop_reason == "target_accuracy" and not result.cancelled
     assert result.val_accuracy >= 0.5
-    assert result.metadata["steps"] < TINY_RECIPE.total_steps
+    assert result.metadata.steps < TINY_RECIPE.total_steps
 
 
 def test_same_seed_same_weights_and_the_global_rng_is_untouched():
@@ -123,8 +122,8 @@ def test_same_seed_same_weights_and_the_global_rng_is_untouched():
 def test_fixed_data_recipe_trains_with_adam():
     recipe = replace(TINY_RECIPE, fresh_data=False, optimizer="adam", n_train=1_280, epochs=3, eval_every=10)
     result = train(TINY, recipe)
-    assert result.metadata["steps"] == 30 == recipe.total_steps
-    assert result.metadata["history"][-1]["loss"] < result.metadata["history"][0]["loss"]
+    assert result.metadata.steps == 30 == recipe.total_steps
+    assert result.metadata.history[-1].loss < result.metadata.history[0].loss
 
 
 def test_training_logits_are_exactly_the_model_forward():
@@ -162,6 +161,17 @@ def test_metadata_has_every_field_and_the_checkpoint_round_trips(tiny_run, tmp_p
     sidecar = json.loads((tmp_path / "model.pt.json").read_text())
     assert sidecar["val_accuracy"] == result.val_accuracy and sidecar["config"] == TINY.to_dict()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.pt", "model.pt.json"]  # no temp files
+
+
+def test_metadata_keeps_the_checkpoint_json_format(tiny_run):
+    """Typed metadata writes the same JSON keys as the shipped checkpoint's sidecar."""
+    from sortlist_core.paths import BUNDLED_MODEL_PATH
+
+    shipped = json.loads(BUNDLED_MODEL_PATH.with_name(BUNDLED_MODEL_PATH.name + ".json").read_text())
+    written = tiny_run[0].metadata.to_dict()
+    assert set(written) == set(shipped)
+    assert set(written["history"][0]) == set(shipped["history"][0])
+    assert set(written["recipe"]) == set(shipped["recipe"]) and written["eval_set"] == shipped["eval_set"]
 
 
 def test_failed_write_keeps_the_previous_checkpoint(tiny_run, tmp_path, monkeypatch):
@@ -226,8 +236,6 @@ def test_run_train_command_rejects_a_directory_as_out(tmp_path):
 
 
 def test_flags_override_the_chosen_recipe():
-    from sortlist_core.training import config_and_recipe_from_args
-
     config, recipe = config_and_recipe_from_args(
         _parse(["--recipe", "original", "--lr", "0.002", "--data", "fresh"])
     )
