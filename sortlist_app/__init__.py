@@ -18,6 +18,21 @@ Pages import from here and from `sortlist_core` only (never torch). Modules:
 - `page_params`: a page's widgets <-> URL query parameters.
 """
 
+import logging
+
 from ._entrypoint import entrypoint_run, route_through_entrypoint
+
+
+class _NoRuntimeCacheNotice(logging.Filter):
+    """Outside a Streamlit server (benchmarks, scripts, unit tests) every `st.cache_data`
+    decoration and call logs "No runtime found, using MemoryCacheStorageManager": the in-memory
+    cache is the right one there, and dozens of these lines buried real output. Under a server
+    the message cannot occur, so dropping exactly it hides nothing."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("No runtime found, using MemoryCacheStorageManager")
+
+
+logging.getLogger("streamlit.runtime.caching.cache_data_api").addFilter(_NoRuntimeCacheNotice())
 
 __all__ = ["entrypoint_run", "route_through_entrypoint"]

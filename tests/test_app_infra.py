@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -245,3 +247,16 @@ def test_tables(reference_model):
     assert list(table.index) == list(range(10, 20)) and table.loc[10, "token"] == "SEP"
     html = tokens_html(["1", "SEP", "2"], 1)
     assert html.count("<td") == 3 and 'font-weight:700;">SEP</td>' in html
+
+
+def test_no_runtime_cache_notice_is_silenced_outside_a_server():
+    """Benchmarks import the app's cached analyses without a server: streamlit's per-decoration
+    "No runtime found" warning must not flood their output, and other warnings still show."""
+    code = (
+        "import logging, sortlist_app.state\n"
+        "logging.getLogger('streamlit.runtime.caching.cache_data_api').warning('another warning')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert "No runtime found" not in done.stderr and "another warning" in done.stderr
