@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 from jaxtyping import Float, Int
 from torch import Tensor
 
@@ -148,11 +147,3 @@ def sort_with_model(model: LoadedModel, unsorted: list[int]) -> list[int]:
 
     toks = CustomSortedListDataset([unsorted], model.config.max_value).toks
     return sequence_predictions(model, toks)[0].predicted
-
-
-@torch.inference_mode()
-def per_list_correct(model: LoadedModel, toks: Int[Tensor, "batch seq"]) -> Int[Tensor, " batch"]:
-    """1 where every prediction in the list is right."""
-    fwd = run(model.weights, toks)
-    L = model.config.list_len
-    return (fwd.logits[:, prediction_slice(L)].argmax(-1) == toks[:, L + 1 :]).all(-1).long()
