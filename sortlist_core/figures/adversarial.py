@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from .layout import HEAD_COLOURS, finish_layout
+from .layout import finish_layout, head_colour
 
 
 def family_failure_bar(wrong: Mapping[str, float], labels: Mapping[str, str], n_per_family: int) -> go.Figure:
@@ -19,7 +19,7 @@ def family_failure_bar(wrong: Mapping[str, float], labels: Mapping[str, str], n_
             name="lists with a wrong prediction",
             x=[labels.get(f, f) for f in families],
             y=[wrong[f] for f in families],
-            marker_color=[HEAD_COLOURS[i % len(HEAD_COLOURS)] for i in range(len(families))],
+            marker_color=[head_colour(i) for i in range(len(families))],
             texttemplate="%{y:.1%}",
             textposition="outside",
             hovertemplate="%{x}: %{y:.2%} of lists go wrong<extra></extra>",
@@ -45,7 +45,7 @@ def search_family_bar(scored: Mapping[str, int], wrong: Mapping[str, int]) -> go
             x=families,
             y=rates,
             customdata=np.array([[wrong.get(f, 0), scored[f]] for f in families]),
-            marker_color=HEAD_COLOURS[0],
+            marker_color=head_colour(0),
             texttemplate="%{y:.1%}",
             textposition="outside",
             hovertemplate="%{x}: %{customdata[0]} of %{customdata[1]} candidates wrong<extra></extra>",

@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 
 from ..ablation import AblationResult
 from ..attention import AttentionClaims
-from .layout import HEAD_COLOURS, facet_heatmaps, finish_layout
+from .layout import facet_heatmaps, finish_grouped_bars, head_colour
 
 
 def attention_claims_bar(claims: AttentionClaims, head_names: Sequence[str]) -> go.Figure:
@@ -23,7 +23,7 @@ def attention_claims_bar(claims: AttentionClaims, head_names: Sequence[str]) -> 
             name=f"head {name}",
             x=groups,
             y=[per_head[0][h], per_head[1][h]],
-            marker_color=HEAD_COLOURS[h % len(HEAD_COLOURS)],
+            marker_color=head_colour(h),
             texttemplate="%{y:.1%}",
             textposition="outside",
         )
@@ -36,12 +36,11 @@ def attention_claims_bar(claims: AttentionClaims, head_names: Sequence[str]) -> 
         textposition="outside",
     )
     fig.update_yaxes(title={"text": "fraction of cases"}, range=[0, 1.12], tickformat=".0%")
-    return finish_layout(
+    return finish_grouped_bars(
         fig,
         f"How often the top-attended token is the one the write-up predicts ({claims.n_lists} lists)",
         height=420,
-        barmode="group",
-        legend={"orientation": "h", "y": -0.15},
+        legend_y=-0.15,
     )
 
 
@@ -82,10 +81,9 @@ def ablation_bar(result: AblationResult, head_names: Sequence[str]) -> go.Figure
         range=[min(0.0, *result.mean, *result.zero), top * 1.15 + 1e-9],
     )
     fig.update_xaxes(title={"text": "ablated head (layer 0)"})
-    return finish_layout(
+    return finish_grouped_bars(
         fig,
         f"Loss increase when a head's output is ablated (base loss {result.base_loss:.3f})",
         height=400,
-        barmode="group",
-        legend={"orientation": "h", "y": -0.2},
+        legend_y=-0.2,
     )

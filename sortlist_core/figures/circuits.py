@@ -9,7 +9,15 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ..circuits import HeadResponsibility
-from .layout import HEAD_COLOURS, facet_heatmaps, finish_layout, grid_figure, token_axis, vocab_labels
+from .layout import (
+    facet_heatmaps,
+    finish_grouped_bars,
+    finish_layout,
+    grid_figure,
+    head_colour,
+    token_axis,
+    vocab_labels,
+)
 
 
 def ov_circuit_heatmaps(full_ov: np.ndarray, head_names: Sequence[str]) -> go.Figure:
@@ -49,17 +57,14 @@ def qk_bar(
     src_labels = list(src_labels) if src_labels is not None else vocab_labels(scores.shape[-1])
     fig = go.Figure()
     for h, name in enumerate(head_names):
-        fig.add_bar(
-            name=f"head {name}", x=src_labels, y=scores[h], marker_color=HEAD_COLOURS[h % len(HEAD_COLOURS)]
-        )
+        fig.add_bar(name=f"head {name}", x=src_labels, y=scores[h], marker_color=head_colour(h))
     fig.update_xaxes(**token_axis(src_labels, "Source token"))
     fig.update_yaxes(title={"text": "Attention score"}, zeroline=True)
-    return finish_layout(
+    return finish_grouped_bars(
         fig,
         f"Attention scores for destination token {dest_label}",
         height=400,
-        barmode="group",
-        legend={"orientation": "h", "y": -0.2},
+        legend_y=-0.2,
     )
 
 
@@ -115,7 +120,7 @@ def head_responsibility_strip(resp: HeadResponsibility, head_names: Sequence[str
             y=resp.copy_strength[h],
             name=f"head {name}",
             mode="lines+markers",
-            line={"color": HEAD_COLOURS[h % len(HEAD_COLOURS)]},
+            line={"color": head_colour(h)},
             xaxis=x_line,
             yaxis=y_line,
         )
@@ -125,7 +130,7 @@ def head_responsibility_strip(resp: HeadResponsibility, head_names: Sequence[str
     # Discrete colour per head: a stepped colourscale over integer owners.
     scale = []
     for h in range(n_heads):
-        colour = HEAD_COLOURS[h % len(HEAD_COLOURS)]
+        colour = head_colour(h)
         scale += [[h / n_heads, colour], [(h + 1) / n_heads, colour]]
     traces.append(
         go.Heatmap(

@@ -42,6 +42,11 @@ def sparse_ticks(labels: Sequence[str], every: int = TICK_EVERY) -> list[str]:
     return ticks
 
 
+def head_colour(index: int) -> str:
+    """The colour of head (or series) `index`; the palette repeats past its seven colours."""
+    return HEAD_COLOURS[index % len(HEAD_COLOURS)]
+
+
 def apply_template(fig: go.Figure) -> None:
     """Attach `TEMPLATE` as plotly attaches its default template: skipping validation, which
     the template already passed (plotly's own `_initialize_layout_template` does the same)."""
@@ -232,3 +237,8 @@ def facet_heatmaps(
         traces.append(trace)
     fig.add_traces(traces)
     return finish_layout(fig, title, height)
+
+
+def finish_grouped_bars(fig: go.Figure, title: str, height: int, legend_y: float = -0.2) -> go.Figure:
+    """`finish_layout` for bars grouped side by side per category, the legend in a row below."""
+    return finish_layout(fig, title, height, barmode="group", legend={"orientation": "h", "y": legend_y})

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from .layout import HEAD_COLOURS, SIGNED_SCALE, finish_layout, grid_figure
+from .layout import SIGNED_SCALE, finish_grouped_bars, finish_layout, grid_figure, head_colour
 
 
 def offset_profile_chart(offsets: Sequence[int], values: np.ndarray, head_names: Sequence[str]) -> go.Figure:
@@ -23,19 +23,18 @@ def offset_profile_chart(offsets: Sequence[int], values: np.ndarray, head_names:
             name=f"head {name}",
             x=[f"{offsets[i]:+d}" for i in keep],
             y=[values[h][i] for i in keep],
-            marker_color=HEAD_COLOURS[h % len(HEAD_COLOURS)],
+            marker_color=head_colour(h),
             hovertemplate=f"head {name}<br>offset %{{x}}: %{{y:.3f}} of its own copying<extra></extra>",
         )
     fig.update_yaxes(
         title={"text": "OV value ÷ own copying (offset 0 = 1)"}, zeroline=True, zerolinecolor="#444"
     )
     fig.update_xaxes(title={"text": "offset = predicted token − source token"}, type="category")
-    return finish_layout(
+    return finish_grouped_bars(
         fig,
         "What attending to token s writes to the tokens next to s (full OV circuit, tokens each head copies)",
         height=420,
-        barmode="group",
-        legend={"orientation": "h", "y": -0.22},
+        legend_y=-0.22,
     )
 
 
@@ -45,8 +44,8 @@ def direct_path_experiment_bar(
     """Accuracy at d with and without the direct path, for cluster and control lists."""
     fig = go.Figure()
     for name, values, colour in (
-        ("model intact", with_path, HEAD_COLOURS[0]),
-        ("direct path removed", without_path, HEAD_COLOURS[1]),
+        ("model intact", with_path, head_colour(0)),
+        ("direct path removed", without_path, head_colour(1)),
     ):
         fig.add_bar(
             name=name,
@@ -58,12 +57,11 @@ def direct_path_experiment_bar(
         )
     fig.update_yaxes(title={"text": "prediction at d is d+1"}, tickformat=".0%", range=[0, 1.12])
     fig.update_xaxes(title={"text": "lists"})
-    return finish_layout(
+    return finish_grouped_bars(
         fig,
         "Accuracy at d, with and without W<sub>E</sub> W<sub>U</sub>",
         height=400,
-        barmode="group",
-        legend={"orientation": "h", "y": -0.2},
+        legend_y=-0.2,
     )
 
 

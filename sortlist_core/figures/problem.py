@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import plotly.graph_objects as go
 
 from ..metrics import SequencePrediction
-from .layout import HEAD_COLOURS, PROB_SCALE, finish_layout, grid_figure, token_axis
+from .layout import PROB_SCALE, finish_layout, grid_figure, head_colour, token_axis
 
 TARGET_MARK = "○"  # the write-up's 〇 on the correct label
 WRONG_MARK = "✗"  # the model's argmax where it differs from the target
@@ -108,7 +108,7 @@ def per_position_accuracy_bar(
         go.Bar(
             x=list(position_labels),
             y=list(accuracy),
-            marker_color=HEAD_COLOURS[0],
+            marker_color=head_colour(0),
             texttemplate="%{y:.1%}",
             textposition="inside",
             insidetextanchor="end",

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import plotly.graph_objects as go
 
-from .layout import HEAD_COLOURS, finish_layout, grid_figure
+from .layout import finish_layout, grid_figure, head_colour
 
 
 def training_curve(
@@ -36,7 +36,7 @@ def training_curve(
                 y=list(losses),
                 name="training loss",
                 mode="lines",
-                line={"color": HEAD_COLOURS[0]},
+                line={"color": head_colour(0)},
                 xaxis=x_loss,
                 yaxis=y_loss,
             ),
@@ -45,7 +45,7 @@ def training_curve(
                 y=list(val_accuracy),
                 name="validation accuracy",
                 mode="lines+markers",
-                line={"color": HEAD_COLOURS[1]},
+                line={"color": head_colour(1)},
                 xaxis=x_acc,
                 yaxis=y_acc,
             ),
