@@ -4,12 +4,15 @@ Imports no streamlit. Analyses are pure functions of a `LoadedModel` and token b
 """
 
 from .checkpoint import CheckpointError, LoadedModel, load_checkpoint, model_from_state_dict, save_checkpoint
-from .config import ConfigError, ModelConfig
+from .config import ConfigError, ModelConfig, config_from_architecture
 from .data import (
+    EVAL_SEED,
+    EVAL_SIZE,
     SEP,
     CustomSortedListDataset,
     InvalidListError,
     SortedListDataset,
+    eval_dataset,
     format_list,
     parse_unsorted_list,
 )
@@ -17,6 +20,8 @@ from .paths import BUNDLED_MODEL_PATH, load_bundled_model
 
 __all__ = [
     "BUNDLED_MODEL_PATH",
+    "EVAL_SEED",
+    "EVAL_SIZE",
     "SEP",
     "CheckpointError",
     "ConfigError",
@@ -25,6 +30,8 @@ __all__ = [
     "LoadedModel",
     "ModelConfig",
     "SortedListDataset",
+    "config_from_architecture",
+    "eval_dataset",
     "format_list",
     "load_bundled_model",
     "load_checkpoint",
