@@ -20,33 +20,36 @@ from .layout import (
 )
 
 
+def _per_head_token_heatmaps(
+    matrices: np.ndarray,
+    circuit: str,
+    head_names: Sequence[str],
+    x_title: str,
+    y_title: str,
+    title: str,
+    value: str,
+) -> go.Figure:
+    """[head token token] circuit matrices, one panel per head, vocab labels on both axes."""
+    labels = vocab_labels(matrices.shape[-1])
+    facets = [f"{circuit} head {h}" for h in head_names]
+    return facet_heatmaps(matrices, facets, labels, labels, x_title, y_title, title, value_name=value)
+
+
 def ov_circuit_heatmaps(full_ov: np.ndarray, head_names: Sequence[str]) -> go.Figure:
     """Full OV circuit `W_E W_OV W_U` per head: a bright diagonal means the head copies."""
-    labels = vocab_labels(full_ov.shape[-1])
-    return facet_heatmaps(
-        full_ov,
-        [f"W<sub>OV</sub> head {h}" for h in head_names],
-        labels,
-        labels,
-        "Predicted token",
-        "Source token",
-        "Full OV circuit W<sub>E</sub> W<sub>OV</sub> W<sub>U</sub>, layer 0 (a diagonal means copying)",
-        value_name="logit",
+    title = "Full OV circuit W<sub>E</sub> W<sub>OV</sub> W<sub>U</sub>, layer 0 (a diagonal means copying)"
+    return _per_head_token_heatmaps(
+        full_ov, "W<sub>OV</sub>", head_names, "Predicted token", "Source token", title, "logit"
     )
 
 
 def qk_circuit_heatmaps(full_qk: np.ndarray, head_names: Sequence[str]) -> go.Figure:
     """Full QK circuit `W_E W_QK W_E^T` per head: which source tokens each destination prefers."""
-    labels = vocab_labels(full_qk.shape[-1])
-    return facet_heatmaps(
-        full_qk,
-        [f"W<sub>QK</sub> head {h}" for h in head_names],
-        labels,
-        labels,
-        "Source token",
-        "Destination token",
-        "Full QK circuit W<sub>E</sub> W<sub>QK</sub> W<sub>E</sub><sup>T</sup>, layer 0 (attention scores)",
-        value_name="score",
+    title = (
+        "Full QK circuit W<sub>E</sub> W<sub>QK</sub> W<sub>E</sub><sup>T</sup>, layer 0 (attention scores)"
+    )
+    return _per_head_token_heatmaps(
+        full_qk, "W<sub>QK</sub>", head_names, "Source token", "Destination token", title, "score"
     )
 
 
