@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -41,7 +42,7 @@ class SqliteStore(SqlProgressStore):
             self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False
         )
         try:
-            conn.execute("PRAGMA journal_mode=WAL").fetchone()
+            self._switch_to_wal(conn)
             conn.execute("PRAGMA synchronous=FULL")
             conn.execute("PRAGMA foreign_keys=ON")
             problems = [row[0] for row in conn.execute("PRAGMA quick_check(5)").fetchall()]
@@ -51,6 +52,20 @@ class SqliteStore(SqlProgressStore):
             conn.close()
             raise
         return conn
+
+    def _switch_to_wal(self, conn: sqlite3.Connection) -> None:
+        """`PRAGMA journal_mode=WAL`, retried: when several processes open a new file at once,
+        SQLite answers SQLITE_BUSY at once to all but one (its lock-upgrade deadlock avoidance
+        skips the busy timeout), so wait here as a busy timeout would."""
+        deadline = time.monotonic() + self.busy_timeout
+        while True:
+            try:
+                conn.execute("PRAGMA journal_mode=WAL").fetchone()
+                return
+            except sqlite3.OperationalError as exc:
+                if (getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF != _BUSY or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
 
     def journal_mode(self) -> str:
         return self._run(lambda cur: cur.execute("PRAGMA journal_mode").fetchone()[0], write=False)
