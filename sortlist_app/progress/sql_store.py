@@ -141,12 +141,29 @@ class SqlProgressStore(ProgressStore):
 
     # ------------------------------------------------------------------ migrations
 
+    _TABLE_EXISTS = {
+        "sqlite": "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'",
+        "postgres": "SELECT COUNT(*) FROM pg_catalog.pg_tables "
+        "WHERE schemaname = current_schema() AND tablename = 'schema_version'",
+    }
+
+    def _current_version(self, cur: Any) -> int:
+        if not cur.execute(self._TABLE_EXISTS[self.dialect]).fetchone()[0]:
+            return 0
+        return cur.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] or 0
+
     def _migrate(self, conn: Any) -> None:
+        """Bring the schema up to date. A read first: an up-to-date database (every connection
+        after the first) needs no write lock, so reconnecting works while another writer holds it."""
+        latest = _migrations.latest_version(self._migrations)
+        with self._read_cursor(conn) as cur:
+            current = self._current_version(cur)
+        if current == latest:
+            return
         with self._write_transaction(conn) as cur:
             self._lock_for_migrations(cur)
             cur.execute(_migrations.SCHEMA_VERSION_DDL[self.dialect])
-            current = self._execute(cur, "SELECT MAX(version) FROM schema_version").fetchone()[0] or 0
-            latest = _migrations.latest_version(self._migrations)
+            current = self._current_version(cur)  # again, under the lock: another may have won
             if current > latest:
                 raise SchemaTooNew(
                     f"schema version {current} in {self.describe()}; this sortlist knows up to {latest}"
