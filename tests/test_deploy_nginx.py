@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import urllib.request
 from collections import Counter
 from http.cookies import SimpleCookie
+from pathlib import Path
 
 import pytest
 import tornado.httpclient
@@ -16,6 +18,8 @@ import tornado.websocket
 
 from tests.infra.nginx import Nginx, render_site
 from tests.infra.upstreams import Upstream
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_render_conf_writes_every_replica_and_the_port():
@@ -120,3 +124,10 @@ def test_a_killed_replicas_browsers_move_to_the_other_one(proxied):
     for route in on[survivor]:  # the survivor's own browsers are undisturbed
         assert get(nginx.port, cookie=route)[0]["replica"] == survivor
     assert get(nginx.port, "/healthz")[0] == "ok"
+
+
+def test_the_test_script_installs_the_real_components_when_missing():
+    script = (ROOT / "scripts" / "test.sh").read_text()
+    for package in ("nginx", "postgresql", "bubblewrap", "chromium"):
+        assert re.search(rf"missing\+=\({package}[ )]", script), package
+    assert 'apt-get install -y -qq --no-install-recommends "${missing[@]}"' in script
