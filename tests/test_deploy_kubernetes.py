@@ -97,3 +97,13 @@ def test_database_url_instructor_token_and_cookie_secret_come_from_a_secret():
         assert ref["name"] == "sortlist" and ref["key"]
     security = by_kind("Deployment")["spec"]["template"]["spec"]["securityContext"]
     assert security["runAsNonRoot"] is True
+
+
+def test_the_readme_creates_the_secret_keys_the_deployment_reads_and_applies_this_folder():
+    readme = (ROOT / "README.md").read_text()
+    created = set(re.findall(r"--from-literal=([a-z-]+)=", readme))
+    (container,) = by_kind("Deployment")["spec"]["template"]["spec"]["containers"]
+    read = {e["valueFrom"]["secretKeyRef"]["key"] for e in container["env"] if "valueFrom" in e}
+    assert read and read == created
+    assert "kubectl create secret generic sortlist " in readme
+    assert "kubectl apply -f deploy/kubernetes/" in readme

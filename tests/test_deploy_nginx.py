@@ -7,6 +7,9 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import shlex
+import subprocess
+import sys
 import urllib.request
 from collections import Counter
 from http.cookies import SimpleCookie
@@ -37,6 +40,28 @@ def test_nginx_accepts_the_rendered_config(nginx_binary):
         result = nginx.test_config()
         assert result.returncode == 0, result.stderr
         assert "test is successful" in result.stderr
+    finally:
+        nginx.stop()
+
+
+def test_the_readme_command_writes_a_config_nginx_accepts(nginx_binary):
+    readme = (ROOT / "README.md").read_text()
+    (line,) = [
+        ln.strip()
+        for ln in readme.splitlines()
+        if ln.strip().startswith("python3 deploy/nginx/render_conf.py")
+    ]
+    command, _, target = line.partition(" > ")
+    assert target == "/etc/nginx/conf.d/sortlist.conf"
+    argv = shlex.split(command)
+    site = subprocess.run(
+        [sys.executable, *argv[1:]], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
+    assert site.count("    server 127.0.0.1:85") == 2 and "listen 80;" in site
+    nginx = Nginx(nginx_binary, [])
+    try:
+        result = nginx.test_config(site)
+        assert result.returncode == 0, result.stderr
     finally:
         nginx.stop()
 

@@ -53,16 +53,18 @@ class Nginx:
         self.port = 0
         self.proc: subprocess.Popen | None = None
 
-    def write_config(self, port: int) -> Path:
+    def write_config(self, port: int, site: str | None = None) -> Path:
+        """The main config around `site` (default: rendered for our upstreams on `port`)."""
         self.port = port
-        (self.base / "sortlist.conf").write_text(render_site(self.upstreams, f"127.0.0.1:{port}"))
+        (self.base / "sortlist.conf").write_text(site or render_site(self.upstreams, f"127.0.0.1:{port}"))
         user = "user nobody nogroup;" if os.geteuid() == 0 else ""
         conf = self.base / "nginx.conf"
         conf.write_text(_MAIN.format(base=self.base, user=user))
         return conf
 
-    def test_config(self) -> subprocess.CompletedProcess:
-        conf = self.write_config(self.port or free_port())
+    def test_config(self, site: str | None = None) -> subprocess.CompletedProcess:
+        """`nginx -t` (checks syntax and upstreams; binds no port)."""
+        conf = self.write_config(self.port or free_port(), site)
         return subprocess.run(
             [self.binary, "-t", "-p", str(self.base), "-c", str(conf)], capture_output=True, text=True
         )
