@@ -132,7 +132,7 @@ def own_cluster():
 
 def test_database_down_is_reported_and_the_same_store_recovers_after_a_restart(own_cluster):
     url = own_cluster.create_database("progress")
-    store = PostgresStore(url, connect_timeout=2)
+    store = PostgresStore(url, connect_timeout=2, reconnect_interval=0)
     recorder = ProgressRecorder(store)
     key = new_learner_key()
     assert recorder.record(key, FP, "q1", "1", passed=True).saved
@@ -186,6 +186,40 @@ def test_a_server_that_never_answers_fails_within_the_connect_timeout():
     assert not thread.is_alive(), "the store hung on an unresponsive server"
     assert isinstance(outcome.get("error"), StoreUnavailable)
     assert "hunter2" not in str(outcome["error"]) and "***" in str(outcome["error"])
+
+
+def test_after_a_failed_connect_calls_fail_at_once_until_the_reconnect_interval():
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    listener.settimeout(0.1)
+    port = listener.getsockname()[1]
+    store = PostgresStore(f"postgresql://u@127.0.0.1:{port}/db", connect_timeout=2, reconnect_interval=60)
+    key = new_learner_key()
+
+    def connections() -> int:
+        accepted = []
+        while True:
+            try:
+                accepted.append(listener.accept()[0])
+            except TimeoutError:
+                break
+        for conn in accepted:
+            conn.close()
+        return len(accepted)
+
+    with pytest.raises(StoreUnavailable):
+        store.solved(key, FP)
+    assert connections() >= 1
+    for _ in range(5):
+        with pytest.raises(StoreUnavailable, match="not retried for 60 s"):
+            store.record_attempt(key, FP, "q", "1", passed=True)
+    assert connections() == 0  # no new connection attempt while the interval runs
+    store.reconnect_interval = 0
+    with pytest.raises(StoreUnavailable):
+        store.solved(key, FP)
+    assert connections() >= 1
+    listener.close()
 
 
 def test_a_lock_held_too_long_in_postgres_is_reported_as_locked(postgres_url):

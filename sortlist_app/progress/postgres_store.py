@@ -35,6 +35,7 @@ def redact(url: str) -> str:
 class PostgresStore(SqlProgressStore):
     backend = dialect = "postgres"
     placeholder = "%s"
+    default_reconnect_interval = 5.0  # a connect attempt can cost the whole connect_timeout
 
     def __init__(
         self,

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from . import migrations as _migrations
-from .errors import ProgressStoreError, SchemaTooNew
+from .errors import ProgressStoreError, SchemaTooNew, StoreUnavailable
 from .store import (
     LEARNER_REF_CHARS,
     MAX_ID_CHARS,
@@ -53,11 +53,23 @@ _INSERT_SOLVED = (
 
 
 class SqlProgressStore(ProgressStore):
-    def __init__(self, *, clock: Callable[[], float] = time.time, migrations=_migrations.MIGRATIONS):
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], float] = time.time,
+        migrations=_migrations.MIGRATIONS,
+        reconnect_interval: float | None = None,
+    ):
         self._clock = clock
         self._migrations = migrations
         self._lock = threading.RLock()
         self._conn: Any = None
+        # After a failed connect, calls fail at once for this long instead of each waiting
+        # for its own connect timeout: 20 sessions must not queue behind a dead database.
+        self.reconnect_interval = float(
+            self.default_reconnect_interval if reconnect_interval is None else reconnect_interval
+        )
+        self._unreachable: tuple[float, ProgressStoreError] | None = None
 
     # ------------------------------------------------------------------ backend hooks
 
@@ -85,6 +97,7 @@ class SqlProgressStore(ProgressStore):
 
     dialect: str = ""
     placeholder = "?"
+    default_reconnect_interval = 0.0
 
     def _sql(self, query: str) -> str:
         return query if self.placeholder == "?" else query.replace("?", self.placeholder)
@@ -93,7 +106,18 @@ class SqlProgressStore(ProgressStore):
 
     def _connection(self) -> Any:
         if self._conn is None:
-            conn = self._open_connection()
+            if self._unreachable is not None:
+                failed_at, error = self._unreachable
+                if time.monotonic() - failed_at < self.reconnect_interval:
+                    raise type(error)(f"{error.detail} (not retried for {self.reconnect_interval:g} s)")
+            try:
+                conn = self._open_connection()
+            except Exception as exc:
+                typed = self._translate(exc)
+                if isinstance(typed, StoreUnavailable):
+                    self._unreachable = (time.monotonic(), typed)
+                raise
+            self._unreachable = None
             try:
                 self._migrate(conn)
             except BaseException:
