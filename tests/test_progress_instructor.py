@@ -104,3 +104,19 @@ def test_the_progress_package_imports_no_streamlit():
             elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
                 names = [node.module]
             assert not any(n.split(".")[0] in {"streamlit", "torch"} for n in names), f"{path.name}: {names}"
+
+
+def test_sql_is_never_built_from_values():
+    """Every execute() in the package gets a constant query (or a name holding one built from
+    constant fragments): no f-string, % or .format() inside the call."""
+    calls = 0
+    for path in PACKAGE.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", "") in {"execute", "_execute"}:
+                calls += 1
+                query = node.args[1] if node.func.attr == "_execute" else node.args[0]
+                assert not isinstance(query, ast.JoinedStr | ast.BinOp), f"{path.name}:{node.lineno}"
+                assert not (isinstance(query, ast.Call) and getattr(query.func, "attr", "") == "format"), (
+                    f"{path.name}:{node.lineno}"
+                )
+    assert calls > 10

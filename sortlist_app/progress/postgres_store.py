@@ -101,7 +101,10 @@ class PostgresStore(SqlProgressStore):
             return StoreLocked(f"{where}: {_first_line(exc)}")
         if isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError):
             return StoreUnavailable(f"{where}: {_first_line(exc)}")
-        if isinstance(exc, pg_errors.InsufficientPrivilege | pg_errors.InvalidCatalogName):
+        if isinstance(
+            exc,
+            pg_errors.InsufficientPrivilege | pg_errors.InvalidCatalogName | pg_errors.ReadOnlySqlTransaction,
+        ):
             return StoreUnavailable(f"{where}: {_first_line(exc)}")
         return None
 
