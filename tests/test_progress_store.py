@@ -3,7 +3,10 @@ tests): records, isolation between learners, migrations, and the typed failures.
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -28,6 +31,7 @@ from sortlist_app.progress.store import (
     open_store,
 )
 
+ROOT = Path(__file__).resolve().parents[1]
 FP = "a" * 64  # a model fingerprint (weights sha256)
 OTHER_FP = "b" * 64
 
@@ -374,3 +378,38 @@ def test_sqlite_connection_uses_full_sync_for_durable_acknowledgements(tmp_path)
     store.check()
     assert store._conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
     assert isinstance(store._conn, sqlite3.Connection)
+
+
+def run_cli(*args: str, env: dict) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "sortlist_app.progress", *args],
+        cwd=ROOT,
+        env={**os.environ, "SORTLIST_DATABASE_URL": "", "SORTLIST_DATA_DIR": "", **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_cli_checks_the_configured_store_and_exports_csv(backend, tmp_path, request):
+    if backend == "sqlite":
+        env = {"SORTLIST_DATA_DIR": str(tmp_path / "data")}
+    else:
+        env = {"SORTLIST_DATABASE_URL": request.getfixturevalue("postgres_url")}
+    key = new_learner_key()
+    with open_store(env) as store:
+        store.record_attempt(key, FP, "q1", "=1+1", passed=False)
+        store.record_attempt(key, OTHER_FP, "q1", "2", passed=True)
+    check = run_cli("check", env=env)
+    assert check.returncode == 0, check.stderr
+    assert check.stdout.startswith("ok: ") and "learners: 1" in check.stdout
+    exported = run_cli("export", "--model", FP, env=env)
+    assert exported.returncode == 0, exported.stderr
+    lines = exported.stdout.splitlines()
+    assert len(lines) == 2 and "'=1+1" in lines[1] and key not in exported.stdout
+
+
+def test_cli_reports_an_unreachable_database_with_exit_code_1():
+    result = run_cli("check", env={"SORTLIST_DATABASE_URL": "postgresql://u:pw@127.0.0.1:1/db"})
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: Progress is not being saved") and ":pw@" not in result.stderr

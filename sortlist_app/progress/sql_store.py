@@ -333,9 +333,3 @@ class SqlProgressStore(ProgressStore):
     def close(self) -> None:
         with self._lock:
             self._drop_connection()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()

@@ -201,6 +201,12 @@ class ProgressStore(abc.ABC):
     @abc.abstractmethod
     def close(self) -> None: ...
 
+    def __enter__(self) -> ProgressStore:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
     @abc.abstractmethod
     def describe(self) -> str:
         """Where the progress goes, for logs and the instructor (no password)."""
