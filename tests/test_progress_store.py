@@ -407,6 +407,9 @@ def test_cli_checks_the_configured_store_and_exports_csv(backend, tmp_path, requ
     assert exported.returncode == 0, exported.stderr
     lines = exported.stdout.splitlines()
     assert len(lines) == 2 and "'=1+1" in lines[1] and key not in exported.stdout
+    out = tmp_path / "class.csv"  # the README's command
+    assert run_cli("export", "--out", str(out), env=env).returncode == 0
+    assert len(out.read_text().splitlines()) == 3  # header + both models' attempts
 
 
 def test_cli_reports_an_unreachable_database_with_exit_code_1():
