@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Set up and run every check: creates .venv if needed, installs requirements-dev.txt
-# (skipped when unchanged), installs Debian chromium for the real-browser e2e tests when
-# missing (root only), then runs ruff lint + format check, the whole pytest suite
-# (including e2e) and the quick benchmark.
+# (skipped when unchanged), installs the Debian packages the tests start for real when
+# missing (chromium, nginx, postgresql, bubblewrap; root only), then runs ruff lint + format
+# check, the whole pytest suite (including e2e) and the quick benchmark.
 #
 #   bash scripts/test.sh
 #   bash scripts/test.sh -k deploy      # extra arguments go to pytest
@@ -17,19 +17,27 @@ ensure_requirements dev requirements-dev.txt requirements.txt
 # requirements-dev.txt includes requirements.txt, so the runtime set is installed too.
 mark_installed runtime requirements.txt
 
-# --- browser for the e2e tests (Playwright drives the system chromium) -----------------
+# --- system programs the tests start for real ---------------------------------------------
+# chromium (e2e tests, driven by Playwright), nginx (deploy/nginx tests), PostgreSQL (progress
+# store tests: initdb/pg_ctl), bubblewrap (learner-code sandbox). Installed with apt-get when
+# missing and we are root; otherwise a warning says what to install.
 CHROMIUM="${SORTLIST_CHROMIUM:-/usr/bin/chromium}"
-if [[ ! -x "$CHROMIUM" ]]; then
+missing=()
+[[ -x "$CHROMIUM" ]] || missing+=(chromium chromium-driver fonts-noto-color-emoji)
+command -v nginx >/dev/null 2>&1 || [[ -x /usr/sbin/nginx ]] || missing+=(nginx)
+command -v initdb >/dev/null 2>&1 || compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
+command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
+if (( ${#missing[@]} )); then
     if [[ "$(id -u)" == "0" ]] && command -v apt-get >/dev/null 2>&1; then
-        log "installing chromium, chromium-driver and an emoji font with apt-get (needed by the e2e tests)"
+        log "installing ${missing[*]} with apt-get (needed by the tests)"
         export DEBIAN_FRONTEND=noninteractive
         apt-get update -qq
-        apt-get install -y -qq --no-install-recommends chromium chromium-driver fonts-noto-color-emoji >/dev/null
+        apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
     else
-        log "WARNING: $CHROMIUM not found and cannot install it (needs root + apt-get)."
-        log "         Install it yourself:  sudo apt-get install -y chromium chromium-driver"
-        log "         or point SORTLIST_CHROMIUM at a Chromium/Chrome binary."
-        log "         The e2e tests will fail without a browser."
+        log "WARNING: missing ${missing[*]} and cannot install (needs root + apt-get)."
+        log "         Install them yourself:  sudo apt-get install -y ${missing[*]}"
+        log "         (or point SORTLIST_CHROMIUM at a Chromium/Chrome binary)."
+        log "         The tests that need them are skipped outside CI and fail under CI."
     fi
 fi
 export SORTLIST_CHROMIUM="$CHROMIUM"

@@ -11,6 +11,9 @@ import torch
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 REFERENCE_PATH = REPO_ROOT.parent / "shared" / "reference" / "arena_sorted_list_model.pt"
+# Fixtures for real components: PostgreSQL cluster, databases, nginx.
+pytest_plugins = ["tests.infra.fixtures"]
+
 HEAD_KEYS = ("W_Q", "W_K", "W_V", "W_O", "b_Q", "b_K", "b_V")
 
 

@@ -1,0 +1,207 @@
+"""The instructor's view of a class, computed from the store's key-free class records.
+
+    rows = store.class_attempts(model.weights_sha256)
+    exercise_stats(rows)                       # solve rate, attempts to solve, per exercise
+    common_wrong_answers(rows, limit=3)        # what the class gets wrong, per exercise
+    stalled_learners(rows, store.class_learners(), minutes=15, now=time.time())
+    attempts_csv(rows)                         # the CSV download
+
+Learners appear as their display name or a pseudonymous `learner_ref` (a prefix of the key's
+hash), never with their key. Access is the app's job: `instructor_token()` reads the configured
+token and `token_matches()` compares in constant time; with no token configured there is no
+instructor view at all.
+"""
+
+from __future__ import annotations
+
+import csv
+import hmac
+import io
+import os
+import statistics
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from .store import ClassAttempt, ClassLearner, to_datetime
+
+INSTRUCTOR_TOKEN_ENV = "SORTLIST_INSTRUCTOR_TOKEN"
+
+
+def instructor_token(env: Mapping[str, str] = os.environ) -> str | None:
+    """The configured token, or None (then the instructor view must not exist)."""
+    token = env.get(INSTRUCTOR_TOKEN_ENV, "").strip()
+    return token or None
+
+
+def token_matches(given: str | None, expected: str | None) -> bool:
+    """Constant-time comparison; never true when no token is configured."""
+    if not expected or not given:
+        return False
+    return hmac.compare_digest(given.strip().encode(), expected.encode())
+
+
+def learner_label(learner_ref: str, display_name: str | None) -> str:
+    return f"{display_name} ({learner_ref[:6]})" if display_name else f"learner {learner_ref}"
+
+
+@dataclass(frozen=True)
+class ExerciseStats:
+    exercise_id: str
+    learners_tried: int
+    learners_solved: int
+    solve_rate: float  # solved / tried
+    attempts: int
+    median_attempts_to_solve: float | None  # attempts up to and including the first pass
+    mean_attempts_to_solve: float | None
+
+
+def exercise_stats(attempts: Iterable[ClassAttempt], order: Sequence[str] = ()) -> list[ExerciseStats]:
+    """Per exercise: who tried, who solved, and how many attempts solving took. Exercises in
+    `order` come first in that order, then the rest by id."""
+    per: dict[str, dict[str, list[bool]]] = defaultdict(lambda: defaultdict(list))
+    for a in attempts:  # oldest first, as the store returns them
+        per[a.exercise_id][a.learner_ref].append(a.passed)
+    rank = {ex: i for i, ex in enumerate(order)}
+    out = []
+    for ex in sorted(per, key=lambda e: (rank.get(e, len(rank)), e)):
+        learners = per[ex]
+        to_solve = [verdicts.index(True) + 1 for verdicts in learners.values() if True in verdicts]
+        out.append(
+            ExerciseStats(
+                exercise_id=ex,
+                learners_tried=len(learners),
+                learners_solved=len(to_solve),
+                solve_rate=len(to_solve) / len(learners),
+                attempts=sum(len(v) for v in learners.values()),
+                median_attempts_to_solve=statistics.median(to_solve) if to_solve else None,
+                mean_attempts_to_solve=statistics.fmean(to_solve) if to_solve else None,
+            )
+        )
+    return out
+
+
+@dataclass(frozen=True)
+class WrongAnswer:
+    exercise_id: str
+    answer: str
+    times: int
+    learners: int
+
+
+def common_wrong_answers(attempts: Iterable[ClassAttempt], limit: int = 5) -> dict[str, list[WrongAnswer]]:
+    """Per exercise, its most frequent wrong typed answers (code submissions excluded), by how
+    many learners gave them, then how often. Answers are compared with surrounding spaces
+    removed."""
+    times: dict[str, Counter[str]] = defaultdict(Counter)
+    who: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for a in attempts:
+        if a.passed or a.kind != "answer":
+            continue
+        answer = a.answer.strip()
+        times[a.exercise_id][answer] += 1
+        who[a.exercise_id, answer].add(a.learner_ref)
+    out = {}
+    for ex, counter in sorted(times.items()):
+        ranked = sorted(counter, key=lambda ans: (-len(who[ex, ans]), -counter[ans], ans))
+        out[ex] = [WrongAnswer(ex, ans, counter[ans], len(who[ex, ans])) for ans in ranked[:limit]]
+    return out
+
+
+@dataclass(frozen=True)
+class StalledLearner:
+    learner_ref: str
+    label: str
+    last_progress_at: datetime  # last exercise solved, or when the learner joined
+    last_attempt_at: datetime | None
+    attempts_since_progress: int  # > 0: trying and stuck; 0: idle
+    solved: int
+
+
+def stalled_learners(
+    attempts: Iterable[ClassAttempt],
+    learners: Iterable[ClassLearner],
+    minutes: float,
+    now: float,
+    seen_since: float | None = None,
+) -> list[StalledLearner]:
+    """Learners who solved nothing in the last `minutes` (counting from when they joined if they
+    never solved anything), longest-stalled first. `seen_since` leaves out learners not seen
+    since then (e.g. the start of today's class)."""
+    cutoff = now - minutes * 60
+    last_solve: dict[str, float] = {}
+    last_attempt: dict[str, float] = {}
+    solved: dict[str, set[str]] = defaultdict(set)
+    history: dict[str, list[float]] = defaultdict(list)
+    for a in attempts:
+        t = a.at.timestamp()
+        history[a.learner_ref].append(t)
+        last_attempt[a.learner_ref] = max(t, last_attempt.get(a.learner_ref, t))
+        if a.passed and a.exercise_id not in solved[a.learner_ref]:
+            solved[a.learner_ref].add(a.exercise_id)
+            last_solve[a.learner_ref] = max(t, last_solve.get(a.learner_ref, t))
+    out = []
+    for learner in learners:
+        ref = learner.learner_ref
+        if seen_since is not None and learner.last_seen_at.timestamp() < seen_since:
+            continue
+        progress = last_solve.get(ref, learner.created_at.timestamp())
+        if progress >= cutoff:
+            continue
+        out.append(
+            StalledLearner(
+                learner_ref=ref,
+                label=learner_label(ref, learner.display_name),
+                last_progress_at=to_datetime(progress),
+                last_attempt_at=to_datetime(last_attempt[ref]) if ref in last_attempt else None,
+                attempts_since_progress=sum(1 for t in history[ref] if t > progress),
+                solved=len(solved[ref]),
+            )
+        )
+    return sorted(out, key=lambda s: (s.last_progress_at, s.learner_ref))
+
+
+CSV_COLUMNS = (
+    "learner",
+    "display_name",
+    "model_fingerprint",
+    "exercise_id",
+    "kind",
+    "passed",
+    "answer",
+    "time_utc",
+)
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _spreadsheet_safe(value: str) -> str:
+    """Learner text that a spreadsheet would run as a formula gets a leading apostrophe;
+    plain numbers such as -3 are left alone."""
+    if value.startswith(_FORMULA_START):
+        try:
+            float(value)
+        except ValueError:
+            return "'" + value
+    return value
+
+
+def attempts_csv(attempts: Iterable[ClassAttempt]) -> str:
+    """Every attempt as CSV (UTF-8 text, header row first), without learner keys."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for a in attempts:
+        writer.writerow(
+            [
+                a.learner_ref,
+                _spreadsheet_safe(a.display_name or ""),
+                a.model_fp,
+                a.exercise_id,
+                a.kind,
+                "yes" if a.passed else "no",
+                _spreadsheet_safe(a.answer),
+                a.at.isoformat(timespec="seconds"),
+            ]
+        )
+    return buf.getvalue()

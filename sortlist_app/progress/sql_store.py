@@ -1,0 +1,335 @@
+"""The SQL shared by both backends: one connection per store, used under a lock.
+
+Queries are written once with `?` placeholders (the PostgreSQL backend rewrites them to `%s`)
+and always take their values as parameters. A backend supplies connecting (with migrations),
+transactions and the translation of its driver's exceptions into `errors` types.
+"""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+import secrets
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from . import migrations as _migrations
+from .errors import ProgressStoreError, SchemaTooNew, StoreUnavailable
+from .store import (
+    LEARNER_REF_CHARS,
+    MAX_ID_CHARS,
+    Attempt,
+    AttemptKind,
+    ClassAttempt,
+    ClassLearner,
+    LearnerInfo,
+    ProgressStore,
+    clean_display_name,
+    clean_text,
+    key_hash,
+    to_datetime,
+    validate_attempt,
+)
+
+# Creates the learner or moves its last-seen time forward (never back: retried writes carry
+# their original, older times). Portable SQLite >= 3.35 / PostgreSQL upsert with RETURNING.
+_UPSERT_LEARNER = (
+    "INSERT INTO learners (key_hash, display_name, created_at, last_seen_at) VALUES (?, NULL, ?, ?) "
+    "ON CONFLICT (key_hash) DO UPDATE SET last_seen_at = CASE "
+    "WHEN excluded.last_seen_at > learners.last_seen_at THEN excluded.last_seen_at "
+    "ELSE learners.last_seen_at END RETURNING id"
+)
+_INSERT_ATTEMPT = (
+    "INSERT INTO attempts (attempt_uid, learner_id, model_fp, exercise_id, kind, answer, passed, created_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (attempt_uid) DO NOTHING"
+)
+_INSERT_SOLVED = (
+    "INSERT INTO solved (learner_id, model_fp, exercise_id, solved_at) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (learner_id, model_fp, exercise_id) DO UPDATE SET solved_at = CASE "
+    "WHEN excluded.solved_at < solved.solved_at THEN excluded.solved_at ELSE solved.solved_at END"
+)
+
+
+class SqlProgressStore(ProgressStore):
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], float] = time.time,
+        migrations=_migrations.MIGRATIONS,
+        reconnect_interval: float | None = None,
+    ):
+        self._clock = clock
+        self._migrations = migrations
+        self._lock = threading.RLock()
+        self._conn: Any = None
+        # After a failed connect, calls fail at once for this long instead of each waiting
+        # for its own connect timeout: 20 sessions must not queue behind a dead database.
+        self.reconnect_interval = float(
+            self.default_reconnect_interval if reconnect_interval is None else reconnect_interval
+        )
+        self._unreachable: tuple[float, ProgressStoreError] | None = None
+
+    # ------------------------------------------------------------------ backend hooks
+
+    @abc.abstractmethod
+    def _open_connection(self) -> Any:
+        """A new connection, configured, or raise the driver's exception."""
+
+    @abc.abstractmethod
+    def _write_transaction(self, conn: Any) -> contextlib.AbstractContextManager[Any]:
+        """A write transaction yielding a cursor, holding the write lock from its start."""
+
+    @abc.abstractmethod
+    def _read_cursor(self, conn: Any) -> contextlib.AbstractContextManager[Any]: ...
+
+    @abc.abstractmethod
+    def _lock_for_migrations(self, cur: Any) -> None:
+        """Inside the migration transaction: serialise migrating processes."""
+
+    @abc.abstractmethod
+    def _translate(self, exc: BaseException) -> ProgressStoreError | None:
+        """The typed error for a driver exception (None: not a storage failure, re-raise)."""
+
+    @abc.abstractmethod
+    def _close_connection(self, conn: Any) -> None: ...
+
+    dialect: str = ""
+    placeholder = "?"
+    default_reconnect_interval = 0.0
+
+    def _sql(self, query: str) -> str:
+        return query if self.placeholder == "?" else query.replace("?", self.placeholder)
+
+    # ------------------------------------------------------------------ connection handling
+
+    def _connection(self) -> Any:
+        if self._conn is None:
+            if self._unreachable is not None:
+                failed_at, error = self._unreachable
+                if time.monotonic() - failed_at < self.reconnect_interval:
+                    raise type(error)(f"{error.detail} (not retried for {self.reconnect_interval:g} s)")
+            try:
+                conn = self._open_connection()
+            except Exception as exc:
+                typed = self._translate(exc)
+                if isinstance(typed, StoreUnavailable):
+                    self._unreachable = (time.monotonic(), typed)
+                raise
+            self._unreachable = None
+            try:
+                self._migrate(conn)
+            except BaseException:
+                self._close_connection(conn)
+                raise
+            self._conn = conn
+        return self._conn
+
+    def _drop_connection(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(Exception):
+                self._close_connection(self._conn)
+            self._conn = None
+
+    def _run(self, work: Callable[[Any], Any], *, write: bool) -> Any:
+        """`work(cursor)` in a transaction; typed errors; one retry on a connection that was
+        already open and turned out broken (e.g. the database restarted since)."""
+        with self._lock:
+            for attempt in (1, 2):
+                reused = self._conn is not None
+                try:
+                    conn = self._connection()
+                    ctx = self._write_transaction(conn) if write else self._read_cursor(conn)
+                    with ctx as cur:
+                        return work(cur)
+                except ProgressStoreError:
+                    self._drop_connection()
+                    raise
+                except Exception as exc:
+                    typed = self._translate(exc)
+                    if typed is None:
+                        raise
+                    self._drop_connection()
+                    if attempt == 1 and reused and self._retryable(typed):
+                        continue
+                    raise typed from exc
+        raise AssertionError("unreachable")
+
+    def _retryable(self, error: ProgressStoreError) -> bool:
+        return False
+
+    def _execute(self, cur: Any, query: str, params: Sequence[Any] = ()) -> Any:
+        cur.execute(self._sql(query), tuple(params))
+        return cur
+
+    # ------------------------------------------------------------------ migrations
+
+    _TABLE_EXISTS = {
+        "sqlite": "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'",
+        "postgres": "SELECT COUNT(*) FROM pg_catalog.pg_tables "
+        "WHERE schemaname = current_schema() AND tablename = 'schema_version'",
+    }
+
+    def _current_version(self, cur: Any) -> int:
+        if not cur.execute(self._TABLE_EXISTS[self.dialect]).fetchone()[0]:
+            return 0
+        return cur.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] or 0
+
+    def _migrate(self, conn: Any) -> None:
+        """Bring the schema up to date. A read first: an up-to-date database (every connection
+        after the first) needs no write lock, so reconnecting works while another writer holds it."""
+        latest = _migrations.latest_version(self._migrations)
+        with self._read_cursor(conn) as cur:
+            current = self._current_version(cur)
+        if current == latest:
+            return
+        with self._write_transaction(conn) as cur:
+            self._lock_for_migrations(cur)
+            cur.execute(_migrations.SCHEMA_VERSION_DDL[self.dialect])
+            current = self._current_version(cur)  # again, under the lock: another may have won
+            if current > latest:
+                raise SchemaTooNew(
+                    f"schema version {current} in {self.describe()}; this sortlist knows up to {latest}"
+                )
+            for migration in _migrations.pending(current, self._migrations):
+                for statement in getattr(migration, self.dialect):
+                    cur.execute(statement)
+                self._execute(
+                    cur,
+                    "INSERT INTO schema_version (version, description, applied_at) VALUES (?, ?, ?)",
+                    (migration.version, migration.description, self._clock()),
+                )
+
+    def schema_version(self) -> int:
+        return self._run(
+            lambda cur: self._execute(cur, "SELECT MAX(version) FROM schema_version").fetchone()[0],
+            write=False,
+        )
+
+    # ------------------------------------------------------------------ learner API
+
+    def record_attempt(
+        self,
+        learner_key: str,
+        model_fp: str,
+        exercise_id: str,
+        answer: str,
+        passed: bool,
+        kind: AttemptKind = "answer",
+        *,
+        at: float | None = None,
+        attempt_id: str | None = None,
+    ) -> None:
+        digest, model_fp, exercise_id, answer = validate_attempt(
+            learner_key, model_fp, exercise_id, answer, kind
+        )
+        uid = clean_text(attempt_id or secrets.token_urlsafe(16), "attempt id", MAX_ID_CHARS)
+        when = float(self._clock() if at is None else at)
+        passed = bool(passed)
+
+        def work(cur: Any) -> None:
+            learner_id = self._execute(cur, _UPSERT_LEARNER, (digest, when, when)).fetchone()[0]
+            self._execute(
+                cur, _INSERT_ATTEMPT, (uid, learner_id, model_fp, exercise_id, kind, answer, passed, when)
+            )
+            if passed:
+                self._execute(cur, _INSERT_SOLVED, (learner_id, model_fp, exercise_id, when))
+
+        self._run(work, write=True)
+
+    def solved(self, learner_key: str, model_fp: str) -> set[str]:
+        digest = key_hash(learner_key)
+        rows = self._run(
+            lambda cur: self._execute(
+                cur,
+                "SELECT s.exercise_id FROM solved s JOIN learners l ON l.id = s.learner_id "
+                "WHERE l.key_hash = ? AND s.model_fp = ?",
+                (digest, model_fp),
+            ).fetchall(),
+            write=False,
+        )
+        return {row[0] for row in rows}
+
+    def attempts(self, learner_key: str, model_fp: str, exercise_id: str | None = None) -> list[Attempt]:
+        digest = key_hash(learner_key)
+        query = (
+            "SELECT a.exercise_id, a.kind, a.answer, a.passed, a.created_at FROM attempts a "
+            "JOIN learners l ON l.id = a.learner_id WHERE l.key_hash = ? AND a.model_fp = ?"
+        )
+        params: list[Any] = [digest, model_fp]
+        if exercise_id is not None:
+            query += " AND a.exercise_id = ?"
+            params.append(exercise_id)
+        query += " ORDER BY a.created_at, a.id"
+        rows = self._run(lambda cur: self._execute(cur, query, params).fetchall(), write=False)
+        return [Attempt(ex, kind, ans, bool(ok), to_datetime(t)) for ex, kind, ans, ok, t in rows]
+
+    def learner(self, learner_key: str) -> LearnerInfo | None:
+        digest = key_hash(learner_key)
+        row = self._run(
+            lambda cur: self._execute(
+                cur,
+                "SELECT display_name, created_at, last_seen_at FROM learners WHERE key_hash = ?",
+                (digest,),
+            ).fetchone(),
+            write=False,
+        )
+        if row is None:
+            return None
+        return LearnerInfo(row[0], to_datetime(row[1]), to_datetime(row[2]))
+
+    def touch(self, learner_key: str) -> None:
+        digest = key_hash(learner_key)
+        now = self._clock()
+        self._run(lambda cur: self._execute(cur, _UPSERT_LEARNER, (digest, now, now)).fetchone(), write=True)
+
+    def set_display_name(self, learner_key: str, name: str | None) -> str | None:
+        digest = key_hash(learner_key)
+        name = clean_display_name(name)
+        now = self._clock()
+
+        def work(cur: Any) -> None:
+            learner_id = self._execute(cur, _UPSERT_LEARNER, (digest, now, now)).fetchone()[0]
+            self._execute(cur, "UPDATE learners SET display_name = ? WHERE id = ?", (name, learner_id))
+
+        self._run(work, write=True)
+        return name
+
+    # ------------------------------------------------------------------ instructor API
+
+    def class_attempts(self, model_fp: str | None = None, since: float | None = None) -> list[ClassAttempt]:
+        query = (
+            "SELECT l.key_hash, l.display_name, a.model_fp, a.exercise_id, a.kind, a.answer, a.passed, "
+            "a.created_at FROM attempts a JOIN learners l ON l.id = a.learner_id WHERE 1 = 1"
+        )
+        params: list[Any] = []
+        if model_fp is not None:
+            query += " AND a.model_fp = ?"
+            params.append(model_fp)
+        if since is not None:
+            query += " AND a.created_at >= ?"
+            params.append(float(since))
+        query += " ORDER BY a.created_at, a.id"
+        rows = self._run(lambda cur: self._execute(cur, query, params).fetchall(), write=False)
+        return [
+            ClassAttempt(h[:LEARNER_REF_CHARS], name, fp, ex, kind, ans, bool(ok), to_datetime(t))
+            for h, name, fp, ex, kind, ans, ok, t in rows
+        ]
+
+    def class_learners(self) -> list[ClassLearner]:
+        rows = self._run(
+            lambda cur: self._execute(
+                cur,
+                "SELECT key_hash, display_name, created_at, last_seen_at FROM learners ORDER BY created_at, id",
+            ).fetchall(),
+            write=False,
+        )
+        return [ClassLearner(h[:LEARNER_REF_CHARS], n, to_datetime(c), to_datetime(s)) for h, n, c, s in rows]
+
+    def check(self) -> None:
+        self._run(lambda cur: self._execute(cur, "SELECT 1").fetchone(), write=False)
+
+    def close(self) -> None:
+        with self._lock:
+            self._drop_connection()
