@@ -165,9 +165,13 @@ def f():
 
 
 # --- runaway resources --------------------------------------------------------------------
-def test_infinite_loop_is_stopped(runner, probe):
-    out = runner.run(job("def f():\n    while True:\n        pass\n"))
-    assert out.status == "timeout" and "CPU" in out.message or "wall clock" in out.message
+def test_infinite_loop_ignoring_signals_is_stopped(runner, probe):
+    src = (
+        "import signal\ndef f():\n    for s in (signal.SIGALRM, signal.SIGTERM, signal.SIGXCPU):\n"
+        "        signal.signal(s, signal.SIG_IGN)\n    while True:\n        pass\n"
+    )
+    out = runner.run(job(src))
+    assert out.status == "timeout" and ("CPU" in out.message or "wall clock" in out.message), out
     assert_nothing_survives(runner)
 
 
@@ -192,14 +196,18 @@ def f():
     if os.fork() == 0:
         os.setsid()  # tries to leave the process group the runner kills
         time.sleep(100)
-    while True:
+    forked = 0
+    for _ in range(300):
         try:
-            os.fork()
+            if os.fork() == 0:
+                time.sleep(100)
+            forked += 1
         except OSError:
-            time.sleep(0.05)
+            pass
+    return forked
 """
     out = runner.run(job(fork_loop))
-    assert out.status in ("timeout", "crashed"), out
+    assert out.status == "ok" and 0 < out.value < LIMITS.processes, out
     assert_nothing_survives(runner)
 
 
@@ -314,6 +322,8 @@ def test_killing_the_parent_then_the_next_check_still_works(runner):
 
 
 def test_a_dead_worker_is_restarted_transparently(runner):
+    if runner.decision.mode is not RunnerMode.SANDBOX and sandbox_mod.probe()[0]:
+        pytest.skip("the restart path is the same in both modes; tested once, in the sandbox (slow)")
     worker = runner._worker
     assert worker is not None and worker.proc is not None
     starts = runner.worker_starts
@@ -328,12 +338,6 @@ def test_exiting_before_returning(runner):
     for src in ("import sys\ndef f():\n    sys.exit(0)\n", "import os\ndef f():\n    os._exit(3)\n"):
         out = runner.run(job(src))
         assert out.status == "error" and "exited" in out.message, out
-
-
-def test_ignoring_signals_does_not_help(runner):
-    src = "import signal\ndef f():\n    for s in (signal.SIGALRM, signal.SIGTERM, signal.SIGXCPU):\n        signal.signal(s, signal.SIG_IGN)\n    while True:\n        pass\n"
-    out = runner.run(job(src))
-    assert out.status == "timeout", out
 
 
 def test_exception_traceback_is_trimmed_to_learner_frames(runner):
