@@ -46,6 +46,22 @@ def _vm_size_bytes() -> int:
     return 0
 
 
+def _threads_of_uid(uid: int) -> int:
+    """Threads already running under uid: RLIMIT_NPROC counts them all, so without a uid of its
+    own the child's allowance comes on top of the server user's existing count."""
+    total = 0
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/status") as f:
+                    fields = dict(line.split(":", 1) for line in f if ":" in line)
+                if int(fields["Uid"].split()[0]) == uid:
+                    total += int(fields["Threads"])
+            except (OSError, KeyError, ValueError):
+                continue
+    return total
+
+
 def lock_down(
     *,
     worker_pid: int,
@@ -80,7 +96,11 @@ def lock_down(
         (resource.RLIMIT_CPU, cpu, cpu + 1),  # SIGXCPU first, then SIGKILL a second later
         (resource.RLIMIT_AS, vm + limits["memory_mb"] * (1 << 20), None),
         (resource.RLIMIT_FSIZE, limits["file_size_bytes"], None),
-        (resource.RLIMIT_NPROC, limits["processes"], None),
+        (
+            resource.RLIMIT_NPROC,
+            limits["processes"] + (0 if uid is not None else _threads_of_uid(os.getuid())),
+            None,
+        ),
         (resource.RLIMIT_NOFILE, limits["open_files"], None),
         (resource.RLIMIT_CORE, 0, None),
     ):

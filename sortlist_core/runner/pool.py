@@ -53,7 +53,8 @@ class _Worker:
     when the *thread* that forked it ends, so that thread must live as long as the worker.
     """
 
-    def __init__(self, argv: list[str], env: dict[str, str], cwd: str) -> None:
+    def __init__(self, argv: list[str], env: dict[str, str], cwd: str, log: Path) -> None:
+        self.log = log
         self.pending: dict[str, Future] = {}
         self.lock = threading.Lock()
         self.ready = threading.Event()
@@ -77,9 +78,10 @@ class _Worker:
             os.write(w, b"".join(a.encode() + b"\0" for a in argv[1:cut]))
             os.close(w)
             argv, pass_fds = [argv[0], "--args", str(r), *argv[cut:]], (r,)
+        log_file = open(self.log, "ab")  # noqa: SIM115 - the worker's stderr, for diagnostics
         try:
             self.proc = subprocess.Popen(
-                argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log_file,
                 env=env, cwd=cwd, close_fds=True, pass_fds=pass_fds, start_new_session=True, umask=0o022,
             )  # fmt: skip
         except OSError as exc:
@@ -88,6 +90,7 @@ class _Worker:
             self._started.set()
             return
         finally:
+            log_file.close()
             for fd in pass_fds:
                 os.close(fd)
         self._started.set()
@@ -105,7 +108,12 @@ class _Worker:
                 if fut is not None:
                     fut.set_result(msg)
         self.proc.wait()
-        self.error = self.error or f"the worker stopped (exit status {self.proc.returncode})"
+        try:
+            tail = self.log.read_bytes()[-2000:].decode("utf-8", "replace").strip().splitlines()[-1:]
+        except OSError:
+            tail = []
+        detail = f": {tail[0][:300]}" if tail else ""
+        self.error = self.error or f"the worker stopped (exit status {self.proc.returncode}){detail}"
         self.dead.set()
         with self.lock:
             pending, self.pending = self.pending, {}
@@ -195,7 +203,7 @@ class Runner:
                 if w is not None:
                     w.stop()
                 argv, env, cwd = self._worker_argv()
-                w = self._worker = _Worker(argv, env, cwd)
+                w = self._worker = _Worker(argv, env, cwd, self._private_dir() / "worker.log")
                 self.worker_starts += 1
         deadline = time.monotonic() + START_TIMEOUT_S
         while not w.ready.wait(0.2):

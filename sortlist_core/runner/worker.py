@@ -86,21 +86,33 @@ def _set_nonblocking(fd: int) -> None:
     os.set_blocking(fd, False)
 
 
-def _uid_pids(uid: int) -> list[int]:
-    pids = []
+def _descendants(root: int) -> dict[int, int]:
+    """pid -> real uid of every live descendant of `root` (orphans of our children are
+    re-parented to us: we are a child subreaper, so they stay descendants)."""
+    parent: dict[int, int] = {}
+    uid: dict[int, int] = {}
     for name in os.listdir("/proc"):
         if not name.isdigit():
             continue
         try:
             with open(f"/proc/{name}/status") as f:
                 for line in f:
-                    if line.startswith("Uid:"):
-                        if int(line.split()[1]) == uid:
-                            pids.append(int(name))
+                    if line.startswith("PPid:"):
+                        parent[int(name)] = int(line.split()[1])
+                    elif line.startswith("Uid:"):
+                        uid[int(name)] = int(line.split()[1])
                         break
-        except OSError:
+        except (OSError, ValueError, IndexError):
             continue
-    return pids
+    out: dict[int, int] = {}
+    for pid in parent:
+        p, seen = pid, 0
+        while p in parent and seen < 4096:
+            p, seen = parent[p], seen + 1
+            if p == root:
+                out[pid] = uid.get(pid, -1)
+                break
+    return out
 
 
 class Worker:
@@ -183,15 +195,21 @@ class Worker:
         self.send({"op": "started", "id": run.id, "pid": pid})
 
     def kill(self, run: Running) -> None:
-        """SIGKILL the child's process group, then (own uid per slot) every process of its uid."""
+        """SIGKILL the child's process group, then every descendant of ours that belongs to this
+        run: those with its own uid (root server: one uid per slot), or, without a uid of its
+        own, every descendant when no other run is active (a learner's setsid() escapes the
+        group, not our subtree)."""
         try:
             os.killpg(run.pid, signal.SIGKILL)
         except OSError:
             pass
-        if run.uid is None or run.uid == os.getuid():
-            return
+        own_uid = run.uid is not None and run.uid != os.getuid()
+        if not own_uid and any(r is not run and not r.exited for r in self.jobs.values()):
+            return  # cannot tell its strays from another run's; the group kill above must do
+        me = os.getpid()
         for _ in range(50):  # a fork loop may add processes while we kill
-            pids = _uid_pids(run.uid)
+            pids = [p for p, u in _descendants(me).items() if (u == run.uid if own_uid else True)]
+            pids = [p for p in pids if p not in self.by_pid or self.by_pid[p] is run]
             if not pids:
                 return
             for p in pids:
@@ -199,8 +217,8 @@ class Worker:
                     os.kill(p, signal.SIGKILL)
                 except OSError:
                     pass
-            self.reap()
             time.sleep(0.01)
+            self.reap()
 
     def on_out(self, run: Running) -> None:
         try:
