@@ -118,10 +118,4 @@ def decode_message(data: bytes) -> tuple[dict[str, Any], Any]:
     return header, arrays[0] if encoding == "npy" else tuple(arrays)
 
 
-def describe_type(value: Any) -> str:
-    """'a <type>' for the unsupported-return message."""
-    name = type(value).__name__
-    return f"an {name}" if name[:1].lower() in "aeiou" else f"a {name}"
-
-
-__all__ = ["BadMessage", "Unsupported", "decode_message", "describe_type", "encode_value", "frame"]
+__all__ = ["BadMessage", "Unsupported", "decode_message", "encode_value", "frame"]

@@ -307,8 +307,11 @@ class Runner:
                 t0 = time.perf_counter()
                 done = worker.submit(job_id, payload).result(timeout=limits.wall_s + NO_RESULT_GRACE_S)
                 return outcome_from_done(done, limits, job.entry)
-            except WorkerDied as exc:
-                if attempt == 0 and "is gone" in str(exc):
+            except WorkerDied:
+                # Restart and retry once: the job that killed the worker may have been another
+                # session's (a learner running as the worker's user can kill it); a job that
+                # kills it again gets the message below.
+                if attempt == 0:
                     continue
                 return RunOutcome(
                     "crashed",
