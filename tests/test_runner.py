@@ -96,7 +96,10 @@ def runner(request, server_secret):
     r = Runner(ModeDecision(mode, "test"), LIMITS, max_running=2, max_queued=4)
     r.warm_up()
     yield r
+    proc = r._worker.proc if r._worker is not None else None
     r.close()
+    assert proc is None or proc.poll() is not None, "the worker outlived close()"
+    assert_nothing_survives(r)
 
 
 @pytest.fixture
@@ -219,13 +222,16 @@ def test_printing_100_mb_is_capped(runner, probe):
 
 def test_writing_a_huge_file_is_stopped(runner):
     out = runner.run(job("def f():\n    open('big', 'wb').write(b'0' * (64 << 20))\n"))
-    assert out.status in ("output", "memory"), out
+    assert out.status == "output" and "wrote a file larger than 16 MB" in out.message, out
 
 
 def test_deep_recursion(runner):
     out = runner.run(job("def f(n=0):\n    return f(n + 1)\n"))
     assert out.status == "error" and "recursed too deeply" in out.message
     assert out.traceback.count('File "<your code>"') >= 1 and "runner" not in out.traceback
+    unlimited = "import sys\nsys.setrecursionlimit(10**7)\ndef f(n=0):\n    return f(n + 1)\n"
+    out = runner.run(job(unlimited))  # ends on the CPU, memory or stack limit, with a message
+    assert out.status in ("timeout", "memory", "crashed") and out.message, out
 
 
 # --- escape and exfiltration ----------------------------------------------------------------

@@ -6,6 +6,7 @@ The worker is (re)started on demand: if learner code kills it, the next job star
 
 from __future__ import annotations
 
+import atexit
 import base64
 import json
 import os
@@ -427,6 +428,7 @@ def default_runner() -> Runner:
     with _RUNNER_LOCK:
         if _RUNNER is None:
             _RUNNER = Runner()
+            atexit.register(_RUNNER.close)  # the worker and the private temp dir go with us
         return _RUNNER
 
 
