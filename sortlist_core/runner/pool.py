@@ -140,6 +140,14 @@ class _Worker:
         return fut
 
     def stop(self) -> None:
+        """Close its stdin (it then kills its runs and their processes and exits), then SIGKILL."""
+        if self.proc is not None and self.proc.poll() is None:
+            try:
+                assert self.proc.stdin is not None
+                self.proc.stdin.close()
+                self.proc.wait(timeout=3)
+            except (OSError, ValueError, subprocess.TimeoutExpired):
+                pass
         if self.proc is not None and self.proc.poll() is None:
             try:
                 os.killpg(self.proc.pid, signal.SIGKILL)
