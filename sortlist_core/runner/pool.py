@@ -365,6 +365,8 @@ def outcome_from_done(done: dict[str, Any], limits: Limits, entry: str) -> RunOu
         sig == signal.SIGKILL and cpu >= cpu_limit - 0.05 and not done.get("timed_out")
     ):
         return out("timeout", f"Your code used more than {cpu_limit} s of CPU time and was stopped.")
+    if done.get("shut_down"):
+        return out("crashed", "The code checker was shut down while your code ran; run the check again.")
     if done.get("timed_out"):
         return out(
             "timeout", f"Your code ran for more than {limits.wall_s:g} s (wall clock) and was stopped."

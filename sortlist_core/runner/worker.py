@@ -80,6 +80,7 @@ class Running:
     timed_out: bool = False
     result_too_large: bool = False
     printed_too_much: bool = False
+    shut_down: bool = False
 
 
 def _set_nonblocking(fd: int) -> None:
@@ -288,6 +289,7 @@ class Worker:
             "cpu_s": run.cpu_s, "wall_s": (run.exit_time or time.monotonic()) - run.started,
             "timed_out": run.timed_out, "result_too_large": run.result_too_large,
             "printed_too_much": run.printed_too_much, "printed_bytes": run.stdout_seen,
+            "shut_down": run.shut_down,
             "stdout_b64": base64.b64encode(bytes(run.stdout)).decode(),
             "result_b64": base64.b64encode(bytes(run.result)).decode(),
         })  # fmt: skip
@@ -322,8 +324,9 @@ class Worker:
             self.tick()
             if not self.stdin_open:  # the server is gone: stop everything now
                 for run in list(self.jobs.values()):
-                    run.timed_out = True
-                    self.kill(run)
+                    if not run.shut_down:
+                        run.shut_down = True
+                        self.kill(run)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -341,7 +344,7 @@ def main(argv: list[str] | None = None) -> int:
     worker = Worker(args.base, proto_fd)
     worker.send({"op": "ready", "pid": os.getpid(), "import_s": round(time.perf_counter() - t0, 3)})
     worker.serve()
-    return 0
+    os._exit(0)  # skip interpreter teardown (seconds with torch loaded): nothing left to flush
 
 
 if __name__ == "__main__":
