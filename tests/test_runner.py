@@ -459,3 +459,50 @@ def test_codec_rejects_pickles_and_malformed_frames():
         decode_message(struct.pack("!I", 5) + pickle.dumps(1)[:5])
     header, value = decode_message(frame({"kind": "ok", "encoding": "json", "value": [1, 2]}))
     assert value == [1, 2]
+
+
+# --- a server that is not root (the Docker image runs as uid 10001) -------------------------------
+NON_ROOT_SCRIPT = """
+import json, os, sys, time
+from sortlist_core.paths import BUNDLED_MODEL_PATH
+from sortlist_core.runner import Job, Limits, Runner, runner_mode
+ck = BUNDLED_MODEL_PATH.read_bytes()
+r = Runner(runner_mode(), Limits(cpu_s=2, wall_s=8, memory_mb=512))
+def run(src, *inputs):
+    return r.run(Job(src, "f", inputs, {}, ck))
+out = {"uid": os.getuid(), "mode": r.decision.mode.value}
+out["ov"] = run("def f(model):\\n    return model.W_E @ model.W_V[0] @ model.W_O[0] @ model.W_U\\n", "model").status
+out["child_uid"] = run("import os\\ndef f():\\n    return os.getuid()\\n").value
+starts = r.worker_starts
+out["kill_parent"] = run("import os\\ndef f():\\n    os.kill(os.getppid(), 9)\\n").status
+out["after_kill"] = run("def f():\\n    return 7\\n").value
+out["restarted"] = r.worker_starts > starts
+out["strays"] = run("import os, time\\ndef f():\\n    if os.fork() == 0:\\n        os.setsid()\\n        os.execvp('sleep', ['sleep', '4242'])\\n    return 1\\n").status
+time.sleep(1)
+out["sleepers"] = sum(1 for p in os.listdir("/proc") if p.isdigit() and open(f"/proc/{p}/cmdline", "rb").read() == b"sleep\\x004242\\x00")
+r.close()
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.slow  # a second server process with its own worker: ~25 s
+def test_a_non_root_server_runs_code_as_its_own_user_and_survives_being_killed():
+    """As root, run a server process as uid 1000 in a user namespace (bubblewrap, real), with
+    SORTLIST_CODE_EXERCISES unset: the sandbox cannot nest there, so the default is process."""
+    import json
+    import subprocess
+    import sys
+
+    if not IS_ROOT or not sandbox_mod.probe()[0]:
+        pytest.skip("needs root and bubblewrap to start a server as another user")
+    cmd = [sandbox_mod.bwrap_path(), "--unshare-user", "--uid", "1000", "--gid", "1000", "--bind", "/", "/",
+           "--proc", "/proc", "--dev", "/dev", "--chdir", str(REPO_ROOT), "--setenv", "PYTHONPATH", str(REPO_ROOT),
+           sys.executable, "-c", NON_ROOT_SCRIPT]  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if k != "SORTLIST_CODE_EXERCISES"}
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=180, env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["uid"] == 1000 and out["mode"] == "process" and out["child_uid"] == 1000
+    assert out["ov"] == "ok"
+    assert out["kill_parent"] == "crashed" and out["after_kill"] == 7 and out["restarted"]
+    assert out["strays"] == "ok" and out["sleepers"] == 0
