@@ -151,7 +151,7 @@ import os, resource
 def f():
     return {"uid": os.getuid(), "cwd_files": os.listdir("."), "fds": sorted(os.listdir("/proc/self/fd")),
             "env": dict(os.environ), "nproc": resource.getrlimit(resource.RLIMIT_NPROC)[0],
-            "fsize": resource.getrlimit(resource.RLIMIT_FSIZE)[0], "nofile": resource.getrlimit(resource.RLIMIT_NOFILE)[0]}
+            "fsize": resource.getrlimit(resource.RLIMIT_FSIZE)[0], "nice": os.nice(0), "nofile": resource.getrlimit(resource.RLIMIT_NOFILE)[0]}
 """
     out = runner.run(job(src))
     assert out.status == "ok", out
@@ -161,6 +161,7 @@ def f():
     assert set(v["fds"]) <= {"0", "1", "2", "3", "4"}  # stdin, stdout, stderr, result pipe, listdir's own
     assert "SORTLIST_TEST_SECRET" not in v["env"] and SECRET not in str(v["env"])
     assert (v["fsize"], v["nofile"]) == (LIMITS.file_size_bytes, LIMITS.open_files)
+    assert v["nice"] >= 10  # below the server's own threads
     # as root each slot has its own uid; otherwise the allowance is on top of the user's threads
     assert v["nproc"] == LIMITS.processes if IS_ROOT else v["nproc"] >= LIMITS.processes
 

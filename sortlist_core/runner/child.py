@@ -105,6 +105,7 @@ def lock_down(
         (resource.RLIMIT_CORE, 0, None),
     ):
         resource.setrlimit(which, (soft, soft if hard is None else hard))
+    os.nice(10)  # the server's own pages win the CPU over learner code (it cannot undo this)
     _prctl(_PR_SET_NO_NEW_PRIVS, 1)
     if uid is not None:
         os.setgroups([])
