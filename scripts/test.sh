@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up and run every check: creates .venv if needed, installs requirements-dev.txt
-# (skipped when unchanged), installs Debian chromium (real-browser e2e tests) and bubblewrap
-# (code-runner sandbox tests) when missing (root only), then runs ruff lint + format check, the whole pytest suite
+# (skipped when unchanged), installs Debian chromium for the real-browser e2e tests when
+# missing (root only), then runs ruff lint + format check, the whole pytest suite
 # (including e2e) and the quick benchmark.
 #
 #   bash scripts/test.sh
@@ -17,27 +17,19 @@ ensure_requirements dev requirements-dev.txt requirements.txt
 # requirements-dev.txt includes requirements.txt, so the runtime set is installed too.
 mark_installed runtime requirements.txt
 
-# --- system packages the tests drive: chromium (e2e, via Playwright) and bubblewrap (the code
-# runner's sandbox tests). Whatever is missing is installed with apt-get (root only).
+# --- browser for the e2e tests (Playwright drives the system chromium) -----------------
 CHROMIUM="${SORTLIST_CHROMIUM:-/usr/bin/chromium}"
-MISSING=()
 if [[ ! -x "$CHROMIUM" ]]; then
-    MISSING+=(chromium chromium-driver fonts-noto-color-emoji)
-fi
-if ! command -v bwrap >/dev/null 2>&1; then
-    MISSING+=(bubblewrap)
-fi
-if ((${#MISSING[@]})); then
     if [[ "$(id -u)" == "0" ]] && command -v apt-get >/dev/null 2>&1; then
-        log "installing ${MISSING[*]} with apt-get (needed by the e2e and code-runner sandbox tests)"
+        log "installing chromium, chromium-driver and an emoji font with apt-get (needed by the e2e tests)"
         export DEBIAN_FRONTEND=noninteractive
         apt-get update -qq
-        apt-get install -y -qq --no-install-recommends "${MISSING[@]}" >/dev/null
+        apt-get install -y -qq --no-install-recommends chromium chromium-driver fonts-noto-color-emoji >/dev/null
     else
-        log "WARNING: missing ${MISSING[*]} and cannot install them (needs root + apt-get)."
-        log "         Install them yourself:  sudo apt-get install -y ${MISSING[*]}"
-        log "         (or point SORTLIST_CHROMIUM at a Chromium/Chrome binary)."
-        log "         The e2e tests fail without a browser; the sandbox runner tests skip without bwrap."
+        log "WARNING: $CHROMIUM not found and cannot install it (needs root + apt-get)."
+        log "         Install it yourself:  sudo apt-get install -y chromium chromium-driver"
+        log "         or point SORTLIST_CHROMIUM at a Chromium/Chrome binary."
+        log "         The e2e tests will fail without a browser."
     fi
 fi
 export SORTLIST_CHROMIUM="$CHROMIUM"
