@@ -29,7 +29,7 @@ from .job import Job, Limits, RunOutcome
 from .mode import ModeDecision, RunnerMode, runner_mode
 
 ENV_CONCURRENCY = "SORTLIST_RUNNER_CONCURRENCY"  # jobs running at once per server (default 2)
-ENV_QUEUE = "SORTLIST_RUNNER_QUEUE"  # jobs waiting beyond those (default 8)
+ENV_QUEUE = "SORTLIST_RUNNER_QUEUE"  # jobs waiting beyond those (default 20)
 ENV_UID = "SORTLIST_RUNNER_UID"  # first unprivileged uid when the server is root (default 65534)
 START_TIMEOUT_S = 180.0  # importing torch + TransformerLens on a busy machine
 QUEUE_WAIT_S = 60.0
@@ -172,7 +172,7 @@ class Runner:
         self.decision = decision or runner_mode(env)
         self.limits = limits or Limits()
         self.max_running = max_running or _env_int(env, ENV_CONCURRENCY, 2, 1, 16)
-        self.max_queued = max_queued if max_queued is not None else _env_int(env, ENV_QUEUE, 8, 0, 256)
+        self.max_queued = max_queued if max_queued is not None else _env_int(env, ENV_QUEUE, 20, 0, 256)
         self.base_uid = _env_int(env, ENV_UID, 65534, 1000, 2**31 - 2)
         self._lock = threading.Condition()
         self._sessions: set[str] = set()
