@@ -515,3 +515,11 @@ def test_a_non_root_server_runs_code_as_its_own_user_and_survives_being_killed()
     assert out["ov"] == "ok"
     assert out["kill_parent"] == "crashed" and out["after_kill"] == 7 and out["restarted"]
     assert out["strays"] == "ok" and out["sleepers"] == 0
+
+
+def test_a_worker_that_cannot_start_gives_a_clear_message(tmp_path, monkeypatch):
+    r = Runner(ModeDecision(RunnerMode.PROCESS, "test"), LIMITS)
+    monkeypatch.setattr(r, "_worker_argv", lambda: ([str(tmp_path / "no-such-python")], {}, "/"))
+    out = r.run(job("def f():\n    return 1\n"))
+    r.close()
+    assert out.status == "crashed" and "could not start" in out.message, out

@@ -313,6 +313,12 @@ class Runner:
         for attempt in range(2):  # a worker killed by the previous job is restarted once here
             try:
                 worker = self._ensure_worker()
+            except WorkerDied as exc:
+                return RunOutcome(
+                    "crashed", message=f"The code checker could not start ({exc}); try again later.",
+                    seconds=time.perf_counter() - t0,
+                )  # fmt: skip
+            try:
                 t0 = time.perf_counter()
                 done = worker.submit(job_id, payload).result(timeout=limits.wall_s + NO_RESULT_GRACE_S)
                 return outcome_from_done(done, limits, job.entry)
