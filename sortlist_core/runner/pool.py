@@ -34,6 +34,7 @@ ENV_UID = "SORTLIST_RUNNER_UID"  # first unprivileged uid when the server is roo
 START_TIMEOUT_S = 180.0  # importing torch + TransformerLens on a busy machine
 QUEUE_WAIT_S = 60.0
 NO_RESULT_GRACE_S = 30.0
+SETUP_EXIT_CODES = (70, 71, 72)  # child.py: the lock-down failed before learner code ran
 
 
 def _env_int(env: Mapping[str, str], key: str, default: int, lo: int, hi: int) -> int:
@@ -389,6 +390,10 @@ def outcome_from_done(done: dict[str, Any], limits: Limits, entry: str) -> RunOu
             name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
             hint = " (deep recursion does this)" if sig == signal.SIGSEGV else ""
             return out("crashed", f"Your code crashed the Python process with signal {name}{hint}.")
+        if done.get("exit_code") in SETUP_EXIT_CODES:
+            return out(
+                "crashed", "The checker could not set up the process for your code; run the check again."
+            )
         return out("error", "Your code exited (sys.exit or os._exit) before returning a value.")
     try:
         header, value = decode_message(raw)
