@@ -31,6 +31,7 @@ MEASUREMENTS: dict[str, tuple[str, str]] = {
     "concurrency": ("bench.concurrency", "concurrency"),
     "advex": ("bench.advex", "adversarial search"),
     "report_cli": ("bench.report_cli", "report CLI"),
+    "code_runner": ("bench.code_runner", "code exercise check"),
     "training": ("bench.training", "training"),
 }
 

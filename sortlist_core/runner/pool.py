@@ -1,0 +1,458 @@
+"""Server side of the runner: one worker process per server, a bounded queue, caps per server
+and per session, and the translation of what came back into a learner-facing RunOutcome.
+
+The worker is (re)started on demand: if learner code kills it, the next job starts a new one.
+"""
+
+from __future__ import annotations
+
+import atexit
+import base64
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Mapping
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from pathlib import Path
+from typing import Any
+
+from . import sandbox
+from .codec import BadMessage, decode_message
+from .job import Job, Limits, RunOutcome
+from .mode import ModeDecision, RunnerMode, runner_mode
+
+ENV_CONCURRENCY = "SORTLIST_RUNNER_CONCURRENCY"  # jobs running at once per server (default 2)
+ENV_QUEUE = "SORTLIST_RUNNER_QUEUE"  # jobs waiting beyond those (default 20)
+ENV_UID = "SORTLIST_RUNNER_UID"  # first unprivileged uid when the server is root (default 65534)
+START_TIMEOUT_S = 180.0  # importing torch + TransformerLens on a busy machine
+QUEUE_WAIT_S = 60.0
+NO_RESULT_GRACE_S = 30.0
+SETUP_EXIT_CODES = (70, 71, 72)  # child.py: the lock-down failed before learner code ran
+
+
+def _env_int(env: Mapping[str, str], key: str, default: int, lo: int, hi: int) -> int:
+    try:
+        return min(hi, max(lo, int(env.get(key, default))))
+    except ValueError:
+        return default
+
+
+class WorkerDied(RuntimeError):
+    pass
+
+
+class _Worker:
+    """One worker process and the thread that started it and reads its answers.
+
+    The thread does the Popen itself: bubblewrap's --die-with-parent (PR_SET_PDEATHSIG) fires
+    when the *thread* that forked it ends, so that thread must live as long as the worker.
+    """
+
+    def __init__(self, argv: list[str], env: dict[str, str], cwd: str, log: Path) -> None:
+        self.log = log
+        self.pending: dict[str, Future] = {}
+        self.lock = threading.Lock()
+        self.ready = threading.Event()
+        self.dead = threading.Event()
+        self.error = ""
+        self.proc: subprocess.Popen | None = None
+        self._started = threading.Event()
+        self.thread = threading.Thread(
+            target=self._run, args=(argv, env, cwd), daemon=True, name="runner-worker"
+        )
+        self.thread.start()
+        self._started.wait()
+
+    def _run(self, argv: list[str], env: dict[str, str], cwd: str) -> None:
+        pass_fds: tuple[int, ...] = ()
+        if os.path.basename(argv[0]) == "bwrap":
+            # Arguments through a pipe: bwrap is PID 1 of the sandbox and its /proc/1/cmdline
+            # would otherwise show the host paths it mounts.
+            r, w = os.pipe()
+            cut = argv.index("--")
+            os.write(w, b"".join(a.encode() + b"\0" for a in argv[1:cut]))
+            os.close(w)
+            argv, pass_fds = [argv[0], "--args", str(r), *argv[cut:]], (r,)
+        log_file = open(self.log, "ab")  # noqa: SIM115 - the worker's stderr, for diagnostics
+        try:
+            self.proc = subprocess.Popen(
+                argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log_file,
+                env=env, cwd=cwd, close_fds=True, pass_fds=pass_fds, start_new_session=True, umask=0o022,
+            )  # fmt: skip
+        except OSError as exc:
+            self.error = f"could not start the worker: {exc}"
+            self.dead.set()
+            self._started.set()
+            return
+        finally:
+            log_file.close()
+            for fd in pass_fds:
+                os.close(fd)
+        self._started.set()
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            try:
+                msg = json.loads(line)
+            except ValueError:
+                continue
+            if msg.get("op") == "ready":
+                self.ready.set()
+            elif msg.get("op") == "done":
+                with self.lock:
+                    fut = self.pending.pop(msg.get("id"), None)
+                if fut is not None:
+                    fut.set_result(msg)
+        self.proc.wait()
+        try:
+            tail = self.log.read_bytes()[-2000:].decode("utf-8", "replace").strip().splitlines()[-1:]
+        except OSError:
+            tail = []
+        detail = f": {tail[0][:300]}" if tail else ""
+        self.error = self.error or f"the worker stopped (exit status {self.proc.returncode}){detail}"
+        self.dead.set()
+        with self.lock:
+            pending, self.pending = self.pending, {}
+        for fut in pending.values():
+            fut.set_exception(WorkerDied(self.error))
+
+    def alive(self) -> bool:
+        return not self.dead.is_set() and self.proc is not None and self.proc.poll() is None
+
+    def submit(self, job_id: str, payload: dict[str, Any]) -> Future:
+        fut: Future = Future()
+        with self.lock:
+            if self.dead.is_set():
+                raise WorkerDied(self.error)
+            self.pending[job_id] = fut
+            try:
+                assert self.proc is not None and self.proc.stdin is not None
+                self.proc.stdin.write((json.dumps(payload) + "\n").encode())
+                self.proc.stdin.flush()
+            except (OSError, ValueError) as exc:
+                self.pending.pop(job_id, None)
+                raise WorkerDied(f"the worker is gone ({exc})") from exc
+        return fut
+
+    def stop(self) -> None:
+        """Close its stdin (it then kills its runs and their processes and exits), then SIGKILL."""
+        if self.proc is not None and self.proc.poll() is None:
+            try:
+                assert self.proc.stdin is not None
+                self.proc.stdin.close()
+                self.proc.wait(timeout=3)
+            except (OSError, ValueError, subprocess.TimeoutExpired):
+                pass
+        if self.proc is not None and self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except OSError:
+                pass
+            self.proc.wait()
+        self.dead.wait(5)
+
+
+class Runner:
+    """A server's runner: run(job) blocks and always answers with a RunOutcome."""
+
+    def __init__(
+        self,
+        decision: ModeDecision | None = None,
+        limits: Limits | None = None,
+        *,
+        max_running: int | None = None,
+        max_queued: int | None = None,
+        env: Mapping[str, str] = os.environ,
+    ) -> None:
+        self.decision = decision or runner_mode(env)
+        self.limits = limits or Limits()
+        self.max_running = max_running or _env_int(env, ENV_CONCURRENCY, 2, 1, 16)
+        self.max_queued = max_queued if max_queued is not None else _env_int(env, ENV_QUEUE, 20, 0, 256)
+        self.base_uid = _env_int(env, ENV_UID, 65534, 1000, 2**31 - 2)
+        self._lock = threading.Condition()
+        self._sessions: set[str] = set()
+        self._waiting = 0
+        self._free_slots = list(range(self.max_running))
+        self._worker: _Worker | None = None
+        self._worker_lock = threading.Lock()
+        self._tmp: Path | None = None
+        self._seq = 0
+        self.worker_starts = 0
+
+    # --- the worker ------------------------------------------------------------------------
+    def _private_dir(self) -> Path:
+        if self._tmp is None:
+            self._tmp = Path(tempfile.mkdtemp(prefix="sortlist-runner-"))
+            self._tmp.chmod(0o711)  # children (another uid, process mode) enter their run dirs
+        return self._tmp
+
+    def _worker_argv(self) -> tuple[list[str], dict[str, str], str]:
+        tmp = self._private_dir()
+        if self.decision.mode is RunnerMode.SANDBOX:
+            pkg = tmp / "pkg"
+            if not pkg.exists():
+                sandbox.copy_package(pkg)
+            return sandbox.worker_command(pkg), {}, "/"
+        runs = tmp / "runs"
+        runs.mkdir(mode=0o711, exist_ok=True)
+        runs.chmod(0o711)
+        root = str(Path(__file__).resolve().parent.parent.parent)  # so `-m sortlist_core...` imports
+        argv = [sys.executable, "-E", "-s", "-m", "sortlist_core.runner.worker", "--base", str(runs)]
+        return argv, dict(sandbox.WORKER_ENV), root
+
+    def _ensure_worker(self) -> _Worker:
+        with self._worker_lock:
+            w = self._worker
+            if w is None or not w.alive():
+                if w is not None:
+                    w.stop()
+                argv, env, cwd = self._worker_argv()
+                w = self._worker = _Worker(argv, env, cwd, self._private_dir() / "worker.log")
+                self.worker_starts += 1
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not w.ready.wait(0.2):
+            if w.dead.is_set():
+                raise WorkerDied(w.error)
+            if time.monotonic() > deadline:
+                w.stop()
+                raise WorkerDied("the worker did not start in time")
+        return w
+
+    def warm_up(self) -> None:
+        """Start the worker now (it takes seconds) so the first check is fast."""
+        if self.decision.mode is not RunnerMode.OFF:
+            self._ensure_worker()
+
+    def close(self) -> None:
+        with self._worker_lock:
+            if self._worker is not None:
+                self._worker.stop()
+                self._worker = None
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
+
+    # --- admission ---------------------------------------------------------------------------
+    def _admit(self, session: str | None) -> str | None:
+        """None when admitted (then a slot must be acquired), else the busy message."""
+        with self._lock:
+            if session is not None and session in self._sessions:
+                return "You already have a check running; wait for its result, then try again."
+            if self._waiting >= self.max_queued and not self._free_slots:
+                return (
+                    f"The code checker is busy ({self.max_running} checks running, {self._waiting} waiting); "
+                    "try again in a few seconds."
+                )
+            if session is not None:
+                self._sessions.add(session)
+            self._waiting += 1
+            return None
+
+    def _acquire_slot(self) -> int | None:
+        deadline = time.monotonic() + QUEUE_WAIT_S
+        with self._lock:
+            try:
+                while not self._free_slots:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        return None
+                    self._lock.wait(left)
+                return self._free_slots.pop(0)
+            finally:
+                self._waiting -= 1
+
+    def _release(self, session: str | None, slot: int | None) -> None:
+        with self._lock:
+            if session is not None:
+                self._sessions.discard(session)
+            if slot is not None:
+                self._free_slots.append(slot)
+                self._free_slots.sort()
+            self._lock.notify()
+
+    # --- one job -------------------------------------------------------------------------------
+    def run(self, job: Job, *, session: str | None = None, timeout_s: float | None = None) -> RunOutcome:
+        t0 = time.perf_counter()
+        if self.decision.mode is RunnerMode.OFF:
+            return RunOutcome("off", message=self.decision.reason)
+        busy = self._admit(session)
+        if busy is not None:
+            return RunOutcome("busy", message=busy, seconds=time.perf_counter() - t0)
+        slot = None
+        try:
+            slot = self._acquire_slot()
+            if slot is None:
+                return RunOutcome(
+                    "busy", message="The code checker is busy; try again in a few seconds.",
+                    seconds=time.perf_counter() - t0,
+                )  # fmt: skip
+            limits = self.limits
+            if timeout_s is not None:
+                limits = Limits(**{**limits.to_dict(), "cpu_s": timeout_s, "wall_s": timeout_s * 1.5 + 2})
+            return self._run_in_worker(job, limits, slot, t0)
+        finally:
+            self._release(session, slot)
+
+    def _run_in_worker(self, job: Job, limits: Limits, slot: int, t0: float) -> RunOutcome:
+        with self._lock:
+            self._seq += 1
+            job_id = f"{os.getpid()}-{self._seq}"
+        root = os.geteuid() == 0
+        payload = {
+            "op": "run", "id": job_id, "source": job.source, "entry": job.entry,
+            "inputs": list(job.inputs), "params": dict(job.params),
+            "checkpoint_b64": base64.b64encode(job.checkpoint).decode(),
+            "limits": limits.to_dict(),
+            "uid": self.base_uid - slot if root else None, "gid": 65534 if root else None,
+        }  # fmt: skip
+        for attempt in range(2):  # a worker killed by the previous job is restarted once here
+            try:
+                worker = self._ensure_worker()
+            except WorkerDied as exc:
+                return RunOutcome(
+                    "crashed", message=f"The code checker could not start ({exc}); try again later.",
+                    seconds=time.perf_counter() - t0,
+                )  # fmt: skip
+            try:
+                t0 = time.perf_counter()
+                done = worker.submit(job_id, payload).result(timeout=limits.wall_s + NO_RESULT_GRACE_S)
+                return outcome_from_done(done, limits, job.entry)
+            except WorkerDied:
+                # Restart and retry once: the job that killed the worker may have been another
+                # session's (a learner running as the worker's user can kill it); a job that
+                # kills it again gets the message below.
+                if attempt == 0:
+                    continue
+                return RunOutcome(
+                    "crashed",
+                    message="The code checker's worker process stopped while your code ran "
+                    "(did your code kill its parent process?). Run the check again.",
+                    seconds=time.perf_counter() - t0,
+                )
+            except FutureTimeout:
+                self._restart()
+                return RunOutcome(
+                    "timeout", message="The code checker did not answer in time; run the check again.",
+                    seconds=time.perf_counter() - t0,
+                )  # fmt: skip
+        raise AssertionError("unreachable")
+
+    def _restart(self) -> None:
+        with self._worker_lock:
+            if self._worker is not None:
+                self._worker.stop()
+                self._worker = None
+
+
+def _mb(n: float) -> str:
+    return f"{n / (1 << 20):.0f} MB"
+
+
+def outcome_from_done(done: dict[str, Any], limits: Limits, entry: str) -> RunOutcome:
+    """Translate the worker's report (untrusted bytes from the child inside) into an outcome."""
+    stdout = base64.b64decode(done.get("stdout_b64", ""))[: limits.stdout_bytes].decode("utf-8", "replace")
+    printed = int(done.get("printed_bytes", 0))
+    if printed > limits.stdout_bytes:
+        stdout += f"\n[... output cut: your code printed {printed:,} bytes, the first {limits.stdout_bytes:,} are shown]"
+    seconds = float(done.get("wall_s", 0.0))
+
+    def out(status: str, message: str = "", value: Any = None, tb: str = "") -> RunOutcome:
+        return RunOutcome(status, value=value, message=message, traceback=tb, stdout=stdout, seconds=seconds)  # type: ignore[arg-type]
+
+    sig = done.get("signal")
+    cpu = float(done.get("cpu_s", 0.0))
+    cpu_limit = max(1, int(limits.cpu_s + 0.999))
+    if sig == signal.SIGXCPU or (
+        sig == signal.SIGKILL and cpu >= cpu_limit - 0.05 and not done.get("timed_out")
+    ):
+        return out("timeout", f"Your code used more than {cpu_limit} s of CPU time and was stopped.")
+    if done.get("shut_down"):
+        return out("crashed", "The code checker was shut down while your code ran; run the check again.")
+    if done.get("timed_out"):
+        return out(
+            "timeout", f"Your code ran for more than {limits.wall_s:g} s (wall clock) and was stopped."
+        )
+    if done.get("result_too_large"):
+        return out(
+            "output", f"Your function returned more than {_mb(limits.result_bytes)} of data; return less."
+        )
+    if done.get("printed_too_much"):
+        return out("output", f"Your code printed more than {_mb(8 << 20)} and was stopped; print less.")
+    raw = base64.b64decode(done.get("result_b64", ""))
+    if not raw:
+        if sig is not None:
+            name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
+            hint = " (deep recursion does this)" if sig == signal.SIGSEGV else ""
+            return out("crashed", f"Your code crashed the Python process with signal {name}{hint}.")
+        if done.get("exit_code") in SETUP_EXIT_CODES:
+            return out(
+                "crashed", "The checker could not set up the process for your code; run the check again."
+            )
+        return out("error", "Your code exited (sys.exit or os._exit) before returning a value.")
+    try:
+        header, value = decode_message(raw)
+    except (BadMessage, ValueError, UnicodeDecodeError) as exc:
+        return out("error", f"Your function's return value could not be read back ({exc}).")
+    kind = header["kind"]
+    tb = str(header.get("traceback", ""))[-8000:]
+    if kind == "ok":
+        return out("ok", value=value)
+    if kind == "memory":
+        return out(
+            "memory",
+            f"Your code tried to use more than {limits.memory_mb} MB of memory and was stopped.",
+            tb=tb,
+        )
+    if kind == "exited":
+        return out("error", "Your code exited (sys.exit or os._exit) before returning a value.")
+    if kind == "no_entry":
+        return out("error", f"Your code defines no function named `{entry}`.")
+    if kind == "unsupported":
+        what = str(header.get("what", "something else"))[:200]
+        return out("error", f"Your function returned {what}; return a tensor, a number or a list.")
+    if kind == "encode_error":
+        return out("error", "Your function's return value could not be converted to plain data.", tb=tb)
+    if kind == "fixture_error":
+        return out(
+            "crashed",
+            f"The checker could not prepare your function's inputs: {str(header.get('message'))[:500]}",
+        )
+    if kind == "exception":
+        last = tb.strip().splitlines()[-1] if tb.strip() else "an exception"
+        if last.startswith("BlockingIOError"):
+            return out(
+                "error",
+                f"Your code tried to start too many processes or threads (limit {limits.processes}).",
+                tb=tb,
+            )
+        if "File too large" in last:
+            return out("output", f"Your code wrote a file larger than {_mb(limits.file_size_bytes)}.", tb=tb)
+        if last.startswith("RecursionError"):
+            return out("error", "Your code recursed too deeply (RecursionError).", tb=tb)
+        return out("error", f"Your code raised {last[:300]}", tb=tb)
+    return out("error", "Your code sent back something the checker does not understand.")
+
+
+_RUNNER: Runner | None = None
+_RUNNER_LOCK = threading.Lock()
+
+
+def default_runner() -> Runner:
+    """The process-wide runner (created on first use, from the environment)."""
+    global _RUNNER
+    with _RUNNER_LOCK:
+        if _RUNNER is None:
+            _RUNNER = Runner()
+            atexit.register(_RUNNER.close)  # the worker and the private temp dir go with us
+        return _RUNNER
+
+
+def run_job(job: Job, *, session: str | None = None, timeout_s: float = 10.0) -> RunOutcome:
+    """Run a learner's function through the process-wide runner; blocks; always answers."""
+    return default_runner().run(job, session=session, timeout_s=timeout_s)
