@@ -9,9 +9,11 @@ import pandas as pd
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from sortlist_app import model_io, prose, route_through_entrypoint, state
+from sortlist_app import model_io, route_through_entrypoint
 from sortlist_app import training_jobs as jobs
-from sortlist_app.downloads import json_bytes, show_figure
+from sortlist_app.lessons import wording
+from sortlist_app.widgets import prose, state
+from sortlist_app.widgets.downloads import json_bytes, show_figure
 from sortlist_core import figures_adversarial as figs
 
 UPLOAD, UPLOAD_SEEN, UPLOAD_OUTCOME = "model.upload", "model.upload_seen", "model.upload_outcome"
@@ -45,9 +47,9 @@ else:
         {
             "n_lists": metrics.n_lists,
             "seed": state.EVAL_SEED,
-            "loss": prose.num(metrics.loss),
-            "accuracy": prose.pct(metrics.accuracy),
-            "sequence_accuracy": prose.pct(metrics.sequence_accuracy),
+            "loss": wording.num(metrics.loss),
+            "accuracy": wording.pct(metrics.accuracy),
+            "sequence_accuracy": wording.pct(metrics.sequence_accuracy),
         },
     )
     # static tables, full width: hashes and the recipe are read whole, not scrolled
@@ -156,7 +158,9 @@ if OWNER not in st.session_state:
 owner = st.session_state[OWNER]
 ctx = get_script_run_ctx()
 session_id = ctx.session_id if ctx is not None else None
-prose.render("model_train", {"max_jobs": prose.count(manager.max_jobs, "training run"), "val_size": "2,000"})
+prose.render(
+    "model_train", {"max_jobs": wording.count(manager.max_jobs, "training run"), "val_size": "2,000"}
+)
 if not manager.enabled:
     st.info(
         "Training is turned off on this server (`SORTLIST_MAX_TRAINING_JOBS=0`). You can still upload a checkpoint.",
@@ -332,5 +336,5 @@ if job is not None:
         _job_panel()
 elif manager.running():
     st.caption(
-        f"Another session is training a model on this server right now ({prose.count(len(manager.running()), 'run')})."
+        f"Another session is training a model on this server right now ({wording.count(len(manager.running()), 'run')})."
     )

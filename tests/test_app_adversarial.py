@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from sortlist_app import adversarial_facts as facts
+from sortlist_app.lessons import adversarial as facts
 from sortlist_core import load_checkpoint
 from sortlist_core.adversarial import family_failure_rates, predict_lists
 from sortlist_core.data import format_list
@@ -158,42 +158,3 @@ def test_swapped_heads_model_renders(monkeypatch, swapped_path):
     at = open_page(monkeypatch, PAGE, swapped_path)
     assert_ok(at)
     assert at.text_area(key="adv.lists_text").value
-
-
-# --------------------------------------------------------------------------- pure helpers
-
-
-def test_parse_editor_reports_every_bad_line_and_keeps_order():
-    from sortlist_core.config import ModelConfig
-
-    cfg = ModelConfig()
-    text = "\n".join(
-        [
-            format_list(HIGH),
-            "",
-            "a, b",
-            format_list(HIGH),
-            format_list(EVENS),
-            "[" + format_list(range(10)) + "]",
-        ]
-    )
-    parsed = facts.parse_editor(text, cfg)
-    assert parsed.lists == (tuple(HIGH), tuple(EVENS), tuple(range(10)))
-    assert [e.line for e in parsed.errors] == [3] and "not an integer" in parsed.errors[0].message
-    assert parsed.notes and "Line 4 repeats" in parsed.notes[0]
-    assert facts.parse_editor(facts.editor_text(parsed.lists), cfg).lists == parsed.lists
-    assert facts.parse_editor("1" * 5000, cfg).errors  # too long: refused, not parsed
-
-
-def test_presets_follow_the_task():
-    from sortlist_core.config import ModelConfig
-
-    writeup = facts.writeup_presets(ModelConfig())
-    assert [p.lists for p in writeup] == [(tuple(HIGH),), (tuple(EVENS),)]
-    small = ModelConfig(list_len=4, max_value=12, d_model=32, d_head=16)
-    for preset in facts.writeup_presets(small):
-        for lst in preset.lists:
-            assert len(set(lst)) == 4 and all(0 <= v <= 12 for v in lst)
-    for family in facts.GENERATED_PRESETS:
-        lists = facts.generated_lists(family, 5, small, seed=1)
-        assert lists == facts.generated_lists(family, 5, small, seed=1) and len(lists) == 5

@@ -14,9 +14,9 @@ import plotly.graph_objects as go
 import pytest
 from streamlit import config as st_config
 
-from sortlist_app import attention_view, findings, prose
-from sortlist_app.downloads import csv_bytes, json_bytes, slug
-from sortlist_app.tables import attention_table, tokens_html
+from sortlist_app.widgets import attention_view
+from sortlist_app.widgets.downloads import csv_bytes, json_bytes, slug
+from sortlist_app.widgets.tables import attention_table, tokens_html
 from sortlist_core import SortedListDataset, figures
 from sortlist_core.ablation import head_ablation
 from sortlist_core.attention import attention_claims, attention_patterns
@@ -125,46 +125,6 @@ def test_matrix_frame_and_downloads():
     assert csv_bytes(frame).decode().splitlines()[0] == "row,x,y"
     assert json.loads(json_bytes({"m": np.eye(2)})) == {"m": [[1.0, 0.0], [0.0, 1.0]]}
     assert slug("Full OV (head 0.1)") == "full_ov_head_0_1"
-
-
-# --------------------------------------------------------------------------- prose
-
-
-def test_fill_is_strict():
-    assert prose.fill("{a} and {{b}}", {"a": 1}) == "1 and {b}"
-    with pytest.raises(KeyError, match="a"):
-        prose.fill("{a}", {})
-
-
-def test_phrasing():
-    assert prose.join_words(["a", "b", "c"]) == "a, b and c" and prose.join_words([]) == ""
-    assert prose.pct(0.98765) == "98.8%" and prose.sig(-0.000412) == "-0.00041" and prose.sig(0) == "0"
-    # a rare case is never rounded to "never" or "always"
-    assert prose.pct(0.0002) == "<0.1%" and prose.pct(0.9998) == ">99.9%"
-    assert prose.pct(0.0) == "0.0%" and prose.pct(1.0) == "100.0%" and prose.pct(0.0005) == "0.1%"
-    assert (
-        prose.num(0.0000731) == "0.000073"
-        and prose.num(-0.00012) == "-0.00012"
-        and prose.num(0.12345) == "0.123"
-        and prose.num(0.0) == "0.000"
-    )
-    assert prose.count(1, "position") == "1 position" and prose.count(1200, "list") == "1,200 lists"
-
-
-@pytest.mark.parametrize(
-    "model, minor, major", [("reference_model", "0.0", "0.1"), ("swapped_model", "0.1", "0.0")]
-)
-def test_facts_follow_the_heads(request, model, minor, major, toks):
-    m = request.getfixturevalue(model)
-    resp = head_responsibility(m)
-    facts = findings.responsibility_facts(resp, NAMES)
-    assert (facts["minor_head"], facts["major_head"], facts["minor_ranges"]) == (minor, major, "28–36")
-    ablation = head_ablation(m, toks)
-    assert findings.ablation_facts(ablation, NAMES)["important_head"] == major
-    assert f"head {major} is also the stronger copier" in findings.ablation_copying_sentence(
-        ablation, resp, NAMES
-    )
-    assert findings.attention_facts(attention_claims(m, toks), NAMES)["sep_best_head"] == major
 
 
 WRITEUP_FIGURES = re.compile(r"0\.920|4\.963|0\.966|0\.981|0\.039|28\s*[–-]\s*3[67]")

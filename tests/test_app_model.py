@@ -13,8 +13,8 @@ from streamlit import config as st_config
 
 from sortlist_app import model_io
 from sortlist_app import training_jobs as jobs
-from sortlist_app.downloads import json_bytes
-from sortlist_app.state import SESSION_MODEL_KEY
+from sortlist_app.widgets.downloads import json_bytes
+from sortlist_app.widgets.state import SESSION_MODEL_KEY
 from sortlist_core.checkpoint import load_checkpoint
 from sortlist_core.report import build_report, report_markdown
 

@@ -262,7 +262,7 @@ def test_tables_are_built_when_opened_and_downloads_are_deferred(monkeypatch, re
 def test_attention_falls_back_to_heatmaps_without_static_serving(monkeypatch, reference_path):
     import streamlit as st
 
-    from sortlist_app.attention_view import ensure_bundle
+    from sortlist_app.widgets.attention_view import ensure_bundle
 
     real_get_option = st.get_option
     monkeypatch.setattr(

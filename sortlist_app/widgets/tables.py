@@ -7,12 +7,9 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from sortlist_core.data import SEP
-
-
-def token_labels(toks: Sequence[int], sep_token: int) -> list[str]:
-    """String tokens with SEP named."""
-    return [SEP if t == sep_token else str(t) for t in toks]
+from sortlist_core.adversarial import AccuracyMap
+from sortlist_core.data import token_labels
+from sortlist_core.mystery import OffsetProfile
 
 
 def tokens_html(tokens: Sequence[str], list_len: int) -> str:
@@ -98,3 +95,29 @@ def attention_long_frame(
         rows,
         columns=["list", "head", "dest position", "dest token", "src position", "src token", "attention"],
     )
+
+
+def accuracy_map_frame(amap: AccuracyMap) -> pd.DataFrame:
+    """One row per cell of an accuracy map: its two bins, accuracy and number of lists."""
+    return pd.DataFrame(
+        [
+            {
+                amap.row_label: r,
+                amap.col_label: c,
+                "accuracy": amap.accuracy[i, j],
+                "lists": int(amap.counts[i, j]),
+            }
+            for i, r in enumerate(amap.row_bins)
+            for j, c in enumerate(amap.col_bins)
+        ]
+    )
+
+
+def offset_profile_frame(profile: OffsetProfile, head_names: Sequence[str]) -> pd.DataFrame:
+    """The OV offset profile by offset: relative and raw means per head."""
+    return pd.DataFrame(
+        {"offset": profile.offsets}
+        | {f"head {n}: relative": profile.relative_owned[h] for h, n in enumerate(head_names)}
+        | {f"head {n}: raw mean (owned tokens)": profile.mean_owned[h] for h, n in enumerate(head_names)}
+        | {f"head {n}: raw mean (all tokens)": profile.mean_all[h] for h, n in enumerate(head_names)}
+    ).set_index("offset")

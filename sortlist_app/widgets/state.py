@@ -208,7 +208,7 @@ def eval_metrics(model: LoadedModel, seed: int = EVAL_SEED, size: int = EVAL_SIZ
 @model_cached(max_entries=64)
 def predictions(model: LoadedModel, lists: Lists) -> list[_metrics.SequencePrediction]:
     """Per-list probability matrices, targets and wrong positions (`show` / `show_multiple`)."""
-    return _metrics.sequence_predictions(model, _toks(model, lists))
+    return _metrics.predict_lists(model, lists)
 
 
 @model_cached(max_entries=64)
@@ -227,6 +227,15 @@ def top_attended(model: LoadedModel, unsorted: tuple[int, ...], dest: int, head:
 def claims(model: LoadedModel, seed: int = EVAL_SEED, size: int = EVAL_SIZE) -> _attention.AttentionClaims:
     """How often the write-up's attention observations hold on the evaluation set."""
     return _attention.attention_claims(model, eval_dataset(model, seed, size).toks)
+
+
+@model_cached(max_entries=16)
+def eval_attention_misses(model: LoadedModel) -> _attention.AttentionMisses:
+    """Evaluation-set positions where no head attends most to the next larger value."""
+    lists = eval_lists(model)
+    return _attention.next_larger_misses_on(
+        attention(model, lists), predictions(model, lists), model.config.sep_token
+    )
 
 
 @model_cached(max_entries=16)
@@ -291,11 +300,41 @@ def quick_search(model: LoadedModel, budget: int = 2048, seed: int = 0) -> _adve
     return _adversarial.search_adversarial(model, budget=budget, seed=seed)
 
 
+def search_adversarial(
+    model: LoadedModel, budget: int, seed: int, progress: Callable[[int, int], None] | None = None
+) -> _adversarial.SearchResult:
+    """The learner's search (not cached: it reports progress; the page keeps the result)."""
+    return _adversarial.search_adversarial(model, budget=budget, seed=seed, progress=progress)
+
+
+@model_cached(max_entries=16)
+def wrong_position_target(model: LoadedModel) -> _metrics.SequencePrediction | None:
+    """A list the model sorts wrongly, for the "where does it go wrong" exercise: the first
+    preset or generated list that fails, else the best of a small search, else None."""
+    from sortlist_app.lessons.adversarial import exercise_candidates, pick_exercise_list
+
+    target = pick_exercise_list(predictions(model, exercise_candidates(model.config)))
+    if target is None:
+        examples = quick_search(model).examples
+        target = predictions(model, (tuple(examples[0].unsorted),))[0] if examples else None
+    return target
+
+
 @model_cached(max_entries=64)
 def mystery_case(
     model: LoadedModel, unsorted: tuple[int, ...], xyz: tuple[int, int, int], head: int | None
 ) -> _mystery.MysteryCase:
     return _mystery.dla_yz(model, list(unsorted), *xyz, head=head)
+
+
+def other_heads_push(model: LoadedModel, cases: list[_mystery.MysteryCase]) -> list[float]:
+    """Net push towards y of the heads not attributed in each case (`mystery.other_heads_push`)."""
+    return _other_heads_push(model, tuple((tuple(c.unsorted), (c.x, c.y, c.z), c.head) for c in cases))
+
+
+@model_cached(max_entries=64)
+def _other_heads_push(model: LoadedModel, cases: tuple[_mystery.CaseSpec, ...]) -> list[float]:
+    return _mystery.other_heads_push(model, cases)
 
 
 @model_cached(max_entries=8)

@@ -29,45 +29,12 @@ from sortlist_core.mystery import (
     tally_cases,
 )
 
-from .grading import CORRECT, Grade
-from .prose import join_words, pct
+from .exercise import CORRECT, Answer, Exercise, Grade
+from .url_params import BadParam, Param, decode_lists, encode_lists, int_in, split_values
+from .wording import pct
 
 SIGNS = ("positive", "negative")
 TOTALS = ("y", "z")
-
-
-def _fits(cfg: ModelConfig, unsorted: Sequence[int]) -> bool:
-    return len(unsorted) == cfg.list_len and all(0 <= v <= cfg.max_value for v in unsorted)
-
-
-def default_cases(cfg: ModelConfig) -> list[tuple[tuple[int, ...], tuple[int, int, int]]]:
-    """The write-up's four lists when they fit the model's task; otherwise lists built the same
-    way (evenly spread values with a close triple x < y < z inserted) for its range."""
-    cases = [(tuple(lst), xyz) for lst, xyz in DEFAULT_MYSTERY_LISTS if _fits(cfg, lst)]
-    if cases:
-        return cases
-    m, L = cfg.max_value, cfg.list_len
-    if L < 3 or m < 4:
-        return []
-    built = []
-    for frac, gaps in ((0.3, (1, 2)), (0.5, (1, 1)), (0.6, (1, 1)), (0.6, (1, 3))):
-        x = max(0, min(int(frac * m), m - sum(gaps)))
-        triple = [x, x + gaps[0], x + gaps[0] + gaps[1]]
-        others = [
-            v
-            for v in np.linspace(0, m, L + 6).round().astype(int).tolist()
-            if v not in range(x - 1, triple[2] + 2)
-        ]
-        values = sorted(set(others))[: L - 3]
-        if len(values) < L - 3:
-            continue
-        lst = tuple(sorted(values + triple))
-        try:
-            check_xyz(lst, *triple)
-        except InvalidListError:
-            continue
-        built.append((lst, tuple(triple)))
-    return built
 
 
 @dataclass(frozen=True)
@@ -82,7 +49,7 @@ def parse_custom(list_text: str, xyz_text: str, cfg: ModelConfig) -> CustomInput
         values = tuple(parse_unsorted_list(list_text, cfg.list_len, cfg.max_value))
     except InvalidListError as exc:
         raise InvalidListError(f"the list: {exc}") from None
-    items = [t for t in str(xyz_text).replace("(", " ").replace(")", " ").replace(",", " ").split() if t]
+    items = split_values(str(xyz_text))
     if len(items) != 3:
         raise InvalidListError(f"(x, y, z): enter three values such as `14, 15, 17`, got {len(items)}")
     try:
@@ -334,5 +301,168 @@ def grade_direct_path(answer: Any, exp: DirectPathExperiment) -> Grade:
     )
 
 
-def triples_text(cases: Sequence[MysteryCase]) -> str:
-    return join_words(f"({c.x}, {c.y}, {c.z})" for c in cases)
+# Code exercises for this page (issue 11) live in `sortlist_core/exercises/mystery.py`; list
+# them here when they exist.
+CODE_EXERCISES: tuple[str, ...] = ()
+
+
+def dla_intro(cases: Sequence[tuple[tuple[int, ...], tuple[int, int, int]]]) -> str:
+    """The sentence above the DLA inputs: the write-up's lists, or lists built like them."""
+    writeup = bool(cases) and cases[0][0] == tuple(DEFAULT_MYSTERY_LISTS[0][0])
+    return (
+        (
+            "The lists below are the write-up's four"
+            if writeup
+            else "The lists below are built like the write-up's (its own do not fit this model's task)"
+        )
+        + ": each has three close values *x < y < z*. Add your own list (*y* must come right after *x* in sorted "
+        "order) and choose which head to attribute."
+    )
+
+
+def custom_input(list_text: str, xyz_text: str, cfg: ModelConfig) -> tuple[CustomInput, str | None]:
+    """The learner's list and (x, y, z); without (x, y, z), the list's tightest triple and a
+    caption saying so. `InvalidListError` names the problem."""
+    if xyz_text.strip():
+        return parse_custom(list_text, xyz_text, cfg), None
+    values = tuple(parse_unsorted_list(list_text, cfg.list_len, cfg.max_value))
+    triple = suggest_xyz(values)
+    return (
+        parse_custom(list_text, ", ".join(map(str, triple)), cfg),
+        f"Using the list's tightest triple (x, y, z) = {triple}.",
+    )
+
+
+def head_rule(head: int | None, head_names: Sequence[str]) -> str:
+    """Which head the DLA is attributed to, for the `mystery_dla` template."""
+    return (
+        "the one whose OV circuit copies *y* most strongly"
+        if head is None
+        else f"head {head_names[head]} (your choice)"
+    )
+
+
+def other_heads_sentence(cases: Sequence[MysteryCase], other_push: Sequence[float]) -> str:
+    """Explanation 1: the other heads' net push towards y against the attributed head's."""
+    main = [c.push_to_y for c in cases]
+    return (
+        f"**Is it the less important head? (explanation 1)** The other head(s)' net push towards *y* (total to y − total to z) in these lists "
+        f"ranges from {min(other_push):+.2f} to {max(other_push):+.2f}, against {min(main):+.2f} to {max(main):+.2f} from the "
+        f"attributed head. Pick a head in the selector above to see its own 2×2 attributions."
+    )
+
+
+def direct_path_exercise(exp: DirectPathExperiment) -> Exercise:
+    """Predict whether removing the direct path makes close triples adversarial."""
+    facts = direct_path_experiment_facts(exp)
+    return Exercise(
+        id="mystery.direct_path",
+        title="Was it the direct path?",
+        question="Does removing the direct path `W_E W_U` make lists with d, d+1, d+2 adversarial for this model "
+        "(clearly more failures than the control lists without d+2)?",
+        answer=Answer.select(("yes", "no"), str.capitalize, "Your verdict"),
+        grade=lambda answer: grade_direct_path(answer, exp),
+        hints=(
+            "Compare the two rows of the table in the direct-path section, in the 'direct path removed' column.",
+        ),
+        solution=f"Without the direct path: {facts['dp_cluster_without']} of cluster lists vs "
+        f"{facts['dp_control_without']} of control lists are right at d. Removing it {facts['dp_verdict']}.",
+        difficulty=2,
+        importance=3,
+    )
+
+
+def cross_sign_exercise(case: MysteryCase, head_names: Sequence[str]) -> Exercise:
+    """Predict the sign of the z→y attribution in the first list."""
+    x, y, z = case.x, case.y, case.z
+    return Exercise(
+        id="mystery.cross_sign",
+        title="Predict the sign of z→y",
+        question=f"Before looking at the heatmaps: in the list `({format_list(case.unsorted)})` with (x, y, z) = "
+        f"({x}, {y}, {z}), head {head_names[case.head]} moves information from source token "
+        f"z = {z} to destination x = {x}. Is its direct logit attribution to the prediction **y = {y}** "
+        "(the cell z→y) positive or negative?",
+        answer=Answer.select(SIGNS, str.capitalize, "Sign of z→y"),
+        grade=lambda answer: grade_sign(answer, float(case.dla[0][1]), f"z→y for ({x}, {y}, {z})"),
+        hints=(
+            "Look at the OV offset chart above: what does attending to s do to the logit of s − 1 or s − 2?",
+            "Here y is just below z, so the relevant offset is y − z < 0.",
+        ),
+        solution=case_sentence(case, head_names),
+        difficulty=2,
+        importance=5,
+        context=f"{case.unsorted}:{x}:{case.head}",
+    )
+
+
+def larger_total_exercise(case: MysteryCase, title: str, head_names: Sequence[str]) -> Exercise:
+    """Which prediction, y or z, gets the larger total attribution in the last list."""
+    return Exercise(
+        id="mystery.larger_total",
+        title="Which prediction wins?",
+        question=f"For {title.replace('<br>', ' ')} (head {head_names[case.head]}), add up the attributions: is the "
+        "**total** DLA larger for prediction y or for prediction z?",
+        answer=Answer.select(TOTALS, lambda v: f"prediction {v}", "Larger total"),
+        grade=lambda answer: grade_larger_total(answer, case),
+        hints=(
+            "Total to y = y→y + z→y (the top row of its heatmap); total to z = y→z + z→z (the bottom row).",
+        ),
+        solution=case_sentence(case, head_names),
+        difficulty=1,
+        importance=4,
+        context=f"{case.unsorted}:{case.x}:{case.y}:{case.z}:{case.head}",
+    )
+
+
+# --------------------------------------------------------------------------- URL parameters
+PAGE = "mystery"
+LIST, XYZ, HEAD = "mystery.list", "mystery.xyz", "mystery.head"
+AUTO = "auto"  # the head: the copier of y
+
+
+def _decode_head(text: str, cfg: ModelConfig) -> tuple[Any, list[str]]:
+    if text.strip().lower() == AUTO:
+        return AUTO, []
+    return int_in(text, 0, cfg.n_heads - 1, f"the head must be a whole number in 0..{cfg.n_heads - 1}"), []
+
+
+def _decode_xyz(text: str, cfg: ModelConfig) -> tuple[str, list[str]]:
+    items = split_values(text.replace("_", "-"))
+    values = [
+        int_in(t, 0, cfg.max_value, f"x, y and z must be whole numbers in 0..{cfg.max_value}") for t in items
+    ]
+    if len(values) != 3:
+        raise BadParam("give three values, e.g. `xyz=14-15-17`")
+    return ", ".join(map(str, values)), []
+
+
+def _encode_xyz(value: str, cfg: ModelConfig) -> str | None:
+    items = split_values(str(value))
+    return "-".join(items) if len(items) == 3 and all(t.isdigit() for t in items) else None
+
+
+def _decode_list(text: str, cfg: ModelConfig) -> tuple[str, list[str]]:
+    lists, warnings = decode_lists(text, cfg, 1)
+    if not lists:
+        raise BadParam(warnings[0].removesuffix(".") if warnings else "no valid list")
+    return format_list(lists[0]), warnings[1:]
+
+
+def _encode_list(value: str, cfg: ModelConfig) -> str | None:
+    try:
+        return encode_lists([parse_unsorted_list(value, cfg.list_len, cfg.max_value)])
+    except InvalidListError:
+        return None
+
+
+URL_PARAMS = (
+    Param("lists", LIST, default=lambda c: "", decode=_decode_list, encode=_encode_list),
+    Param("xyz", XYZ, default=lambda c: "", decode=_decode_xyz, encode=_encode_xyz),
+    Param(
+        "head",
+        HEAD,
+        default=lambda c: AUTO,
+        decode=_decode_head,
+        encode=lambda v, c: None if v == AUTO else str(v),
+    ),
+)

@@ -1,10 +1,11 @@
-"""Teaching prose: markdown templates in `assets/prose/*.md` filled with measured numbers.
+"""Phrasing shared by every lesson: number formats (`pct`, `num`, `sig`, `count`), word lists,
+the prose templates in `assets/prose/*.md` (`load_template`, `fill`: strict, a missing value
+raises `KeyError`) and facts used by more than one page (`responsibility_facts`).
 
-Templates use `str.format` placeholders (`{minor_head}`); a literal brace is written `{{`.
-Every claim in the prose is a placeholder computed from the loaded model (see `findings.py`),
-so another checkpoint (e.g. one with its two heads swapped) gets correspondingly different,
-still-true sentences. Filling is strict: a missing value raises `KeyError` (tests fill every
-template), never silently prints `{name}`.
+Pure functions, no streamlit: every sentence is derived from the loaded model's results, so it
+stays true for any checkpoint (one with its two heads swapped gets correspondingly different,
+still-true sentences). Templates use `str.format` placeholders (`{minor_head}`); a literal brace
+is written `{{`.
 """
 
 from __future__ import annotations
@@ -13,13 +14,38 @@ import functools
 import math
 import string
 from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
-import streamlit as st
-
-from sortlist_core.circuits import HeadRange
+from sortlist_core.circuit_findings import copying_roles
+from sortlist_core.circuits import HeadRange, HeadResponsibility
 from sortlist_core.paths import ASSETS_DIR
+
+Values = dict[str, Any]
+
+
+def responsibility_facts(resp: HeadResponsibility, head_names: Sequence[str]) -> Values:
+    """Which head copies which tokens: `minor_head` copies `minor_ranges`, and so on."""
+    roles = copying_roles(resp)
+    major, minor = roles.major, roles.minor
+    n_values = len(resp.owner)
+    per_head = [
+        f"{head_name(head_names, h)} is the stronger copier of {len(resp.copies[h])} tokens ({ranges_text(resp.ranges_of(h))})"
+        for h in range(len(head_names))
+    ]
+    return {
+        "major_head": head_names[major],
+        "minor_head": head_names[minor],
+        "major_index": major,
+        "minor_index": minor,
+        "major_ranges": ranges_text(resp.ranges_of(major)),
+        "minor_ranges": ranges_text(resp.ranges_of(minor)),
+        "minor_main_range": resp.main_range(minor).label if resp.main_range(minor) else "no tokens",
+        "major_count": len(resp.copies[major]),
+        "minor_count": len(resp.copies[minor]),
+        "n_values": n_values,
+        "per_head_copying": "; ".join(per_head),
+    }
+
 
 PROSE_DIR = ASSETS_DIR / "prose"
 
@@ -28,10 +54,6 @@ PROSE_DIR = ASSETS_DIR / "prose"
 def load_template(name: str) -> str:
     """The text of `assets/prose/<name>.md`."""
     return (PROSE_DIR / f"{name}.md").read_text(encoding="utf-8")
-
-
-def template_names() -> list[str]:
-    return sorted(p.stem for p in Path(PROSE_DIR).glob("*.md"))
 
 
 def placeholders(template: str) -> set[str]:
@@ -45,16 +67,6 @@ def fill(template: str, values: Mapping[str, Any]) -> str:
     if missing:
         raise KeyError(f"prose placeholders without a value: {sorted(missing)}")
     return template.format_map(dict(values))
-
-
-def render(name: str, values: Mapping[str, Any] | None = None) -> str:
-    """Show the filled template `name` as markdown; returns the text (handy for tests)."""
-    text = fill(load_template(name), values or {})
-    st.markdown(text)
-    return text
-
-
-# --------------------------------------------------------------------------- phrasing
 
 
 def pct(fraction: float, digits: int = 1) -> str:

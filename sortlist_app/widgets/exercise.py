@@ -1,82 +1,26 @@
 """ARENA-style exercise widget and the learner's progress.
 
-A page builds an `Exercise` (question, answer widget, grader, hints, solution: all computed
-from the loaded model) and calls `render_exercise(exercise, model)`. The grader is a pure
-function returning `Grade(ok, nudge)` (see `grading.py`). Progress is kept in
-`st.session_state` per model fingerprint, survives page switches, and is summarised in the
-sidebar by `progress_by_page`.
+A page gets an `Exercise` from its lesson module (`sortlist_app.lessons.<page>`: question, answer
+widget, grader, hints, solution, all computed from the loaded model) and calls
+`render_exercise(exercise, model)`. The grader is a pure function returning `Grade(ok, nudge)`
+(see `lessons/exercise.py`). Progress is kept in `st.session_state` per model fingerprint,
+survives page switches, and is summarised in the sidebar by `progress_by_page`.
 
-    render_exercise(Exercise(
-        id="circuits.copier_of_token",            # must be listed in navigation.PAGES
-        title="Who copies token 31?",
-        question="Which head is the stronger copier of token 31?",
-        answer=Answer.select([0, 1], format_func=lambda h: f"head 0.{h}"),
-        grade=lambda a: grading.grade_head_choice(a, owner, names, "Compare the diagonals."),
-        hints=("Look at the diagonal of each OV heatmap.", "..."),
-        solution="Head 0.0: ...",
-        difficulty=2, importance=4,
-        context="31",                              # feedback resets when this changes
-    ), model)
+    render_exercise(circuits.copier_exercise(resp, token, names), model)
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import streamlit as st
 
+from sortlist_app.lessons.exercise import Answer, Exercise, Grade
+from sortlist_app.navigation import PAGES, page_of_exercise
 from sortlist_core.checkpoint import LoadedModel
-
-from .grading import Grade
-from .navigation import PAGES, page_of_exercise
 
 PROGRESS_KEY = "sortlist.progress"  # {model weights_sha256: set of solved exercise ids}
 LEVELS = 5
-
-
-@dataclass(frozen=True)
-class Answer:
-    """The answer widget: a number, a choice among options, or free text."""
-
-    kind: Literal["number", "select", "text"]
-    label: str = "Your answer"
-    options: tuple[Any, ...] = ()
-    format_func: Callable[[Any], str] = str
-    min_value: int | None = None
-    max_value: int | None = None
-    placeholder: str = ""
-
-    @classmethod
-    def number(
-        cls, min_value: int | None = None, max_value: int | None = None, label: str = "Your answer"
-    ) -> Answer:
-        return cls("number", label, min_value=min_value, max_value=max_value)
-
-    @classmethod
-    def select(
-        cls, options: Sequence[Any], format_func: Callable[[Any], str] = str, label: str = "Your answer"
-    ) -> Answer:
-        return cls("select", label, options=tuple(options), format_func=format_func)
-
-    @classmethod
-    def text(cls, placeholder: str = "", label: str = "Your answer") -> Answer:
-        return cls("text", label, placeholder=placeholder)
-
-
-@dataclass(frozen=True)
-class Exercise:
-    id: str
-    title: str
-    question: str  # markdown
-    answer: Answer
-    grade: Callable[[Any], Grade]
-    hints: tuple[str, ...] = ()
-    solution: str = ""  # markdown, shown in an expander
-    difficulty: int = 1  # 1..5
-    importance: int = 3  # 1..5
-    context: str = ""  # identifies the question's inputs; feedback is dropped when it changes
 
 
 def rating(level: int, on: str, off: str = "⚪") -> str:

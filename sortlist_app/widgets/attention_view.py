@@ -8,7 +8,7 @@ then a small srcdoc iframe (`st.iframe`) whose `<script src>` loads the bundle f
 origin (cached by the browser) and calls `CircuitsVis.render(..., AttentionHeads, props)`.
 
 `static/` is generated (git-ignored): it is (re)filled at start-up. Where the app directory is
-read-only (some hosted platforms), run `python -m sortlist_app.attention_view` at build time;
+read-only (some hosted platforms), run `python -m sortlist_app.widgets.attention_view` at build time;
 if the bundle still cannot be served, the page falls back to plotly heatmaps of the same
 patterns and says why.
 """
@@ -117,7 +117,7 @@ def ensure_bundle() -> BundleStatus:
             return BundleStatus(static_url(target.name), None)
         return BundleStatus(
             None,
-            f"`{STATIC_DIR.name}/` is not writable ({exc.strerror or exc}); run `python -m sortlist_app.attention_view` when building the app",
+            f"`{STATIC_DIR.name}/` is not writable ({exc.strerror or exc}); run `python -m sortlist_app.widgets.attention_view` when building the app",
         )
     return BundleStatus(static_url(path.name), None)
 
@@ -186,7 +186,7 @@ def render_attention(
 
 
 def main() -> None:
-    """`python -m sortlist_app.attention_view`: install the bundle (e.g. during a Docker build)."""
+    """`python -m sortlist_app.widgets.attention_view`: install the bundle (e.g. during a Docker build)."""
     path = install_bundle()
     print(f"installed {path} ({path.stat().st_size} bytes)")
 

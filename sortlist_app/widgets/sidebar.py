@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
+from sortlist_app.lessons.wording import pct
+
 from . import state
-from .exercises import progress_by_page
-from .prose import pct
+from .exercise import progress_by_page
 
 
 def render_sidebar() -> None:

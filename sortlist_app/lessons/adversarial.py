@@ -12,13 +12,24 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sortlist_core.adversarial import AccuracyMap, FamilyRates, SliceReading, family_lists, read_accuracy_maps
+from sortlist_core.adversarial import (
+    FAMILIES,
+    AccuracyMap,
+    FamilyRates,
+    SearchResult,
+    SliceReading,
+    family_lists,
+    read_accuracy_maps,
+    writeup_adversarial_lists,
+    wrong_rate_by_source,
+)
 from sortlist_core.config import ModelConfig
 from sortlist_core.data import InvalidListError, format_list, parse_unsorted_list
 from sortlist_core.metrics import SequencePrediction
 
-from .grading import CORRECT, Grade, as_int
-from .prose import join_words, pct
+from .exercise import CORRECT, Answer, Exercise, Grade, as_int
+from .url_params import Param, decode_lists, encode_lists
+from .wording import join_words, pct
 
 MAX_EDITOR_LISTS = 10
 MAX_EDITOR_CHARS = 4_000  # a text area longer than this is not parsed (keeps the page fast)
@@ -104,29 +115,26 @@ class Preset:
 
 
 def writeup_presets(cfg: ModelConfig) -> list[Preset]:
-    """The write-up's two custom lists, `[0] + 40..48` and `[5] + 30, 32, …, 46`, rebuilt for the
-    loaded model's task (identical for the write-up's 10 values in 0..50)."""
-    L, m = cfg.list_len, cfg.max_value
+    """The write-up's two custom lists (`adversarial.writeup_adversarial_lists`), labelled."""
+    lists = writeup_adversarial_lists(cfg.list_len, cfg.max_value)
     presets: list[Preset] = []
-    high = [0, *range(m - L, m - 1)]
-    if L >= 2 and m - L > 0 and len(set(high)) == L:
+    if "high" in lists:
+        high = lists["high"]
         presets.append(
             Preset(
                 "writeup_high",
-                f"[0] + {m - L}..{m - 2}",
-                (tuple(high),),
+                f"[0] + {high[1]}..{high[-1]}",
+                (high,),
                 "One small value, then a run of high consecutive values: a large gap right after the smallest value.",
             )
         )
-    start = m - 4 - 2 * (L - 2)
-    first = min(5, start - 1)
-    evens = [first, *range(start, start + 2 * (L - 1), 2)]
-    if L >= 2 and first >= 0 and start > first and max(evens) <= m and len(set(evens)) == L:
+    if "evens" in lists:
+        evens = lists["evens"]
         presets.append(
             Preset(
                 "writeup_evens",
-                f"[{first}] + {start}, {start + 2}, …, {start + 2 * (L - 2)}",
-                (tuple(evens),),
+                f"[{evens[0]}] + {evens[1]}, {evens[1] + 2}, …, {evens[-1]}",
+                (evens,),
                 "A small value, a large gap, then evenly spaced high values.",
             )
         )
@@ -301,3 +309,132 @@ def grade_worst_family(answer: Any, rates: FamilyRates) -> Grade:
 def pick_exercise_list(candidates: Sequence[SequencePrediction]) -> SequencePrediction | None:
     """The first candidate the model gets wrong (the exercise needs one), else None."""
     return next((p for p in candidates if p.wrong), None)
+
+
+# Code exercises for this page (issue 11) live in `sortlist_core/exercises/adversarial.py`; list
+# them here when they exist.
+CODE_EXERCISES: tuple[str, ...] = ()
+BUDGETS = (2_048, 8_192, 32_768)  # search sizes offered
+
+
+def default_lists(cfg: ModelConfig) -> list[tuple[int, ...]]:
+    """The editor's lists before the learner changes them: the presets, else two "high" lists."""
+    return [lst for p in writeup_presets(cfg) for lst in p.lists] or list(generated_lists("high", 2, cfg, 0))
+
+
+def exercise_candidates(cfg: ModelConfig) -> tuple[tuple[int, ...], ...]:
+    """Lists to pick the "where does it go wrong" list from: presets, then generated gap/high lists."""
+    candidates = [lst for p in writeup_presets(cfg) for lst in p.lists]
+    candidates += list(generated_lists("gap", 5, cfg, 0)) + list(generated_lists("high", 5, cfg, 0))
+    return tuple(candidates)
+
+
+def search_result_facts(result: SearchResult) -> dict[str, Any]:
+    """The `adversarial_search_result` template."""
+    sources = wrong_rate_by_source(result)
+    best = max(sources, key=sources.get) if sources else "none"
+    return {
+        "n_scored": f"{result.n_scored:,}",
+        "seconds": f"{result.seconds:.1f}",
+        "n_wrong": f"{result.n_wrong:,}",
+        "wrong_fraction": pct(result.n_wrong / max(result.n_scored, 1)),
+        "best_source": best,
+        "best_source_fraction": pct(sources.get(best, 0.0)),
+    }
+
+
+def example_caption(wrong_positions: Sequence[int], margin: float, family: str) -> str:
+    return f"wrong at position(s) {', '.join(map(str, wrong_positions))} · margin {margin:+.2f} · {family}"
+
+
+def maps_facts(maps: Sequence[AccuracyMap]) -> dict[str, Any]:
+    """The `adversarial_maps` template."""
+    return accuracy_map_facts(maps) | {"n_lists": f"{int(maps[0].counts.sum()):,}"}
+
+
+def worst_family_exercise(rates: FamilyRates) -> Exercise:
+    """Predict which kind of list the model gets wrong most often."""
+    return Exercise(
+        id="adversarial.worst_family",
+        title="Which kind of list is most dangerous?",
+        question="Predict before you measure: which kind of list does this model get wrong most often?",
+        answer=Answer.select(FAMILIES, lambda f: FAMILY_LABELS[f], "Kind of list"),
+        grade=lambda answer: grade_worst_family(answer, rates),
+        hints=(
+            "The training data are uniformly random subsets. Which structures does it almost never contain?",
+            "Compare what SEP needs to find with what the positional QK circuit lets it find.",
+        ),
+        solution="Measured on this model: "
+        + "; ".join(f"{FAMILY_LABELS[f]}: {pct(rates.rate(f))}" for f in rates.families)
+        + ".",
+        difficulty=2,
+        importance=3,
+    )
+
+
+def find_wrong_list_exercise(
+    rates: FamilyRates, cfg: ModelConfig, predict: Callable[[tuple[int, ...]], SequencePrediction]
+) -> Exercise:
+    """Type a list the model sorts wrongly (`predict` runs the model on it)."""
+    family = family_facts(rates)
+    return Exercise(
+        id="adversarial.find_wrong_list",
+        title="Break the model",
+        question=f"Find a list of {cfg.list_len} distinct values in 0..{cfg.max_value} that the model sorts "
+        "**wrongly** (at least one wrong prediction). Type it without using the search.",
+        answer=Answer.text(placeholder=format_list(range(cfg.list_len - 1, -1, -1)), label="Your list"),
+        grade=lambda answer: grade_adversarial_list(answer, cfg, predict),
+        hints=(
+            "Random lists almost always work. Think about what random subsets of 0..max rarely contain.",
+            "Try lists whose values are all near the top of the range, or one small value followed by a run of large ones.",
+        ),
+        solution="Any list the heatmap marks with a ✗ works. For this model, lists of the kind "
+        f"**{family['worst_family']}** go wrong most often "
+        f"({family['worst_family_wrong']}); the search above finds many more.",
+        difficulty=2,
+        importance=4,
+    )
+
+
+def wrong_position_exercise(target: SequencePrediction, cfg: ModelConfig) -> Exercise:
+    """At which prediction position a wrongly sorted list goes wrong."""
+    source = next((p.label for p in writeup_presets(cfg) if tuple(target.unsorted) in p.lists), None)
+    return Exercise(
+        id="adversarial.wrong_position",
+        title="Where does it go wrong?",
+        question=(f"The write-up's list **{source}**" if source else "This list")
+        + f" `({format_list(target.unsorted)})` is sorted wrongly. At which **prediction position** does the model "
+        "make a mistake? Position 0 is the prediction made at `SEP` (which should be the smallest value), position 1 "
+        "the one made at the smallest value, and so on. Load it into the editor and read the heatmap.",
+        answer=Answer.number(0, cfg.list_len - 1, "Prediction position"),
+        grade=lambda answer: grade_wrong_position(answer, target),
+        hints=(
+            "Rows of the heatmap are prediction positions, top row = the prediction made at SEP.",
+            "Find the row with a ✗: the model's argmax differs from the ○.",
+        ),
+        solution=describe_prediction(target),
+        difficulty=1,
+        importance=3,
+        context=format_list(target.unsorted),
+    )
+
+
+# --------------------------------------------------------------------------- URL parameters
+PAGE = "adversarial"
+TEXT = "adv.lists_text"  # the editor's text area
+
+
+def _decode_lists(text: str, cfg: ModelConfig) -> tuple[str, list[str]]:
+    lists, warnings = decode_lists(text, cfg, MAX_EDITOR_LISTS)
+    return editor_text(lists), warnings
+
+
+URL_PARAMS = (
+    Param(
+        "lists",
+        TEXT,
+        default=lambda c: editor_text(default_lists(c)),
+        decode=_decode_lists,
+        encode=lambda value, c: encode_lists(parse_editor(value, c).lists) or None,
+    ),
+)

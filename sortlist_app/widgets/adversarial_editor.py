@@ -12,18 +12,20 @@ from collections.abc import Callable, Sequence
 import pandas as pd
 import streamlit as st
 
+from sortlist_app.lessons import adversarial as facts
+from sortlist_app.lessons.adversarial import TEXT
+from sortlist_app.lessons.wording import count
 from sortlist_core import figures
 from sortlist_core.checkpoint import LoadedModel
 from sortlist_core.config import ModelConfig
-from sortlist_core.data import format_list
+from sortlist_core.data import format_list, sequence_tokens, token_labels
 
-from . import adversarial_facts as facts
 from . import prose, state
 from .attention_view import render_attention
 from .downloads import show_figure, show_table
-from .tables import attention_long_frame, attention_table, token_labels
+from .tables import attention_long_frame, attention_table
 
-TEXT, N_GEN, GEN_SEED = "adv.lists_text", "adv.n_generate", "adv.generate_seed"
+N_GEN, GEN_SEED = "adv.n_generate", "adv.generate_seed"
 
 
 def set_lists(lists: Sequence[Sequence[int]]) -> None:
@@ -101,7 +103,7 @@ def lists_section(
         st.error(
             "**Some lines can't be used** (your text is kept; fix them or delete them):\n\n"
             + "\n".join(f"- {e.sentence()}" for e in parsed.errors)
-            + (f"\n\nShowing the {prose.count(len(parsed.lists), 'valid list')}." if parsed.lists else ""),
+            + (f"\n\nShowing the {count(len(parsed.lists), 'valid list')}." if parsed.lists else ""),
             icon="⚠️",
         )
     for note in parsed.notes:
@@ -164,7 +166,7 @@ def lists_section(
             key=f"adv.attention_list.{hash(lists)}",
         )
         patterns = state.attention(model, lists)
-        toks = [*lists[pick], cfg.sep_token, *sorted(lists[pick])]
+        toks = sequence_tokens(lists[pick], cfg.sep_token)
         render_attention(
             token_labels(toks, cfg.sep_token),
             patterns[pick],
@@ -172,7 +174,7 @@ def lists_section(
             f"Attention, list {pick + 1}",
             key="adversarial",
         )
-        all_toks = [[*lst, cfg.sep_token, *sorted(lst)] for lst in lists]
+        all_toks = [sequence_tokens(lst, cfg.sep_token) for lst in lists]
         show_table(
             f"attention list {pick + 1}",
             attention_table(patterns[pick], toks, cfg.list_len, cfg.head_names, cfg.sep_token),
