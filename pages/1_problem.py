@@ -5,6 +5,7 @@ import streamlit as st
 
 from sortlist_app.lessons import problem as lesson
 from sortlist_app.lessons.url_params import DATASET_SIZE, MAX_SEED
+from sortlist_app.lessons.wording import metrics_facts
 from sortlist_app.widgets import page, prose, state, url
 from sortlist_app.widgets.downloads import show_figure
 from sortlist_app.widgets.exercise import render_exercise
@@ -31,7 +32,7 @@ metrics = state.eval_metrics(model)
 row = st.container(horizontal=True, gap="medium")  # wraps, and no value is clipped to fit a column
 for label, value in lesson.metric_tiles(metrics):
     row.metric(label, value, width="content")
-prose.render("problem_metrics", lesson.metrics_facts(metrics, state.EVAL_SEED))
+prose.render("problem_metrics", metrics_facts(metrics, state.EVAL_SEED))
 show_figure(
     figures.per_position_accuracy_bar(
         metrics.per_position_accuracy, lesson.prediction_positions(cfg), metrics.n_lists

@@ -7,7 +7,8 @@ Lessons import no streamlit: they are plain functions from analysis results (`so
 values, tested as such in `tests/lessons/`. Pages (`pages/*.py`) lay them out with the widgets of
 `sortlist_app/widgets/`.
 
-- `problem`, `attention`, `circuits`, `adversarial`, `mystery`: the five lessons.
+- `problem`, `attention`, `circuits`, `adversarial`, `mystery`: the five lessons; `model`: the
+  Model page's wording.
 - `exercise`: the `Exercise`, `Answer` and `Grade` types and graders several lessons share.
 - `wording`: number formats, prose templates and facts used by more than one lesson.
 - `url_params`: the one URL codec (`Param`, lists, indices, seeds, heads).

@@ -35,21 +35,6 @@ def model_facts(cfg: ModelConfig) -> Values:
     }
 
 
-def metrics_facts(metrics: Metrics, seed: int) -> Values:
-    return {
-        "n_lists": metrics.n_lists,
-        "seed": seed,
-        "loss": num(metrics.loss),
-        "mean_prob": num(metrics.mean_prob),
-        "median_prob": num(metrics.median_prob),
-        "min_prob": num(metrics.min_prob),
-        "accuracy": pct(metrics.accuracy),
-        "sequence_accuracy": pct(metrics.sequence_accuracy),
-        "worst_position_accuracy": pct(metrics.worst_position_accuracy),
-        "mean_vs_median": "lower than" if metrics.mean_prob < metrics.median_prob else "at least",
-    }
-
-
 def grade_sep_prediction(answer: Any, predicted: int, unsorted: Sequence[int]) -> Grade:
     """What the model predicts at SEP for one list (its argmax at the SEP position)."""
     value = as_int(answer)

@@ -18,6 +18,7 @@ from typing import Any
 
 from sortlist_core.circuit_findings import copying_roles
 from sortlist_core.circuits import HeadRange, HeadResponsibility
+from sortlist_core.metrics import Metrics
 from sortlist_core.paths import ASSETS_DIR
 
 Values = dict[str, Any]
@@ -116,3 +117,19 @@ def head_name(head_names: Sequence[str], head: int) -> str:
 def ranges_text(ranges: Sequence[HeadRange]) -> str:
     """Token ranges as prose: '0–27 and 37–50'."""
     return join_words(r.label for r in ranges) or "no tokens"
+
+
+def metrics_facts(metrics: Metrics, seed: int) -> Values:
+    """Headline metrics on the evaluation set (Problem and Model pages)."""
+    return {
+        "n_lists": metrics.n_lists,
+        "seed": seed,
+        "loss": num(metrics.loss),
+        "mean_prob": num(metrics.mean_prob),
+        "median_prob": num(metrics.median_prob),
+        "min_prob": num(metrics.min_prob),
+        "accuracy": pct(metrics.accuracy),
+        "sequence_accuracy": pct(metrics.sequence_accuracy),
+        "worst_position_accuracy": pct(metrics.worst_position_accuracy),
+        "mean_vs_median": "lower than" if metrics.mean_prob < metrics.median_prob else "at least",
+    }

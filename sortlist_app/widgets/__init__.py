@@ -11,5 +11,7 @@
 - `tables`: DataFrames and HTML derived from analysis results.
 - `attention_view`: offline circuitsvis attention views.
 - `sidebar`: the shared sidebar (model in use, progress).
-- `adversarial_editor`: the Adversarial page's list editor (a fragment).
+- `page`: what every lesson page does first (`start`) and shared inputs (`head_radio`).
+- `adversarial_editor`, `adversarial_search`: the Adversarial page's list editor (a fragment)
+  and search section; `model_sections`: the Model page's sections.
 """

@@ -18,7 +18,7 @@ from sortlist_app.widgets.state import SESSION_MODEL_KEY
 from sortlist_core.checkpoint import load_checkpoint
 from sortlist_core.report import build_report, report_markdown
 
-from .page_helpers import assert_ok, default_model_usable, joined, open_page
+from ..page_helpers import assert_ok, default_model_usable, joined, open_page
 
 PAGE = "pages/6_model.py"
 SUBMIT = "FormSubmitter:model.train_form-▶ Start training"

@@ -11,8 +11,8 @@ from sortlist_core import load_checkpoint
 from sortlist_core.adversarial import family_failure_rates, predict_lists
 from sortlist_core.data import format_list
 
-from .conftest import REFERENCE_PATH
-from .page_helpers import assert_ok, check_exercise, default_model_usable, joined, open_page
+from ..conftest import REFERENCE_PATH
+from ..page_helpers import assert_ok, check_exercise, default_model_usable, joined, open_page
 
 PAGE = "pages/4_adversarial.py"
 HIGH = [0, *range(40, 49)]

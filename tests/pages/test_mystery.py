@@ -9,7 +9,7 @@ import pytest
 from sortlist_app.lessons import mystery as facts
 from sortlist_core.mystery import DEFAULT_MYSTERY_LISTS, direct_path_experiment, dla_yz
 
-from .page_helpers import assert_ok, check_exercise, default_model_usable, joined, open_page
+from ..page_helpers import assert_ok, check_exercise, default_model_usable, joined, open_page
 
 PAGE = "pages/5_mystery.py"
 OWN = "0, 5, 10, 20, 21, 23, 30, 40, 45, 50"

@@ -12,7 +12,7 @@ from sortlist_core.checkpoint import load_checkpoint, save_checkpoint
 from sortlist_core.config import ModelConfig
 from sortlist_core.training import init_state_dict
 
-from .page_helpers import joined, open_page
+from ..page_helpers import joined, open_page
 
 OTHER = ModelConfig(list_len=6, max_value=20, d_model=48, d_head=16, n_heads=3, normalization=None)
 
