@@ -7,13 +7,12 @@ import pandas as pd
 import streamlit as st
 
 from sortlist_app.lessons import mystery as lesson
-from sortlist_app.widgets import page, prose, state, url
+from sortlist_app.widgets import mystery_input, page, prose, state, url
 from sortlist_app.widgets.downloads import show_figure
 from sortlist_app.widgets.exercise import render_exercise
 from sortlist_app.widgets.tables import offset_profile_frame
 from sortlist_core import figures
 from sortlist_core import figures_adversarial as figs
-from sortlist_core.data import InvalidListError, format_list
 from sortlist_core.mystery import default_cases
 
 model = page.start("🕵️ The [d, d+1, d+2] mystery", lesson)
@@ -66,36 +65,7 @@ show_figure(
 st.header("The evidence: direct logit attribution on lists with close values")
 cases_in = default_cases(cfg.list_len, cfg.max_value)
 st.markdown(lesson.dla_intro(cases_in))
-c1, c2, c3 = st.columns([3, 1.2, 1.5])
-list_text = c1.text_input(
-    f"Your list ({cfg.list_len} distinct values in 0..{cfg.max_value}; optional)",
-    key=lesson.LIST,
-    placeholder=format_list(cases_in[0][0]) if cases_in else "",
-)
-xyz_text = c2.text_input(
-    "(x, y, z)",
-    key=lesson.XYZ,
-    placeholder="e.g. 14, 15, 17",
-    help="Leave empty to use the list's tightest triple.",
-)
-head_choice = c3.selectbox(
-    "Head",
-    [lesson.AUTO, *range(cfg.n_heads)],
-    format_func=lambda h: "auto (copier of y)" if h == lesson.AUTO else f"head {names[h]}",
-    key=lesson.HEAD,
-)
-head_arg = None if head_choice == lesson.AUTO else int(head_choice)
-
-custom = None
-if list_text.strip():
-    try:
-        custom, note = lesson.custom_input(list_text, xyz_text, cfg)
-        if note:
-            st.caption(note)
-    except InvalidListError as exc:
-        st.error(f"Your list can't be used: {exc}. (Your text is kept; fix it to add the list.)", icon="⚠️")
-elif xyz_text.strip():
-    st.info("Enter a list to go with your (x, y, z).", icon="✏️")
+custom, head_arg = mystery_input.case_input(cfg, cases_in)
 url.publish(lesson.PAGE, model, lesson.URL_PARAMS)
 
 cases = [state.mystery_case(model, lst, xyz, head_arg) for lst, xyz in cases_in]

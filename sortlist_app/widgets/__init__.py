@@ -13,5 +13,6 @@
 - `sidebar`: the shared sidebar (model in use, progress).
 - `page`: what every lesson page does first (`start`) and shared inputs (`head_radio`).
 - `adversarial_editor`, `adversarial_search`: the Adversarial page's list editor (a fragment)
-  and search section; `model_sections`: the Model page's sections.
+  and search section; `mystery_input`: the Mystery page's own-list input; `model_sections`: the
+  Model page's sections.
 """
