@@ -91,3 +91,8 @@ def test_tables_are_built_when_opened_and_downloads_are_deferred(monkeypatch, re
     at.run()
     assert_ok(at)
     assert len(at.dataframe) == 1 and at.dataframe[0].value.shape == (2 * 52 * 52, 4)
+
+
+def test_circuits_repeated_link_keys_use_the_last_value(monkeypatch, reference_path):
+    at = open_page(monkeypatch, CIRCUITS, reference_path, {"head": ["0", "1"]})
+    assert at.radio(key="circuits.head").value == 1 and not at.warning
