@@ -29,7 +29,7 @@ COPY app.py ./
 
 # circuitsvis's JavaScript, served by Streamlit from static/ (offline attention views): put it
 # there at build time, so a read-only container filesystem works too.
-RUN python -m sortlist_app.attention_view
+RUN python -m sortlist_app.widgets.attention_view
 
 # Run as an unprivileged user. static/ stays writable so that the app can replace the bundle
 # if the installed circuitsvis changes.

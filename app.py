@@ -9,9 +9,9 @@ from __future__ import annotations
 import streamlit as st
 
 from sortlist_app import entrypoint_run
-from sortlist_app.attention_view import ensure_bundle
 from sortlist_app.navigation import PAGES
-from sortlist_app.sidebar import render_sidebar
+from sortlist_app.widgets.attention_view import ensure_bundle
+from sortlist_app.widgets.sidebar import render_sidebar
 
 st.set_page_config(
     page_title="sortlist",
@@ -22,8 +22,17 @@ st.set_page_config(
 
 ensure_bundle()  # copy the circuitsvis JS into ./static once per process (offline views)
 
+pages = [st.Page(p.path, title=p.title, icon=p.icon, url_path=p.key) for p in PAGES]
+
+
+def _home() -> None:
+    # The default page answers at `/` only, so a visible default page could not also answer at
+    # its own path (`/problem` would be "Page not found"): `/` opens the first page instead.
+    st.switch_page(pages[0], query_params=st.query_params.to_dict())
+
+
 page = st.navigation(
-    [st.Page(p.path, title=p.title, icon=p.icon, url_path=p.key, default=i == 0) for i, p in enumerate(PAGES)]
+    [st.Page(_home, title=PAGES[0].title, url_path="home", default=True, visibility="hidden"), *pages]
 )
 render_sidebar()
 with entrypoint_run():  # pages check they were reached through here: see _entrypoint.py

@@ -1,6 +1,6 @@
 """Bytes per attention view: what one circuitsvis `AttentionHeads` view sends to the browser.
 
-Measured: the HTML of one view as the app builds it (`sortlist_app.attention_view.attention_html`,
+Measured: the HTML of one view as the app builds it (`sortlist_app.widgets.attention_view.attention_html`,
 the srcdoc of its `st.iframe`) for one list of the eval set; the 1.3 MB bundle itself is served
 once from `/app/static/` and cached by the browser. Baseline: circuitsvis's own
 `attention_heads(...)` (the same `AttentionHeads` component and props the app draws; the
@@ -20,7 +20,7 @@ def run(ctx: Context) -> list[Row]:
     import circuitsvis.attention
     import torch
 
-    from sortlist_app.attention_view import attention_html, bundle_name, bundle_source, static_url
+    from sortlist_app.widgets.attention_view import attention_html, bundle_name, bundle_source, static_url
     from sortlist_core.attention import attention_patterns
     from sortlist_core.data import EVAL_SEED, SortedListDataset
 

@@ -8,7 +8,7 @@ Three rows:
   the model called one list at a time (ratio = one-at-a-time / batched).
 - "on the Adversarial page" (the figure the target applies to): the editor, predictions and
   attention form an `st.fragment`, so an edit reruns only that section. `AppTest` runs that
-  section alone (`sortlist_app.adversarial_editor.lists_section`, as the page's fragment calls
+  section alone (`sortlist_app.widgets.adversarial_editor.lists_section`, as the page's fragment calls
   it) after 10 new lists are typed into its text area. Baseline: the same edit in `AppTest` of
   the whole page (which is what an edit cost without the fragment).
 - "typed in the browser": a real server and Chromium: 10 new lists typed into the editor and
@@ -58,7 +58,7 @@ def draw(model, preds, patterns, str_toks) -> int:
     view. Returns the bytes produced."""
     import plotly.io
 
-    from sortlist_app.attention_view import attention_html
+    from sortlist_app.widgets.attention_view import attention_html
     from sortlist_core import figures
 
     fig = figures.multiple_prediction_heatmaps(preds[:MAX_DRAWN])
@@ -126,9 +126,9 @@ def _exception_text(at) -> str | None:
 
 def _lists_section_script() -> None:
     """The Adversarial page's `st.fragment`, alone (AppTest turns this function into a script)."""
-    from sortlist_app import adversarial_editor as editor
-    from sortlist_app import adversarial_facts as facts
-    from sortlist_app import state
+    from sortlist_app.lessons import adversarial as facts
+    from sortlist_app.widgets import adversarial_editor as editor
+    from sortlist_app.widgets import state
 
     model = state.require_model()
     presets = facts.writeup_presets(model.config)
@@ -137,7 +137,7 @@ def _lists_section_script() -> None:
 
 def _time_edits(at, cfg, reps: int, seed: int) -> tuple[list[float], list[float]]:
     """(wall, cpu) seconds of `at.run()` after typing 10 new lists, `reps` times (after a warm-up)."""
-    from sortlist_app.adversarial_editor import TEXT
+    from sortlist_app.widgets.adversarial_editor import TEXT
     from sortlist_core.data import format_list
 
     wall, cpu = [], []

@@ -1,21 +1,14 @@
-"""Streamlit building blocks shared by the pages of the sortlist app.
+"""The sortlist Streamlit app, besides `app.py` and the page scripts in `pages/`.
 
-Pages import from here and from `sortlist_core` only (never torch). Modules:
-
-- `state`: the session's model (`require_model`, `set_session_model`) and every cached analysis
-  (`eval_metrics`, `predictions`, `attention`, `full_ov`, ...; add more with `model_cached`).
+- `lessons/`: one module per page (template values, graders, exercises, URL parameters); no
+  streamlit, plain functions of `sortlist_core` results.
+- `widgets/`: the streamlit building blocks shared by the pages (cache facade, exercise widget,
+  URL binding, prose, downloads, tables, attention view, sidebar).
 - `navigation`: the page registry (`PAGES`) with each page's exercise ids.
-- `exercises` + `grading`: the ARENA-style exercise widget and its pure graders.
-- `query` + `url_state`: view state <-> URL query parameters.
-- `attention_view`: offline circuitsvis attention views.
-- `prose` + `findings`: markdown templates in `assets/prose/` filled with measured facts.
-- `downloads`: every figure with a table alternative and CSV/JSON downloads.
-- `tables`: DataFrames derived from analysis results.
-- `sidebar`: the shared sidebar (model in use, progress).
-- `adversarial_editor` (the Adversarial page's list section, run as a fragment),
-  `adversarial_facts`, `mystery_facts`: page-specific parsing, phrasing and graders.
-- `model_io` + `training_jobs`: uploads and the one-per-server training job (Model page).
-- `page_params`: a page's widgets <-> URL query parameters.
+- `model_io` + `training_jobs`: uploads and the server-wide training jobs (Model page).
+
+Pages compute nothing themselves: analyses run in `sortlist_core` (through the cached functions
+of `widgets.state`, which is where torch work happens), wording comes from the page's lesson.
 """
 
 import logging

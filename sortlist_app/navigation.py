@@ -62,7 +62,3 @@ PAGES: tuple[PageSpec, ...] = (
 def page_of_exercise(exercise_id: str) -> PageSpec | None:
     """The page that declares `exercise_id`."""
     return next((p for p in PAGES if exercise_id in p.exercises), None)
-
-
-def page_by_key(key: str) -> PageSpec:
-    return next(p for p in PAGES if p.key == key)

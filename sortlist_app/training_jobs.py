@@ -1,4 +1,5 @@
-"""Server-wide training jobs: a small thread-based job manager (no streamlit imports).
+"""Server-wide training jobs: a small thread-based job manager. Streamlit is imported
+only by `session_alive_probe`, lazily, to ask the running server whether a tab is still open.
 
 Training is CPU-heavy, so a server runs at most `max_jobs` at a time (default 1, set with the
 environment variable `SORTLIST_MAX_TRAINING_JOBS`; 0 turns training off). A further request is
@@ -44,7 +45,6 @@ DONE = "done"  # all steps ran, or the target accuracy was reached
 CANCELLED = "cancelled"  # the owner pressed cancel
 ABANDONED = "abandoned"  # the heartbeat went stale (tab closed)
 FAILED = "failed"
-FINISHED = (DONE, CANCELLED, ABANDONED, FAILED)
 
 
 class JobRefused(RuntimeError):

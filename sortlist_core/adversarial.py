@@ -1,4 +1,4 @@
-"""Adversarial examples: predictions for custom lists, a batched search for lists the model
+"""Adversarial examples: a batched search for lists the model
 gets wrong, and accuracy maps over the structured families the write-up names."""
 
 from __future__ import annotations
@@ -13,18 +13,12 @@ from jaxtyping import Bool, Int
 from torch import Tensor
 
 from .checkpoint import LoadedModel
-from .data import CustomSortedListDataset, tokens_from_unsorted
-from .metrics import SequencePrediction, prediction_slice, sequence_predictions
+from .data import tokens_from_unsorted
+from .metrics import predict_lists, prediction_slice
 from .model import TokenTables, prediction_logits, token_tables
 
 FAMILIES = ("uniform", "high", "gap", "cluster")
 Progress = Callable[[int, int], None]
-
-
-def predict_lists(model: LoadedModel, lists: Sequence[Sequence[int]]) -> list[SequencePrediction]:
-    """Predictions for the user's lists, with every wrong position (`SequencePrediction.wrong`)."""
-    toks = CustomSortedListDataset([list(x) for x in lists], model.config.max_value).toks
-    return sequence_predictions(model, toks)
 
 
 # ---- candidate generators: each returns [n list_len] long tensors of distinct values ----
@@ -481,3 +475,26 @@ def read_accuracy_maps(
         worst=worst_cell(gap_map, min_count),
         tight_spans=spans,
     )
+
+
+def wrong_rate_by_source(result: SearchResult) -> dict[str, float]:
+    """The fraction of a search's candidates that went wrong, per source family (families the
+    search scored no candidate of are left out)."""
+    return {f: result.wrong_by_family[f] / n for f, n in result.scored_by_family.items() if n}
+
+
+def writeup_adversarial_lists(list_len: int, max_value: int) -> dict[str, tuple[int, ...]]:
+    """The write-up's two custom lists, `[0] + 40..48` ("high") and `[5] + 30, 32, …, 46`
+    ("evens"), rebuilt for another task (identical for 10 values in 0..50); a list that cannot be
+    built for the task is left out."""
+    L, m = list_len, max_value
+    out: dict[str, tuple[int, ...]] = {}
+    high = [0, *range(m - L, m - 1)]
+    if L >= 2 and m - L > 0 and len(set(high)) == L:
+        out["high"] = tuple(high)
+    start = m - 4 - 2 * (L - 2)
+    first = min(5, start - 1)
+    evens = [first, *range(start, start + 2 * (L - 1), 2)]
+    if L >= 2 and first >= 0 and start > first and max(evens) <= m and len(set(evens)) == L:
+        out["evens"] = tuple(evens)
+    return out

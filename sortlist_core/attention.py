@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -10,6 +11,8 @@ from jaxtyping import Bool, Float, Int
 from torch import Tensor
 
 from .checkpoint import LoadedModel
+from .data import sequence_tokens
+from .metrics import SequencePrediction
 from .model import run
 
 
@@ -114,3 +117,13 @@ def next_larger_misses(
         skip_fraction=float(skip[misses].mean()) if misses.any() else 0.0,
         still_correct_fraction=float(still_right.mean()) if still_right.size else 1.0,
     )
+
+
+def next_larger_misses_on(
+    patterns: Float[np.ndarray, "list head dest src"], preds: Sequence[SequencePrediction], sep_token: int
+) -> AttentionMisses:
+    """`next_larger_misses` for lists predicted with `metrics.predict_lists` (same order as
+    `patterns`): builds their token and correctness arrays."""
+    toks = np.array([sequence_tokens(p.unsorted, sep_token) for p in preds])
+    correct = np.array([[t == q for t, q in zip(p.targets, p.predicted, strict=True)] for p in preds])
+    return next_larger_misses(patterns, toks, correct, len(preds[0].unsorted))

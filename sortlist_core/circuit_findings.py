@@ -3,7 +3,7 @@ are, whether destination tokens prefer larger sources in the QK circuit, what th
 circuit and the direct path favour, and which head plays which copying role.
 
 Pure functions of numpy arrays (and a `HeadResponsibility`) returning small frozen dataclasses of
-numbers; the app words them (`sortlist_app/findings.py`). Only value tokens (0..max_value) are
+numbers; the app words them (`sortlist_app/lessons/`). Only value tokens (0..max_value) are
 measured: SEP is never a prediction target, so its row and column are left out everywhere.
 """
 

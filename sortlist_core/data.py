@@ -26,6 +26,16 @@ def make_vocab(max_value: int) -> list[str]:
     return [str(i) for i in range(max_value + 1)] + [SEP]
 
 
+def sequence_tokens(unsorted: Sequence[int], sep_token: int) -> list[int]:
+    """The model's input for one list: `[*unsorted, SEP, *sorted(unsorted)]` (as token ids)."""
+    return [*unsorted, sep_token, *sorted(unsorted)]
+
+
+def token_labels(toks: Sequence[int], sep_token: int) -> list[str]:
+    """Display labels of token ids: the value itself, or `SEP`."""
+    return [SEP if t == sep_token else str(t) for t in toks]
+
+
 def tokens_from_unsorted(unsorted: Int[Tensor, "batch list_len"], max_value: int) -> Int[Tensor, "batch seq"]:
     """`[unsorted, SEP, sorted(unsorted)]` for each row."""
     sep = torch.full((unsorted.shape[0], 1), max_value + 1, dtype=torch.long)

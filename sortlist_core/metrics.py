@@ -3,6 +3,7 @@ per-sequence probability matrix the write-up's `show` draws."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -10,6 +11,7 @@ from jaxtyping import Float, Int
 from torch import Tensor
 
 from .checkpoint import LoadedModel
+from .data import make_vocab
 from .model import Forward, run
 
 
@@ -121,7 +123,7 @@ def predictions_from_probs(
     list_len: int,
     max_value: int,
 ) -> list[SequencePrediction]:
-    vocab = [str(i) for i in range(max_value + 1)] + ["SEP"]
+    vocab = make_vocab(max_value)
     predicted = probs.argmax(-1)
     out = []
     for row, p, pred in zip(toks.tolist(), probs, predicted.tolist(), strict=True):
@@ -141,9 +143,10 @@ def predictions_from_probs(
     return out
 
 
-def sort_with_model(model: LoadedModel, unsorted: list[int]) -> list[int]:
-    """What the model outputs for a list, reading its predictions off the teacher-forced pass."""
+def predict_lists(model: LoadedModel, lists: Sequence[Sequence[int]]) -> list[SequencePrediction]:
+    """Predictions for any lists (the learner's own, a dataset's), with every wrong position
+    (`SequencePrediction.wrong`): the one way the app and the analyses predict on given lists."""
     from .data import CustomSortedListDataset
 
-    toks = CustomSortedListDataset([unsorted], model.config.max_value).toks
-    return sequence_predictions(model, toks)[0].predicted
+    toks = CustomSortedListDataset([list(x) for x in lists], model.config.max_value).toks
+    return sequence_predictions(model, toks)

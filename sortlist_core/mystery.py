@@ -54,6 +54,11 @@ class MysteryCase:
     def total_to_z(self) -> float:
         return float(self.dla[1].sum())
 
+    @property
+    def push_to_y(self) -> float:
+        """Net push of the head towards the right answer: total to y − total to z."""
+        return self.total_to_y - self.total_to_z
+
     def to_dict(self) -> dict:
         return {
             "unsorted": self.unsorted,
@@ -374,3 +379,51 @@ def direct_path_experiment(model: LoadedModel, n_per_d: int = 40, seed: int = 0)
     cluster = measure(_lists_around(cfg, ds, True, g))
     control = measure(_lists_around(cfg, ds, False, g))
     return DirectPathExperiment(*cluster, *control, n_per_group=len(ds))
+
+
+def _fits(unsorted: Sequence[int], list_len: int, max_value: int) -> bool:
+    return len(unsorted) == list_len and all(0 <= v <= max_value for v in unsorted)
+
+
+def default_cases(list_len: int, max_value: int) -> list[tuple[tuple[int, ...], tuple[int, int, int]]]:
+    """The write-up's four lists when they fit the model's task; otherwise lists built the same
+    way (evenly spread values with a close triple x < y < z inserted) for its range."""
+    cases = [(tuple(lst), xyz) for lst, xyz in DEFAULT_MYSTERY_LISTS if _fits(lst, list_len, max_value)]
+    if cases:
+        return cases
+    m, L = max_value, list_len
+    if L < 3 or m < 4:
+        return []
+    built = []
+    for frac, gaps in ((0.3, (1, 2)), (0.5, (1, 1)), (0.6, (1, 1)), (0.6, (1, 3))):
+        x = max(0, min(int(frac * m), m - sum(gaps)))
+        triple = [x, x + gaps[0], x + gaps[0] + gaps[1]]
+        others = [
+            v
+            for v in np.linspace(0, m, L + 6).round().astype(int).tolist()
+            if v not in range(x - 1, triple[2] + 2)
+        ]
+        values = sorted(set(others))[: L - 3]
+        if len(values) < L - 3:
+            continue
+        lst = tuple(sorted(values + triple))
+        try:
+            check_xyz(lst, *triple)
+        except InvalidListError:
+            continue
+        built.append((lst, tuple(triple)))
+    return built
+
+
+CaseSpec = tuple[Sequence[int], tuple[int, int, int], int]  # (unsorted list, (x, y, z), attributed head)
+
+
+def other_heads_push(model: LoadedModel, cases: Sequence[CaseSpec]) -> list[float]:
+    """`push_to_y` of every head other than each case's attributed head (explanation 1: is it
+    the less important head?), case by case, heads in order."""
+    return [
+        dla_yz(model, list(unsorted), *xyz, head=h).push_to_y
+        for unsorted, xyz, head in cases
+        for h in range(model.config.n_heads)
+        if h != head
+    ]

@@ -25,7 +25,7 @@ from sortlist_core.circuits import (
     positional_qk,
     qk_scores,
 )
-from sortlist_core.metrics import evaluate, sequence_predictions, sort_with_model
+from sortlist_core.metrics import evaluate, sequence_predictions
 from sortlist_core.mystery import DEFAULT_MYSTERY_LISTS, direct_path_experiment, dla_yz, ov_offset_profile
 
 
@@ -119,7 +119,7 @@ def test_sequence_predictions_match_show(reference_model, eval_toks):
     assert np.allclose(p.probs.sum(-1), 1, atol=1e-5)
     assert p.position_labels[0] == "SEP (10)" and p.vocab[-1] == "SEP"
     assert p.wrong == [i for i in range(10) if p.predicted[i] != p.targets[i]]
-    assert sort_with_model(reference_model, p.unsorted) == p.predicted
+    assert predict_lists(reference_model, [p.unsorted])[0].predicted == p.predicted
 
 
 def test_writeup_adversarial_presets_fail(reference_model):

@@ -100,3 +100,13 @@ def test_parse_any_text_raises_only_invalid_list_error(text):
 @given(st.lists(st.integers(0, 50), min_size=10, max_size=10, unique=True))
 def test_valid_lists_round_trip(values):
     assert parse_unsorted_list(format_list(values), 10, 50) == values
+
+
+def test_sequence_tokens_and_labels():
+    from sortlist_core.data import sequence_tokens, token_labels, tokens_from_unsorted
+
+    toks = sequence_tokens((3, 1, 2), 51)
+    assert toks == [3, 1, 2, 51, 1, 2, 3]
+    assert toks == tokens_from_unsorted(torch.tensor([[3, 1, 2]]), 50)[0].tolist()
+    assert token_labels(toks, 51) == ["3", "1", "2", "SEP", "1", "2", "3"]
+    assert token_labels([5, 20], 20) == ["5", "SEP"]  # SEP is whatever the model's sep token is

@@ -24,8 +24,8 @@ SCRIPT = r"""
 import gc, json, os, random, sys
 import psutil
 from streamlit.runtime.caching import cache_data_api
-from sortlist_app import state
-from sortlist_app.mystery_facts import suggest_xyz
+from sortlist_app.widgets import state
+from sortlist_app.lessons.mystery import suggest_xyz
 
 model = state.default_model().model
 assert model is not None, state.default_model().problem

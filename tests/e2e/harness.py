@@ -67,18 +67,19 @@ class AppPage:
 
 
 def _heading(script: Path) -> str:
-    """The first `st.title("...")` of a page script (the h1 the test waits for)."""
+    """The first `st.title("...")` or `page.start("...", lesson)` of a page script (the h1 the
+    test waits for)."""
     for node in ast.walk(ast.parse(script.read_text(encoding="utf-8"))):
         if (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Attribute)
-            and node.func.attr == "title"
+            and node.func.attr in ("title", "start")
             and node.args
             and isinstance(node.args[0], ast.Constant)
             and isinstance(node.args[0].value, str)
         ):
             return node.args[0].value
-    raise AssertionError(f"{script}: no st.title(...) with a literal string")
+    raise AssertionError(f"{script}: no st.title(...) or page.start(...) with a literal string")
 
 
 def app_pages() -> list[AppPage]:

@@ -182,6 +182,9 @@ def test_page(app_page: AppPage, server, page, network, tmp_path):
     where = f"page {app_page.key!r}"
 
     open_page(page, server.url, app_page, n_links)
+    # every page answers at its own path (the first one too: no "Page not found", no redirect)
+    assert page.url.split("?")[0].rstrip("/").endswith(f"/{app_page.key}"), page.url
+    assert not page.get_by_text("Page not found").count(), f"{where}: Streamlit says the page was not found"
     assert not network.blocked, f"{where}: requests that leave localhost (CDN?): {network.blocked}"
     assert_no_exception(page, where, server)
     assert_charts_drawn(page, where, check.min_charts)
@@ -215,6 +218,5 @@ def test_sidebar_navigation(server, page, network):
         links.filter(has_text=app_page.title).first.click()
         wait_ready(page, n_links, app_page.heading)
         assert_no_exception(page, f"page {app_page.key!r} opened from the sidebar", server)
-        expected = "" if app_page is PAGES[0] else f"/{app_page.key}"
-        assert page.url.split("?")[0].rstrip("/").endswith(expected), page.url
+        assert page.url.split("?")[0].rstrip("/").endswith(f"/{app_page.key}"), page.url
     assert not network.blocked, f"requests that leave localhost: {network.blocked}"

@@ -1,0 +1,440 @@
+"""The Adversarial page's logic as pure functions (no streamlit): the list editor's parsing, the
+presets, the measured facts behind its prose, and its exercise graders.
+
+Nothing here knows what the reference model gets wrong: presets are the write-up's *inputs*
+(adapted to the loaded model's list length and value range), and every statement about the
+model's behaviour is computed from predictions of the loaded model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sortlist_core.adversarial import (
+    FAMILIES,
+    AccuracyMap,
+    FamilyRates,
+    SearchResult,
+    SliceReading,
+    family_lists,
+    read_accuracy_maps,
+    writeup_adversarial_lists,
+    wrong_rate_by_source,
+)
+from sortlist_core.config import ModelConfig
+from sortlist_core.data import InvalidListError, format_list, parse_unsorted_list
+from sortlist_core.metrics import SequencePrediction
+
+from .exercise import CORRECT, Answer, Exercise, Grade, as_int
+from .url_params import Param, decode_lists, encode_lists
+from .wording import join_words, pct
+
+MAX_EDITOR_LISTS = 10
+MAX_EDITOR_CHARS = 4_000  # a text area longer than this is not parsed (keeps the page fast)
+FAMILY_LABELS = {
+    "uniform": "random lists (the training distribution)",
+    "high": "all high values",
+    "gap": "a large gap between two values",
+    "cluster": "three close values x < y < z",
+}
+GENERATED_PRESETS = ("high", "gap")  # the two families the write-up proposes as adversarial
+
+
+# --------------------------------------------------------------------------- the list editor
+
+
+@dataclass(frozen=True)
+class LineError:
+    line: int  # 1-based line number in the text area
+    text: str
+    message: str
+
+    def sentence(self) -> str:
+        shown = self.text if len(self.text) <= 60 else self.text[:59] + "…"
+        return f"Line {self.line} (`{shown}`): {self.message}."
+
+
+@dataclass(frozen=True)
+class EditorParse:
+    lists: tuple[tuple[int, ...], ...]  # the valid lists, in order, duplicates dropped
+    errors: tuple[LineError, ...]
+    notes: tuple[str, ...]  # not errors: e.g. a repeated list that was dropped
+
+
+def parse_editor(text: str, cfg: ModelConfig, max_lists: int = MAX_EDITOR_LISTS) -> EditorParse:
+    """One list per non-empty line; every bad line is reported with its number and the reason.
+
+    Never raises. Lines after the `max_lists`-th list are reported as errors (not silently cut).
+    """
+    if not isinstance(text, str):
+        return EditorParse((), (LineError(1, "", "expected text"),), ())
+    if len(text) > MAX_EDITOR_CHARS:
+        return EditorParse(
+            (), (LineError(1, text[:40], f"the text is longer than {MAX_EDITOR_CHARS:,} characters"),), ()
+        )
+    lists: list[tuple[int, ...]] = []
+    errors: list[LineError] = []
+    notes: list[str] = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line:
+            continue
+        try:
+            values = tuple(parse_unsorted_list(line, cfg.list_len, cfg.max_value))
+        except InvalidListError as exc:
+            errors.append(LineError(number, line, str(exc)))
+            continue
+        if values in lists:
+            notes.append(f"Line {number} repeats an earlier list; it is shown once.")
+            continue
+        if len(lists) == max_lists:
+            errors.append(
+                LineError(number, line, f"at most {max_lists} lists at a time: delete a line to add this one")
+            )
+            continue
+        lists.append(values)
+    return EditorParse(tuple(lists), tuple(errors), tuple(notes))
+
+
+def editor_text(lists: Sequence[Sequence[int]]) -> str:
+    """The text area's content for `lists` (parsed back unchanged by `parse_editor`)."""
+    return "\n".join(format_list(values) for values in lists)
+
+
+# --------------------------------------------------------------------------- presets
+
+
+@dataclass(frozen=True)
+class Preset:
+    key: str
+    label: str
+    lists: tuple[tuple[int, ...], ...]
+    why: str  # the write-up's hypothesis behind it (an idea to test, not a measured claim)
+
+
+def writeup_presets(cfg: ModelConfig) -> list[Preset]:
+    """The write-up's two custom lists (`adversarial.writeup_adversarial_lists`), labelled."""
+    lists = writeup_adversarial_lists(cfg.list_len, cfg.max_value)
+    presets: list[Preset] = []
+    if "high" in lists:
+        high = lists["high"]
+        presets.append(
+            Preset(
+                "writeup_high",
+                f"[0] + {high[1]}..{high[-1]}",
+                (high,),
+                "One small value, then a run of high consecutive values: a large gap right after the smallest value.",
+            )
+        )
+    if "evens" in lists:
+        evens = lists["evens"]
+        presets.append(
+            Preset(
+                "writeup_evens",
+                f"[{evens[0]}] + {evens[1]}, {evens[1] + 2}, …, {evens[-1]}",
+                (evens,),
+                "A small value, a large gap, then evenly spaced high values.",
+            )
+        )
+    return presets
+
+
+def generated_lists(family: str, n: int, cfg: ModelConfig, seed: int) -> tuple[tuple[int, ...], ...]:
+    """`n` seeded lists of one family ("high": all values high; "gap": a large gap)."""
+    return family_lists(family, n, cfg.list_len, cfg.max_value, seed)
+
+
+# --------------------------------------------------------------------------- measured facts
+
+
+def family_facts(rates: FamilyRates) -> dict[str, Any]:
+    base = rates.rate("uniform")
+    worst = rates.worst_family
+
+    def times(family: str) -> str:
+        r = rates.rate(family)
+        if base <= 0:
+            return "while random lists never fail" if r > 0 else "like random lists, never"
+        ratio = r / base
+        return f"{ratio:.0f}× as often as random lists" if ratio >= 1.5 else "about as often as random lists"
+
+    return {
+        "family_n": f"{rates.n_per_family:,}",
+        "uniform_wrong": pct(base),
+        "high_wrong": pct(rates.rate("high")),
+        "gap_wrong": pct(rates.rate("gap")),
+        "cluster_wrong": pct(rates.rate("cluster")),
+        "high_times": times("high"),
+        "gap_times": times("gap"),
+        "cluster_times": times("cluster"),
+        "worst_family": FAMILY_LABELS[worst],
+        "worst_family_wrong": pct(rates.rate(worst)),
+    }
+
+
+def _slice_sentence(reading: SliceReading, feature: str, threshold: float) -> str:
+    """'accuracy stays at or above 90% up to 25–29 and falls to 0.0% at 30–34' for one slice."""
+    seen = reading.judged
+    if not seen:
+        return f"there are too few lists to judge the {feature}"
+    k = reading.first_below
+    if k is not None:
+        label, a = seen[k]
+        before = f"stays at or above {pct(threshold, 0)} up to {feature} {seen[k - 1][0]} and " if k else ""
+        return f"accuracy {before}falls to {pct(a)} at {feature} {label}"
+    return f"accuracy stays at or above {pct(threshold, 0)} for every {feature} up to {seen[-1][0]}"
+
+
+def accuracy_map_facts(maps: Sequence[AccuracyMap], threshold: float = 0.9) -> dict[str, Any]:
+    """Where accuracy falls below `threshold`, as `read_accuracy_maps` reads the maps (each
+    feature along the slice that holds the other at its most ordinary value). Phrased for
+    whatever the model does."""
+    gap_map = maps[0]
+    reading = read_accuracy_maps(maps, threshold)
+    cell = reading.worst
+    if cell is not None:
+        worst = f"largest gap {cell.row_bin} and smallest value {cell.col_bin}: {pct(cell.accuracy)} of {cell.count} lists sorted correctly"
+    else:
+        worst = "no cell has enough lists to judge"
+    parts = [f"span {label}: {pct(a)}" for label, a in reading.tight_spans]
+    tight_sentence = join_words(parts[:4]) or "too few lists"
+    smallest_sentence = _slice_sentence(reading.by_smallest_value, "smallest value", threshold)
+    gap_sentence = _slice_sentence(reading.by_largest_gap, "largest gap", threshold)
+    return {
+        "threshold": pct(threshold, 0),
+        "gap_row": gap_map.row_bins[0],
+        "small_col": gap_map.col_bins[0],
+        "smallest_sentence": smallest_sentence,
+        "gap_sentence": gap_sentence,
+        "worst_cell": worst,
+        "tight_sentence": tight_sentence,
+    }
+
+
+def prediction_rows(preds: Sequence[SequencePrediction]) -> list[dict[str, Any]]:
+    """One summary row per list: what the table under the heatmaps shows."""
+    rows = []
+    for i, p in enumerate(preds, start=1):
+        rows.append(
+            {
+                "list": i,
+                "unsorted": format_list(p.unsorted),
+                "correct sorted": format_list(p.targets),
+                "model predicts": format_list(p.predicted),
+                "wrong positions": ", ".join(str(w) for w in p.wrong) or "none",
+                "verdict": "all correct" if p.correct else f"{len(p.wrong)} wrong",
+                "min p(correct)": round(float(min(p.probs[k, t] for k, t in enumerate(p.targets))), 4),
+            }
+        )
+    return rows
+
+
+def describe_prediction(p: SequencePrediction) -> str:
+    """'At position 1 (after 0) the model predicts 0 (p=0.41) instead of 40 (p=0.12).'"""
+    if p.correct:
+        return "The model sorts this list correctly."
+    parts = []
+    for k in p.wrong:
+        after = "SEP" if k == 0 else str(p.targets[k - 1])
+        parts.append(
+            f"at position {k} (the prediction made at {after}), where it predicts {p.predicted[k]} "
+            f"(p = {p.probs[k, p.predicted[k]]:.2f}) instead of {p.targets[k]} (p = {p.probs[k, p.targets[k]]:.2f})"
+        )
+    return "The model goes wrong " + join_words(parts, "; and") + "."
+
+
+# --------------------------------------------------------------------------- exercises
+
+
+def grade_adversarial_list(
+    answer: Any, cfg: ModelConfig, predict: Callable[[tuple[int, ...]], SequencePrediction]
+) -> Grade:
+    """Any valid list the model gets wrong at one or more positions passes."""
+    text = "" if answer is None else str(answer)
+    try:
+        values = tuple(parse_unsorted_list(text, cfg.list_len, cfg.max_value))
+    except InvalidListError as exc:
+        return Grade(False, f"That is not a valid list: {exc}.")
+    p = predict(values)
+    if p.wrong:
+        return Grade(True, f"{CORRECT} {describe_prediction(p)}")
+    lowest = min(float(p.probs[k, t]) for k, t in enumerate(p.targets))
+    return Grade(
+        False,
+        f"The model sorts ({format_list(values)}) correctly (its lowest probability on a correct token is {lowest:.2f}). "
+        "Try values the training data rarely contains: all values high, or a very large gap between two values.",
+    )
+
+
+def grade_wrong_position(answer: Any, p: SequencePrediction) -> Grade:
+    """A position (0 = the prediction made at SEP) where the model's prediction is wrong."""
+    value = as_int(answer)
+    n = len(p.targets)
+    if value is None or not 0 <= value < n:
+        return Grade(
+            False, f"Enter a prediction position between 0 (the prediction made at SEP) and {n - 1}."
+        )
+    if value in p.wrong:
+        others = [w for w in p.wrong if w != value]
+        extra = f" It also goes wrong at position(s) {', '.join(map(str, others))}." if others else ""
+        return Grade(
+            True,
+            f"{CORRECT} At position {value} the model predicts {p.predicted[value]} instead of {p.targets[value]}.{extra}",
+        )
+    return Grade(
+        False,
+        f"At position {value} the model correctly predicts {p.targets[value]}. Look for the ✗ in the heatmap (row = prediction position).",
+    )
+
+
+def grade_worst_family(answer: Any, rates: FamilyRates) -> Grade:
+    """The family whose lists the model gets wrong most often (ties: any of the worst)."""
+    if answer not in rates.families:
+        return Grade(False, "Choose one of the families.")
+    worst = max(rates.wrong)
+    if rates.rate(answer) >= worst - 1e-12:
+        return Grade(
+            True,
+            f"{CORRECT} {FAMILY_LABELS[answer].capitalize()}: {pct(rates.rate(answer))} of such lists go wrong.",
+        )
+    return Grade(
+        False,
+        f"Lists with {FAMILY_LABELS[answer]} go wrong {pct(rates.rate(answer))} of the time; another family fails more often. "
+        "Think about which lists the training data (random subsets) almost never contains.",
+    )
+
+
+def pick_exercise_list(candidates: Sequence[SequencePrediction]) -> SequencePrediction | None:
+    """The first candidate the model gets wrong (the exercise needs one), else None."""
+    return next((p for p in candidates if p.wrong), None)
+
+
+# Code exercises for this page (issue 11) live in `sortlist_core/exercises/adversarial.py`; list
+# them here when they exist.
+CODE_EXERCISES: tuple[str, ...] = ()
+BUDGETS = (2_048, 8_192, 32_768)  # search sizes offered
+
+
+def default_lists(cfg: ModelConfig) -> list[tuple[int, ...]]:
+    """The editor's lists before the learner changes them: the presets, else two "high" lists."""
+    return [lst for p in writeup_presets(cfg) for lst in p.lists] or list(generated_lists("high", 2, cfg, 0))
+
+
+def exercise_candidates(cfg: ModelConfig) -> tuple[tuple[int, ...], ...]:
+    """Lists to pick the "where does it go wrong" list from: presets, then generated gap/high lists."""
+    candidates = [lst for p in writeup_presets(cfg) for lst in p.lists]
+    candidates += list(generated_lists("gap", 5, cfg, 0)) + list(generated_lists("high", 5, cfg, 0))
+    return tuple(candidates)
+
+
+def search_result_facts(result: SearchResult) -> dict[str, Any]:
+    """The `adversarial_search_result` template."""
+    sources = wrong_rate_by_source(result)
+    best = max(sources, key=sources.get) if sources else "none"
+    return {
+        "n_scored": f"{result.n_scored:,}",
+        "seconds": f"{result.seconds:.1f}",
+        "n_wrong": f"{result.n_wrong:,}",
+        "wrong_fraction": pct(result.n_wrong / max(result.n_scored, 1)),
+        "best_source": best,
+        "best_source_fraction": pct(sources.get(best, 0.0)),
+    }
+
+
+def example_caption(wrong_positions: Sequence[int], margin: float, family: str) -> str:
+    return f"wrong at position(s) {', '.join(map(str, wrong_positions))} · margin {margin:+.2f} · {family}"
+
+
+def maps_facts(maps: Sequence[AccuracyMap]) -> dict[str, Any]:
+    """The `adversarial_maps` template."""
+    return accuracy_map_facts(maps) | {"n_lists": f"{int(maps[0].counts.sum()):,}"}
+
+
+def worst_family_exercise(rates: FamilyRates) -> Exercise:
+    """Predict which kind of list the model gets wrong most often."""
+    return Exercise(
+        id="adversarial.worst_family",
+        title="Which kind of list is most dangerous?",
+        question="Predict before you measure: which kind of list does this model get wrong most often?",
+        answer=Answer.select(FAMILIES, lambda f: FAMILY_LABELS[f], "Kind of list"),
+        grade=lambda answer: grade_worst_family(answer, rates),
+        hints=(
+            "The training data are uniformly random subsets. Which structures does it almost never contain?",
+            "Compare what SEP needs to find with what the positional QK circuit lets it find.",
+        ),
+        solution="Measured on this model: "
+        + "; ".join(f"{FAMILY_LABELS[f]}: {pct(rates.rate(f))}" for f in rates.families)
+        + ".",
+        difficulty=2,
+        importance=3,
+    )
+
+
+def find_wrong_list_exercise(
+    rates: FamilyRates, cfg: ModelConfig, predict: Callable[[tuple[int, ...]], SequencePrediction]
+) -> Exercise:
+    """Type a list the model sorts wrongly (`predict` runs the model on it)."""
+    family = family_facts(rates)
+    return Exercise(
+        id="adversarial.find_wrong_list",
+        title="Break the model",
+        question=f"Find a list of {cfg.list_len} distinct values in 0..{cfg.max_value} that the model sorts "
+        "**wrongly** (at least one wrong prediction). Type it without using the search.",
+        answer=Answer.text(placeholder=format_list(range(cfg.list_len - 1, -1, -1)), label="Your list"),
+        grade=lambda answer: grade_adversarial_list(answer, cfg, predict),
+        hints=(
+            "Random lists almost always work. Think about what random subsets of 0..max rarely contain.",
+            "Try lists whose values are all near the top of the range, or one small value followed by a run of large ones.",
+        ),
+        solution="Any list the heatmap marks with a ✗ works. For this model, lists of the kind "
+        f"**{family['worst_family']}** go wrong most often "
+        f"({family['worst_family_wrong']}); the search above finds many more.",
+        difficulty=2,
+        importance=4,
+    )
+
+
+def wrong_position_exercise(target: SequencePrediction, cfg: ModelConfig) -> Exercise:
+    """At which prediction position a wrongly sorted list goes wrong."""
+    source = next((p.label for p in writeup_presets(cfg) if tuple(target.unsorted) in p.lists), None)
+    return Exercise(
+        id="adversarial.wrong_position",
+        title="Where does it go wrong?",
+        question=(f"The write-up's list **{source}**" if source else "This list")
+        + f" `({format_list(target.unsorted)})` is sorted wrongly. At which **prediction position** does the model "
+        "make a mistake? Position 0 is the prediction made at `SEP` (which should be the smallest value), position 1 "
+        "the one made at the smallest value, and so on. Load it into the editor and read the heatmap.",
+        answer=Answer.number(0, cfg.list_len - 1, "Prediction position"),
+        grade=lambda answer: grade_wrong_position(answer, target),
+        hints=(
+            "Rows of the heatmap are prediction positions, top row = the prediction made at SEP.",
+            "Find the row with a ✗: the model's argmax differs from the ○.",
+        ),
+        solution=describe_prediction(target),
+        difficulty=1,
+        importance=3,
+        context=format_list(target.unsorted),
+    )
+
+
+# --------------------------------------------------------------------------- URL parameters
+PAGE = "adversarial"
+TEXT = "adv.lists_text"  # the editor's text area
+
+
+def _decode_lists(text: str, cfg: ModelConfig) -> tuple[str, list[str]]:
+    lists, warnings = decode_lists(text, cfg, MAX_EDITOR_LISTS)
+    return editor_text(lists), warnings
+
+
+URL_PARAMS = (
+    Param(
+        "lists",
+        TEXT,
+        default=lambda c: editor_text(default_lists(c)),
+        decode=_decode_lists,
+        encode=lambda value, c: encode_lists(parse_editor(value, c).lists) or None,
+    ),
+)

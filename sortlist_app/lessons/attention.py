@@ -1,0 +1,220 @@
+"""The Attention page's lesson: template values, graders, exercises and URL parameters
+(pure functions of analysis results, no streamlit)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sortlist_core.ablation import AblationResult, importance_contrast
+from sortlist_core.attention import AttentionClaims, AttentionMisses
+from sortlist_core.circuit_findings import (
+    copying_roles,
+)
+from sortlist_core.circuits import HeadResponsibility
+from sortlist_core.config import ModelConfig
+
+from .exercise import CORRECT, Answer, Exercise, Grade, as_int, grade_head_choice
+from .url_params import MAX_LISTS, Param, decode_indices, head_param, int_in, int_param, list_text_param
+from .wording import Values, count, head_name, join_words, num, pct, responsibility_facts
+
+
+def attention_facts(claims: AttentionClaims, head_names: Sequence[str]) -> Values:
+    return {
+        "claims_n_lists": claims.n_lists,
+        "sep_min_any": pct(claims.sep_attends_min_any),
+        "sep_min_per_head": join_words(
+            f"{pct(v)} for {head_name(head_names, h)}" for h, v in enumerate(claims.sep_attends_min)
+        ),
+        "sep_best_head": head_names[claims.sep_best_head],
+        "next_larger_any": pct(claims.attends_next_larger_any),
+        "next_larger_per_head": join_words(
+            f"{pct(v)} for {head_name(head_names, h)}" for h, v in enumerate(claims.attends_next_larger)
+        ),
+        "next_best_head": head_names[claims.next_larger_best_head],
+        "next_larger_miss": pct(1 - claims.attends_next_larger_any),
+    }
+
+
+def ablation_facts(result: AblationResult, head_names: Sequence[str]) -> Values:
+    contrast = importance_contrast(result)
+    top, low, ratio = contrast.most_important, contrast.least_important, contrast.cost_ratio
+    times = "many" if ratio == float("inf") else f"{ratio:.1f}"
+    if ratio >= 1.5:
+        verdict = f"yes: mean-ablating head {head_names[top]} hurts {times} times as much as ablating head {head_names[low]}"
+    else:
+        verdict = f"only slightly: the heads' mean-ablation costs are within a factor {times} of each other"
+    return {
+        "base_loss": num(result.base_loss),
+        "mean_ablation_per_head": join_words(
+            f"{num(result.mean[h])} for {head_name(head_names, h)}" for h in range(len(head_names))
+        ),
+        "zero_ablation_per_head": join_words(
+            f"{num(result.zero[h])} for {head_name(head_names, h)}" for h in range(len(head_names))
+        ),
+        "important_head": head_names[top],
+        "less_important_head": head_names[low],
+        "important_increase": num(result.mean[top]),
+        "less_important_increase": num(result.mean[low]),
+        "ablation_verdict": verdict,
+        "ablation_verdict_cap": verdict[0].upper() + verdict[1:],
+    }
+
+
+def ablation_copying_sentence(
+    result: AblationResult, resp: HeadResponsibility, head_names: Sequence[str]
+) -> str:
+    """Relate the ablation ranking to which head copies most of the vocabulary."""
+    important = result.most_important_head
+    major = copying_roles(resp).major
+    copied = f"{len(resp.copies[major])} of the {len(resp.owner)} values"
+    if important == major:
+        return f"That fits the OV circuits: head {head_names[major]} is also the stronger copier of most of the vocabulary ({copied})."
+    return (
+        f"Surprisingly, the stronger copier of most of the vocabulary is a different head, "
+        f"head {head_names[major]} ({copied}): look at the OV/QK page to see why."
+    )
+
+
+def attention_miss_facts(misses: AttentionMisses) -> Values:
+    """Among sorted-half positions where *no* head attends most to the next larger value, how
+    often is the prediction still right? (`attention.next_larger_misses_on` on the eval set.)"""
+    return {
+        "miss_count": count(misses.n_misses, "position"),
+        "miss_skip": pct(misses.skip_fraction),
+        "miss_correct": pct(misses.still_correct_fraction),
+    }
+
+
+def grade_top_attended(answer: Any, expected: int, dest: int) -> Grade:
+    """The source position that destination position `dest` attends to most in one head."""
+    value = as_int(answer)
+    if value is None:
+        return Grade(False, "Enter a position (a whole number).")
+    if value > dest:
+        return Grade(False, f"Attention is causal: position {dest} can only attend to positions 0..{dest}.")
+    if value == expected:
+        return Grade(True, f"{CORRECT} Position {dest} attends most to position {expected}.")
+    return Grade(
+        False, "Not this one. Hover over the destination's row in the chosen head and find its darkest cell."
+    )
+
+
+# Code exercises for this page (issue 11) live in `sortlist_core/exercises/attention.py`; list
+# them here when they exist.
+CODE_EXERCISES: tuple[str, ...] = ()
+
+
+def observation_facts(
+    claims: AttentionClaims, resp: HeadResponsibility, misses: AttentionMisses, head_names: Sequence[str]
+) -> Values:
+    """The `attention_observations` template."""
+    return (
+        attention_facts(claims, head_names)
+        | responsibility_facts(resp, head_names)
+        | attention_miss_facts(misses)
+    )
+
+
+def ablation_prose_facts(
+    result: AblationResult, resp: HeadResponsibility, head_names: Sequence[str]
+) -> Values:
+    """The `attention_ablation` template."""
+    return ablation_facts(result, head_names) | {
+        "ablation_copying": ablation_copying_sentence(result, resp, head_names)
+    }
+
+
+def view_labels(indices: Sequence[int], n_own: int) -> list[str]:
+    """Captions of the lists shown: evaluation lists first, then the learner's."""
+    return [f"evaluation list #{i}" for i in indices] + [f"your list {n + 1}" for n in range(n_own)]
+
+
+def top_attended_exercise(
+    label: str,
+    labels: Sequence[str],
+    pos: int,
+    head: int,
+    expected: int,
+    weight: float,
+    head_names: Sequence[str],
+    cfg: ModelConfig,
+    unsorted: Sequence[int],
+) -> Exercise:
+    """Which position `pos` attends to most in `head`, for the first list shown (token `labels`)."""
+    name = head_names[head]
+    return Exercise(
+        id="attention.top_attended",
+        title="Follow one position's attention",
+        question=f"In {label} (`{' '.join(labels)}`), which **position** does position "
+        f"{pos} (token `{labels[pos]}`) attend to most in head {name}? "
+        "Change the head and the destination position above for a new question.",
+        answer=Answer.number(0, cfg.n_ctx - 1, "Source position"),
+        grade=lambda answer: grade_top_attended(answer, expected, pos),
+        hints=(
+            f"In the view of {label}, click head {name} and find row {pos} "
+            "(destination tokens are rows, sources are columns).",
+            f"The write-up predicts it attends to the next larger value, {labels[pos + 1]}, "
+            "which sits somewhere in the unsorted half — but check: it is not always so.",
+        ),
+        solution=f"Position **{expected}** (token `{labels[expected]}`, weight "
+        f"{weight:.3f}). The next larger value is `{labels[pos + 1]}`.",
+        difficulty=2,
+        importance=3,
+        context=f"{tuple(unsorted)}:{pos}:{head}",
+    )
+
+
+def important_head_exercise(result: AblationResult, head_names: Sequence[str]) -> Exercise:
+    """Which head's mean ablation costs the most loss."""
+    return Exercise(
+        id="attention.important_head",
+        title="Which head matters more?",
+        question="Mean-ablate each head in turn on the evaluation set. Ablating which head "
+        "increases the loss the most?",
+        answer=Answer.select(range(len(head_names)), lambda h: f"head {head_names[h]}", "Head"),
+        grade=lambda answer: grade_head_choice(
+            answer,
+            result.most_important_head,
+            head_names,
+            "Compare the mean-ablation bars in the chart above.",
+        ),
+        hints=(
+            "A head the model relies on more costs more loss when its output is replaced by its average.",
+            "Read the blue (mean ablation) bars of the head ablation chart.",
+        ),
+        solution=f"Head **{head_names[result.most_important_head]}**: "
+        + ablation_facts(result, head_names)["mean_ablation_per_head"]
+        + " (loss increase when mean-ablated).",
+        difficulty=1,
+        importance=4,
+    )
+
+
+# --------------------------------------------------------------------------- URL parameters
+PAGE = "attention"
+IDX, LISTS, HEAD, POS = "attention.idx", "attention.lists", "attention.head", "attention.pos"
+
+
+def default_pos(cfg: ModelConfig) -> int:
+    """The first sorted token: the write-up's "4 attends more to 7 than to 5"."""
+    return cfg.list_len + 1
+
+
+def _decode_pos(text: str, cfg: ModelConfig) -> tuple[int, list[str]]:
+    pos = int_in(text, 0, cfg.n_ctx - 1, f"positions are 0..{cfg.n_ctx - 1}", "the default position")
+    return (pos if cfg.list_len <= pos < 2 * cfg.list_len else default_pos(cfg)), []
+
+
+URL_PARAMS = (
+    Param(
+        "idx",
+        IDX,
+        default=lambda c: [0],
+        decode=lambda t, c: decode_indices(t),
+        encode=lambda v, c: None if list(v) == [0] else "-".join(str(i) for i in v),
+    ),
+    list_text_param("lists", LISTS, MAX_LISTS, "\n", default=lambda c: ""),
+    head_param(HEAD),
+    int_param("pos", POS, default_pos, _decode_pos),
+)

@@ -1,0 +1,281 @@
+"""The OV/QK circuits page's lesson: template values, graders, exercises and URL parameters
+(pure functions of analysis results, no streamlit)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from jaxtyping import Float
+from numpy import ndarray
+
+from sortlist_core.circuit_findings import (
+    destination_scores,
+    direct_path_preference,
+    ov_diagonality,
+    positional_preferences,
+    qk_larger_preference,
+    top_tokens,
+)
+from sortlist_core.circuits import HeadResponsibility
+from sortlist_core.config import ModelConfig
+
+from .exercise import CORRECT, Answer, Exercise, Grade, as_int, grade_count, grade_head_choice
+from .url_params import head_param, int_in, int_param
+from .wording import Values, count, head_name, join_words, pct, responsibility_facts, sig
+
+
+def ov_facts(
+    full_ov: Float[ndarray, "head src pred"], resp: HeadResponsibility, head_names: Sequence[str]
+) -> Values:
+    """How diagonal the OV circuits are: does attending to token t make the model predict t?"""
+    ov = ov_diagonality(full_ov, resp)
+    return {
+        "ov_self_fraction": pct(ov.self_copy_fraction),
+        "ov_own_fraction": join_words(
+            f"{pct(ov.own_copy_fraction[h])} of the tokens {head_name(head_names, h)} owns"
+            for h in range(len(head_names))
+        ),
+        "minor_on_major_mean": sig(ov.minor_on_major),
+        "minor_on_major_sign": "negative: it pushes *down* the tokens it sees there (anti-copying)"
+        if ov.minor_on_major < 0
+        else "positive: it weakly copies them too",
+    }
+
+
+def qk_bar_facts(
+    scores: Float[ndarray, "head src"], dest: int, resp: HeadResponsibility, head_names: Sequence[str]
+) -> Values:
+    """For one destination token: which sources each head scores highest, and where d+1 ranks.
+
+    `scores` is [head src] over the full vocab; only value tokens are ranked (SEP is never a
+    source in the sorted half's attention that matters)."""
+    scored = destination_scores(scores, dest, resp)
+    lines = []
+    for h in range(len(head_names)):
+        best = scored.top_sources[h]
+        line = f"{head_name(head_names, h)}: highest scores for tokens {join_words(str(t) for t in best)}"
+        if scored.next_rank is not None:
+            line += f" (the next larger token {dest + 1} ranks #{scored.next_rank[h]})"
+        lines.append(line)
+    best_resp = scored.responsible_best
+    return {
+        "dest": dest,
+        "dest_plus_one": dest + 1,
+        "qk_lines": "\n".join(f"- {line}" for line in lines),
+        "responsible_head": head_names[scored.responsible_head],
+        "responsible_best": best_resp,
+        "best_is_next": "is exactly"
+        if best_resp == dest + 1
+        else ("is above" if best_resp > dest + 1 else "is below"),
+        "larger_minus_smaller": sig(scored.larger_minus_smaller),
+        "zero_sentence": _zero_sentence(scored.zero_rank, dest, head_names),
+    }
+
+
+def _zero_sentence(ranks: Sequence[int], dest: int, head_names: Sequence[str], top: int = 5) -> str:
+    """Where source token 0 ranks (`ranks[h]`, 1 = best) for this destination, and what that means."""
+    ranked = join_words(f"#{r} in {head_name(head_names, h)}" for h, r in enumerate(ranks))
+    if min(ranks) <= top and dest > 0:
+        return (
+            f"Source token 0 ranks {ranked}: destination {dest} scores a very small source highly. "
+            "Why doesn't it attend to 0 in real lists? The positional QK circuit below answers that."
+        )
+    return f"Source token 0 ranks {ranked}, so 0 is no distraction here (the write-up saw that effect at d = 40)."
+
+
+def positional_facts(
+    pos_qk: Float[ndarray, "head query_pos key_token"],
+    list_len: int,
+    head_names: Sequence[str],
+    n_small: int = 10,
+) -> Values:
+    """SEP's positional preference and the late positions' bias against small tokens."""
+    prefs = positional_preferences(pos_qk, list_len, n_small)
+    corr, bias = prefs.sep_value_correlation, prefs.late_small_bias
+    corr_text = join_words(f"{c:+.2f} for {head_name(head_names, h)}" for h, c in enumerate(corr))
+    falling = [h for h, c in enumerate(corr) if c < 0]
+    if falling:
+        heads = join_words(head_name(head_names, h) for h in falling)
+        sep_sentence = (
+            f"In the `SEP` row the score falls as the token's value rises in {heads} (correlation {corr_text}): "
+            "`SEP` is pushed towards the smallest values, which is how it finds the first sorted token."
+        )
+    else:
+        sep_sentence = (
+            f"In the `SEP` row the score does not fall with the token's value (correlation {corr_text}): "
+            "this model's `SEP` must find the smallest value through the token-token QK circuit instead."
+        )
+    against = [h for h, b in enumerate(bias) if b < 0]
+    return {
+        "late_first": prefs.late_first,
+        "late_last": prefs.late_last,
+        "small_max": prefs.n_small - 1,
+        "late_small_bias": join_words(f"{sig(b)} for {head_name(head_names, h)}" for h, b in enumerate(bias)),
+        "late_bias_sentence": (
+            f"a bias against very small tokens in {join_words(head_name(head_names, h) for h in against)}, which counteracts the pull towards 0 seen in the bar chart"
+            if against
+            else "so no bias against very small tokens here"
+        ),
+        "sep_sentence": sep_sentence,
+    }
+
+
+def direct_path_facts(direct: Float[ndarray, "input_token pred"]) -> Values:
+    """Does the direct path `W_E W_U` favour d+1 over d+2 as the prediction after token d?"""
+    pref = direct_path_preference(direct)
+    return {
+        "direct_next_fraction": pct(pref.next_fraction),
+        "direct_next_gap": sig(pref.mean_gap),
+    }
+
+
+def qk_facts(full_qk: Float[ndarray, "head dest src"], resp: HeadResponsibility) -> Values:
+    """Does each destination token d prefer larger sources, in the head that copies d+1?"""
+    pref = qk_larger_preference(full_qk, resp)
+    larger, next_top = pref.larger_fraction, pref.next_top_fraction
+    if next_top >= 0.8:
+        verdict = "A clean rule: attend to the next larger token"
+    elif larger >= 0.6:
+        verdict = 'A weak, patchy preference for "slightly larger than me", as the write-up found'
+    else:
+        verdict = "No clear preference for larger tokens in this model's token-token scores"
+    return {
+        "qk_verdict": verdict,
+        "qk_larger_fraction": pct(larger),
+        "qk_next_top_fraction": pct(next_top),
+        "qk_n_dest": pref.n_dest,
+    }
+
+
+def grade_top_source(answer: Any, scores: Sequence[float], dest: int) -> Grade:
+    """The source token with the highest QK score for destination token `dest` (one head)."""
+    value = as_int(answer)
+    if value is None or not 0 <= value < len(scores):
+        return Grade(False, f"Enter a source token between 0 and {len(scores) - 1}.")
+    best = max(range(len(scores)), key=lambda t: scores[t])
+    if value == best:
+        return Grade(True, f"{CORRECT} Token {best} gets the highest score from destination {dest}.")
+    if value == dest + 1 and best != dest + 1:
+        return Grade(
+            False,
+            f"A natural guess (the next larger value), but for this head another source token scores higher than {value}. Look at the bar chart.",
+        )
+    return Grade(
+        False,
+        f"Token {value} scores {scores[value]:.2f}; some token scores higher. Look at the tallest bar in the chosen head.",
+    )
+
+
+# Code exercises for this page (issue 11) live in `sortlist_core/exercises/circuits.py`; list
+# them here when they exist.
+CODE_EXERCISES: tuple[str, ...] = ()
+QUICK_PICKS = (25, 40)  # the destination tokens the write-up looks at
+
+
+def probe_token(resp: HeadResponsibility, head: int) -> int:
+    """A token in the middle of `head`'s main range (the interesting case for the less used head)."""
+    main_range = resp.main_range(head)
+    return (main_range.start + main_range.end) // 2 if main_range else len(resp.owner) // 2
+
+
+def copier_exercise(resp: HeadResponsibility, head_names: Sequence[str]) -> Exercise:
+    """Which head is the stronger copier of a token the less used head owns."""
+    copying = responsibility_facts(resp, head_names)
+    probe = probe_token(resp, copying["minor_index"])
+    return Exercise(
+        id="circuits.copier_of_token",
+        title=f"Who copies token {probe}?",
+        question=f"When a head attends to token **{probe}**, which head pushes up the logit of "
+        f"{probe} more, i.e. is the stronger copier of {probe}?",
+        answer=Answer.select(range(len(head_names)), lambda h: f"head {head_names[h]}", "Head"),
+        grade=lambda answer: grade_head_choice(
+            answer,
+            resp.owner[probe],
+            head_names,
+            f"Compare the diagonal entry ({probe}, {probe}) of the two OV heatmaps.",
+        ),
+        hints=(
+            "Copying shows up on the diagonal of the full OV circuit: source token t, predicted token t.",
+            "The head responsibility strip colours every token by the head with the larger diagonal entry.",
+        ),
+        solution=f"Head **{head_names[resp.owner[probe]]}**: its diagonal entry for {probe} is "
+        + join_words(
+            f"{resp.copy_strength[h, probe]:.2f} in head {head_names[h]}" for h in range(len(head_names))
+        )
+        + f". {copying['per_head_copying'][0].upper()}{copying['per_head_copying'][1:]}.",
+        difficulty=1,
+        importance=4,
+    )
+
+
+def copy_count_exercise(resp: HeadResponsibility, head_names: Sequence[str]) -> Exercise:
+    """For how many value tokens the less used head is the stronger copier."""
+    copying = responsibility_facts(resp, head_names)
+    minor = copying["minor_index"]
+    n_values = len(resp.owner)
+    return Exercise(
+        id="circuits.copy_count",
+        title="How much does the smaller head do?",
+        question=f"For how many of the {n_values} value tokens is head **{head_names[minor]}** the "
+        "stronger copier?",
+        answer=Answer.number(0, n_values, "Number of tokens"),
+        grade=lambda answer: grade_count(
+            answer,
+            len(resp.copies[minor]),
+            "Count the tokens of its colour in the head responsibility strip.",
+        ),
+        hints=(
+            "Use the head responsibility strip (or its table): each value token is coloured by its stronger copier.",
+            f"Head {head_names[minor]} owns {count(len(resp.ranges_of(minor)), 'run')} of consecutive tokens; add up their lengths.",
+        ),
+        solution=f"**{len(resp.copies[minor])}** tokens: {copying['minor_ranges']}.",
+        difficulty=2,
+        importance=3,
+    )
+
+
+def top_source_exercise(
+    scores: Float[ndarray, "head src"], dest: int, head: int, head_names: Sequence[str], cfg: ModelConfig
+) -> Exercise:
+    """The value token with the highest QK score from destination `dest` in `head`."""
+    value_scores = scores[head, : cfg.max_value + 1]
+    top = top_tokens(value_scores, 3)
+    return Exercise(
+        id="circuits.top_source",
+        title="Where does a destination token look?",
+        question=f"In head **{head_names[head]}**, which source token gets the highest QK score from "
+        f"destination token **{dest}**? (Use the slider and head choice above to change the question.)",
+        answer=Answer.number(0, cfg.max_value, "Source token"),
+        grade=lambda answer: grade_top_source(answer, value_scores.tolist(), dest),
+        hints=(
+            f"Look at the bar chart for destination {dest}; only the bars of head {head_names[head]} count.",
+            "The write-up expects a token a bit larger than the destination, but not necessarily the very next value.",
+        ),
+        solution=f"Token **{top[0]}** (score {value_scores[top[0]]:.2f}); next come "
+        + join_words(f"{t} ({value_scores[t]:.2f})" for t in top[1:])
+        + ".",
+        difficulty=2,
+        importance=3,
+        context=f"{dest}:{head}",
+    )
+
+
+# --------------------------------------------------------------------------- URL parameters
+PAGE = "circuits"
+HEAD, DEST = "circuits.head", "circuits.dest"
+
+
+def default_dest(cfg: ModelConfig) -> int:
+    return QUICK_PICKS[0] if QUICK_PICKS[0] < cfg.max_value else cfg.max_value // 2
+
+
+def _decode_dest(text: str, cfg: ModelConfig) -> tuple[int, list[str]]:
+    why = f"the destination token must be in 0..{cfg.max_value}"
+    return int_in(text, 0, cfg.max_value, why, "the default token"), []
+
+
+URL_PARAMS = (
+    head_param(HEAD),
+    int_param("dest", DEST, default_dest, _decode_dest),
+)

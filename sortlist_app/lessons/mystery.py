@@ -1,0 +1,468 @@
+"""The Mystery page's logic as pure functions (no streamlit): which lists to analyse, the
+sentences that explain the measured DLA, OV and direct-path results, and the exercise graders.
+
+Every sentence is worded from the loaded model's numbers (signs decide the wording), so a
+checkpoint with its heads swapped, or one that resolves the mystery differently, still reads true.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from jaxtyping import Float
+
+from sortlist_core.circuit_findings import direct_path_preference
+from sortlist_core.circuits import HeadResponsibility
+from sortlist_core.config import ModelConfig
+from sortlist_core.data import InvalidListError, format_list, parse_unsorted_list
+from sortlist_core.mystery import (
+    DEFAULT_MYSTERY_LISTS,
+    DirectPathExperiment,
+    MysteryCase,
+    OffsetProfile,
+    check_xyz,
+    offset_shapes,
+    qk_puzzle,
+    tally_cases,
+)
+
+from .exercise import CORRECT, Answer, Exercise, Grade
+from .url_params import BadParam, Param, decode_lists, encode_lists, int_in, split_values
+from .wording import pct
+
+SIGNS = ("positive", "negative")
+TOTALS = ("y", "z")
+
+
+@dataclass(frozen=True)
+class CustomInput:
+    unsorted: tuple[int, ...]
+    xyz: tuple[int, int, int]
+
+
+def parse_custom(list_text: str, xyz_text: str, cfg: ModelConfig) -> CustomInput:
+    """The learner's list and (x, y, z); `InvalidListError` names the problem."""
+    try:
+        values = tuple(parse_unsorted_list(list_text, cfg.list_len, cfg.max_value))
+    except InvalidListError as exc:
+        raise InvalidListError(f"the list: {exc}") from None
+    items = split_values(str(xyz_text))
+    if len(items) != 3:
+        raise InvalidListError(f"(x, y, z): enter three values such as `14, 15, 17`, got {len(items)}")
+    try:
+        x, y, z = (int(t) for t in items)
+    except ValueError:
+        raise InvalidListError("(x, y, z): the three values must be whole numbers") from None
+    check_xyz(values, x, y, z)
+    return CustomInput(values, (x, y, z))
+
+
+def suggest_xyz(unsorted: Sequence[int]) -> tuple[int, int, int] | None:
+    """The tightest consecutive sorted triple of a list: a natural (x, y, z) to try."""
+    s = sorted(unsorted)
+    if len(s) < 3:
+        return None
+    i = min(range(len(s) - 2), key=lambda k: s[k + 2] - s[k])
+    return s[i], s[i + 1], s[i + 2]
+
+
+# --------------------------------------------------------------------------- DLA cases
+
+
+def case_title(i: int, case: MysteryCase, custom: bool = False) -> str:
+    label = "Your list" if custom else f"List #{i}"
+    return f"{label}<br>(x, y, z) = ({case.x}, {case.y}, {case.z})"
+
+
+def case_panel_title(title: str) -> str:
+    """`case_title` short enough for a 2×2 panel five to a row: the figure's title names (x, y, z)."""
+    return title.replace("(x, y, z) = ", "")
+
+
+def case_row(label: str, case: MysteryCase, head_names: Sequence[str]) -> dict[str, Any]:
+    (yy, zy), (yz, zz) = case.dla  # dla[pred][src]
+    return {
+        "case": label,
+        "list": format_list(case.unsorted),
+        "x, y, z": f"{case.x}, {case.y}, {case.z}",
+        "head": head_names[case.head],
+        "attention x→y": round(float(case.attention[0]), 3),
+        "attention x→z": round(float(case.attention[1]), 3),
+        "y→y": round(float(yy), 3),
+        "z→y": round(float(zy), 3),
+        "y→z": round(float(yz), 3),
+        "z→z": round(float(zz), 3),
+        "total to y": round(case.total_to_y, 3),
+        "total to z": round(case.total_to_z, 3),
+        "model predicts": case.predicted,
+        "p(y)": round(case.prob_y, 3),
+        "p(z)": round(case.prob_z, 3),
+    }
+
+
+def _signed(v: float) -> str:
+    return f"{v:+.2f}".replace("-", "−")
+
+
+def _sign_word(v: float) -> str:
+    return "positive" if v > 0 else "negative" if v < 0 else "zero"
+
+
+def case_sentence(case: MysteryCase, head_names: Sequence[str]) -> str:
+    """The resolution for one list, worded from its measured signs and sizes."""
+    (yy, zy), (yz, zz) = (float(v) for v in case.dla[0]), (float(v) for v in case.dla[1])
+    a_y, a_z = float(case.attention[0]), float(case.attention[1])
+    head = f"head {head_names[case.head]}"
+    attn = (
+        f"{head} attends *more* to z ({a_z:.2f}) than to y ({a_y:.2f})"
+        if a_z > a_y
+        else f"{head} attends more to y ({a_y:.2f}) than to z ({a_z:.2f})"
+    )
+    cross = f"z→y is {_sign_word(zy)} ({_signed(zy)}) and y→z is {_sign_word(yz)} ({_signed(yz)})"
+    diff = case.total_to_y - case.total_to_z
+    if diff > 0:
+        total = f"so y gets {diff:.2f} more in total ({case.total_to_y:.2f} vs {case.total_to_z:.2f} for z)"
+    else:
+        total = f"so z gets {-diff:.2f} more in total ({case.total_to_z:.2f} vs {case.total_to_y:.2f} for y)"
+    verdict = (
+        f"the model predicts {case.predicted}, the right answer y (p = {case.prob_y:.2f})"
+        if case.predicted == case.y
+        else f"the model predicts {case.predicted}, not y = {case.y} (p(y) = {case.prob_y:.2f}, p(z) = {case.prob_z:.2f})"
+    )
+    direct = ""
+    if zz > yy:
+        direct = f" Note that z→z ({_signed(zz)}) is larger than y→y ({_signed(yy)}): on their own, the copying terms favour z."
+    return f"At x = {case.x}, {attn}. {cross}, {total}: {verdict}.{direct}"
+
+
+def cases_summary(cases: Sequence[MysteryCase]) -> dict[str, Any]:
+    t = tally_cases(cases)
+    n = t.n_cases
+    return {
+        "n_cases": n,
+        "z_more_attention": t.z_more_attention,
+        "zy_positive": t.zy_positive,
+        "yz_negative": t.yz_negative,
+        "y_total_larger": t.y_total_larger,
+        "predicted_y": t.predicted_y,
+        "zz_bigger": t.zz_bigger,
+        "hypothesis_verdict": (
+            "The write-up's explanation holds in every one of these lists"
+            if t.explanation_holds
+            else f"The write-up's explanation holds only partly here: z→y > 0 in {t.zy_positive} of {n}, y→z < 0 in {t.yz_negative} of {n}, and y's total is larger in {t.y_total_larger} of {n}"
+        ),
+    }
+
+
+# --------------------------------------------------------------------------- the puzzle, OV, direct path
+
+
+def qk_puzzle_facts(
+    full_qk: Float[np.ndarray, "head dest src"], resp: HeadResponsibility, head_names: Sequence[str]
+) -> dict[str, Any]:
+    """How often the head that copies d+1 scores d+2 at least as high as d+1 (for destination d)."""
+    puzzle = qk_puzzle(full_qk, resp)
+    ex = ""
+    if puzzle.example is not None:
+        d, h = puzzle.example.dest, puzzle.example.head
+        ex = (
+            f"For example, for d = {d}, head {head_names[h]} (which copies {d + 1}) scores "
+            f"{d + 2} at {puzzle.example.score_after_next:.3g} and {d + 1} at {puzzle.example.score_next:.3g}."
+        )
+    n_hits, n_dest = len(puzzle.hits), puzzle.n_dest
+    return {
+        "puzzle_count": n_hits,
+        "puzzle_total": n_dest,
+        "puzzle_fraction": pct(n_hits / n_dest) if n_dest else "0%",
+        "puzzle_example": ex,
+    }
+
+
+def ov_profile_facts(profile: OffsetProfile, head_names: Sequence[str]) -> dict[str, Any]:
+    """Below / above the copied token: the mean relative OV value at offsets −k..−1 and +1..+k."""
+    shapes = offset_shapes(profile)
+    lines = []
+    for name, shape in zip(head_names, shapes.heads):
+        if shape is None:
+            lines.append(f"head {name} is the stronger copier of no token, so it has no profile")
+            continue
+        lines.append(
+            f"head {name}: attending to s moves the logits of s − 1 by {_signed(shape.just_below)} and of s + 1 by {_signed(shape.just_above)} "
+            f"(as a fraction of its boost to s itself; mean over offsets −{shapes.max_below}..−1: {_signed(shape.below_mean)}, "
+            f"+1..+{shapes.max_above}: {_signed(shape.above_mean)})"
+        )
+    pattern_heads = shapes.pattern_heads
+    n = len(head_names)
+    return {
+        "ov_lines": "\n".join(f"- {line}" for line in lines),
+        "ov_pattern_heads": pattern_heads,
+        "ov_implication": (
+            "For a list with *y* and *z* just above *x*, this means attention to *z* also lifts *y*, while attention to *y* "
+            "lowers *z*: even if *x* attends a bit more to *z*, *y* can end up with the larger logit."
+            if pattern_heads == n
+            else "Where the pattern is missing, attention to *z* does not lift *y* (or attention to *y* does not lower *z*), "
+            "so this mechanism cannot fully protect such lists."
+        ),
+        "ov_verdict": (
+            "In every head, attending to a token boosts slightly *smaller* tokens and suppresses slightly *larger* ones, as the write-up says"
+            if pattern_heads == n
+            else f"The write-up's pattern (boost smaller, suppress larger) shows in {pattern_heads} of the {n} heads"
+        ),
+    }
+
+
+def direct_path_experiment_facts(exp: DirectPathExperiment) -> dict[str, Any]:
+    protected = exp.cluster_acc_with >= exp.control_acc_with - 0.05
+    return {
+        "puzzle_outcome": (
+            f"Yet on {exp.n_per_group:,} random lists holding *d*, *d+1* and *d+2*, the prediction made at *d* is right in "
+            f"**{pct(exp.cluster_acc_with)}** of them ({pct(exp.control_acc_with)} for lists without *d+2*). Why?"
+            if protected
+            else f"Indeed, on {exp.n_per_group:,} random lists holding *d*, *d+1* and *d+2*, the prediction made at *d* is right "
+            f"in only **{pct(exp.cluster_acc_with)}** of them, against {pct(exp.control_acc_with)} for lists without *d+2*: "
+            "for this model such lists *are* partly adversarial. The sections below show which mechanisms are at work."
+        ),
+        "dp_n": f"{exp.n_per_group:,}",
+        "dp_cluster_with": pct(exp.cluster_acc_with),
+        "dp_cluster_without": pct(exp.cluster_acc_without),
+        "dp_control_with": pct(exp.control_acc_with),
+        "dp_control_without": pct(exp.control_acc_without),
+        "dp_cluster_next": pct(exp.cluster_pred_next_without),
+        "dp_control_next": pct(exp.control_pred_next_without),
+        "dp_drop_cluster": pct(exp.cluster_acc_with - exp.cluster_acc_without),
+        "dp_drop_control": pct(exp.control_acc_with - exp.control_acc_without),
+        "dp_verdict": (
+            "**does** make them adversarial: without the direct path, lists with d, d+1, d+2 fail clearly more often than lists without d+2. "
+            "So for this model the direct path *is* part of the answer"
+            if exp.becomes_adversarial
+            else "does **not** make them adversarial: without the direct path, lists with d, d+1, d+2 fail about as often as (or less often than) "
+            "the same lists without d+2. The direct path is not what protects them"
+        ),
+    }
+
+
+def direct_path_heatmap_facts(direct: Float[np.ndarray, "input_token pred"]) -> dict[str, Any]:
+    pref = direct_path_preference(direct)
+    favours = pref.next_fraction
+    return {
+        "dpm_next_fraction": pct(favours),
+        "dpm_next_gap": f"{pref.mean_gap:+.3g}".replace("-", "−"),
+        "dpm_could": "so it *could* be the answer"
+        if favours > 0.5
+        else "so on its own it is an unlikely answer, but let's test it",
+    }
+
+
+# --------------------------------------------------------------------------- exercises
+
+
+def grade_sign(answer: Any, value: float, what: str) -> Grade:
+    """'positive' / 'negative' for a measured attribution."""
+    if answer not in SIGNS:
+        return Grade(False, "Choose positive or negative.")
+    truth = "positive" if value > 0 else "negative"
+    if answer == truth:
+        return Grade(True, f"{CORRECT} {what} is {_signed(value)}.")
+    return Grade(
+        False,
+        f"Not {answer}. Think about the OV circuit's off-diagonal: when a head copies a source token s, what does it do to the logits of tokens just above or below s?",
+    )
+
+
+def grade_larger_total(answer: Any, case: MysteryCase) -> Grade:
+    if answer not in TOTALS:
+        return Grade(False, "Choose y or z.")
+    truth = "y" if case.total_to_y > case.total_to_z else "z"
+    if answer == truth:
+        return Grade(True, f"{CORRECT} Total to y {case.total_to_y:.2f}, total to z {case.total_to_z:.2f}.")
+    return Grade(
+        False,
+        "Not that one. Add each row of the 2×2 heatmap: the prediction's total is its copying term plus its cross term.",
+    )
+
+
+def grade_direct_path(answer: Any, exp: DirectPathExperiment) -> Grade:
+    options = ("yes", "no")
+    if answer not in options:
+        return Grade(False, "Choose yes or no.")
+    truth = "yes" if exp.becomes_adversarial else "no"
+    if answer == truth:
+        return Grade(
+            True,
+            f"{CORRECT} Without the direct path, {pct(exp.cluster_acc_without)} of d, d+1, d+2 lists vs "
+            f"{pct(exp.control_acc_without)} of control lists are still predicted right at d.",
+        )
+    return Grade(
+        False,
+        "Compare the accuracy of the cluster lists and the control lists *without* the direct path, in the table.",
+    )
+
+
+# Code exercises for this page (issue 11) live in `sortlist_core/exercises/mystery.py`; list
+# them here when they exist.
+CODE_EXERCISES: tuple[str, ...] = ()
+
+
+def dla_intro(cases: Sequence[tuple[tuple[int, ...], tuple[int, int, int]]]) -> str:
+    """The sentence above the DLA inputs: the write-up's lists, or lists built like them."""
+    writeup = bool(cases) and cases[0][0] == tuple(DEFAULT_MYSTERY_LISTS[0][0])
+    return (
+        (
+            "The lists below are the write-up's four"
+            if writeup
+            else "The lists below are built like the write-up's (its own do not fit this model's task)"
+        )
+        + ": each has three close values *x < y < z*. Add your own list (*y* must come right after *x* in sorted "
+        "order) and choose which head to attribute."
+    )
+
+
+def custom_input(list_text: str, xyz_text: str, cfg: ModelConfig) -> tuple[CustomInput, str | None]:
+    """The learner's list and (x, y, z); without (x, y, z), the list's tightest triple and a
+    caption saying so. `InvalidListError` names the problem."""
+    if xyz_text.strip():
+        return parse_custom(list_text, xyz_text, cfg), None
+    values = tuple(parse_unsorted_list(list_text, cfg.list_len, cfg.max_value))
+    triple = suggest_xyz(values)
+    return (
+        parse_custom(list_text, ", ".join(map(str, triple)), cfg),
+        f"Using the list's tightest triple (x, y, z) = {triple}.",
+    )
+
+
+def head_rule(head: int | None, head_names: Sequence[str]) -> str:
+    """Which head the DLA is attributed to, for the `mystery_dla` template."""
+    return (
+        "the one whose OV circuit copies *y* most strongly"
+        if head is None
+        else f"head {head_names[head]} (your choice)"
+    )
+
+
+def other_heads_sentence(cases: Sequence[MysteryCase], other_push: Sequence[float]) -> str:
+    """Explanation 1: the other heads' net push towards y against the attributed head's."""
+    main = [c.push_to_y for c in cases]
+    return (
+        f"**Is it the less important head? (explanation 1)** The other head(s)' net push towards *y* (total to y − total to z) in these lists "
+        f"ranges from {min(other_push):+.2f} to {max(other_push):+.2f}, against {min(main):+.2f} to {max(main):+.2f} from the "
+        f"attributed head. Pick a head in the selector above to see its own 2×2 attributions."
+    )
+
+
+def direct_path_exercise(exp: DirectPathExperiment) -> Exercise:
+    """Predict whether removing the direct path makes close triples adversarial."""
+    facts = direct_path_experiment_facts(exp)
+    return Exercise(
+        id="mystery.direct_path",
+        title="Was it the direct path?",
+        question="Does removing the direct path `W_E W_U` make lists with d, d+1, d+2 adversarial for this model "
+        "(clearly more failures than the control lists without d+2)?",
+        answer=Answer.select(("yes", "no"), str.capitalize, "Your verdict"),
+        grade=lambda answer: grade_direct_path(answer, exp),
+        hints=(
+            "Compare the two rows of the table in the direct-path section, in the 'direct path removed' column.",
+        ),
+        solution=f"Without the direct path: {facts['dp_cluster_without']} of cluster lists vs "
+        f"{facts['dp_control_without']} of control lists are right at d. Removing it {facts['dp_verdict']}.",
+        difficulty=2,
+        importance=3,
+    )
+
+
+def cross_sign_exercise(case: MysteryCase, head_names: Sequence[str]) -> Exercise:
+    """Predict the sign of the z→y attribution in the first list."""
+    x, y, z = case.x, case.y, case.z
+    return Exercise(
+        id="mystery.cross_sign",
+        title="Predict the sign of z→y",
+        question=f"Before looking at the heatmaps: in the list `({format_list(case.unsorted)})` with (x, y, z) = "
+        f"({x}, {y}, {z}), head {head_names[case.head]} moves information from source token "
+        f"z = {z} to destination x = {x}. Is its direct logit attribution to the prediction **y = {y}** "
+        "(the cell z→y) positive or negative?",
+        answer=Answer.select(SIGNS, str.capitalize, "Sign of z→y"),
+        grade=lambda answer: grade_sign(answer, float(case.dla[0][1]), f"z→y for ({x}, {y}, {z})"),
+        hints=(
+            "Look at the OV offset chart above: what does attending to s do to the logit of s − 1 or s − 2?",
+            "Here y is just below z, so the relevant offset is y − z < 0.",
+        ),
+        solution=case_sentence(case, head_names),
+        difficulty=2,
+        importance=5,
+        context=f"{case.unsorted}:{x}:{case.head}",
+    )
+
+
+def larger_total_exercise(case: MysteryCase, title: str, head_names: Sequence[str]) -> Exercise:
+    """Which prediction, y or z, gets the larger total attribution in the last list."""
+    return Exercise(
+        id="mystery.larger_total",
+        title="Which prediction wins?",
+        question=f"For {title.replace('<br>', ' ')} (head {head_names[case.head]}), add up the attributions: is the "
+        "**total** DLA larger for prediction y or for prediction z?",
+        answer=Answer.select(TOTALS, lambda v: f"prediction {v}", "Larger total"),
+        grade=lambda answer: grade_larger_total(answer, case),
+        hints=(
+            "Total to y = y→y + z→y (the top row of its heatmap); total to z = y→z + z→z (the bottom row).",
+        ),
+        solution=case_sentence(case, head_names),
+        difficulty=1,
+        importance=4,
+        context=f"{case.unsorted}:{case.x}:{case.y}:{case.z}:{case.head}",
+    )
+
+
+# --------------------------------------------------------------------------- URL parameters
+PAGE = "mystery"
+LIST, XYZ, HEAD = "mystery.list", "mystery.xyz", "mystery.head"
+AUTO = "auto"  # the head: the copier of y
+
+
+def _decode_head(text: str, cfg: ModelConfig) -> tuple[Any, list[str]]:
+    if text.strip().lower() == AUTO:
+        return AUTO, []
+    return int_in(text, 0, cfg.n_heads - 1, f"the head must be a whole number in 0..{cfg.n_heads - 1}"), []
+
+
+def _decode_xyz(text: str, cfg: ModelConfig) -> tuple[str, list[str]]:
+    items = split_values(text.replace("_", "-"))
+    values = [
+        int_in(t, 0, cfg.max_value, f"x, y and z must be whole numbers in 0..{cfg.max_value}") for t in items
+    ]
+    if len(values) != 3:
+        raise BadParam("give three values, e.g. `xyz=14-15-17`")
+    return ", ".join(map(str, values)), []
+
+
+def _encode_xyz(value: str, cfg: ModelConfig) -> str | None:
+    items = split_values(str(value))
+    return "-".join(items) if len(items) == 3 and all(t.isdigit() for t in items) else None
+
+
+def _decode_list(text: str, cfg: ModelConfig) -> tuple[str, list[str]]:
+    lists, warnings = decode_lists(text, cfg, 1)
+    if not lists:
+        raise BadParam(warnings[0].removesuffix(".") if warnings else "no valid list")
+    return format_list(lists[0]), warnings[1:]
+
+
+def _encode_list(value: str, cfg: ModelConfig) -> str | None:
+    try:
+        return encode_lists([parse_unsorted_list(value, cfg.list_len, cfg.max_value)])
+    except InvalidListError:
+        return None
+
+
+URL_PARAMS = (
+    Param("lists", LIST, default=lambda c: "", decode=_decode_list, encode=_encode_list),
+    Param("xyz", XYZ, default=lambda c: "", decode=_decode_xyz, encode=_encode_xyz),
+    Param(
+        "head",
+        HEAD,
+        default=lambda c: AUTO,
+        decode=_decode_head,
+        encode=lambda v, c: None if v == AUTO else str(v),
+    ),
+)

@@ -1,0 +1,143 @@
+"""ARENA-style exercise widget and the learner's progress.
+
+A page gets an `Exercise` from its lesson module (`sortlist_app.lessons.<page>`: question, answer
+widget, grader, hints, solution, all computed from the loaded model) and calls
+`render_exercise(exercise, model)`. The grader is a pure function returning `Grade(ok, nudge)`
+(see `lessons/exercise.py`). Progress is kept in `st.session_state` per model fingerprint,
+survives page switches, and is summarised in the sidebar by `progress_by_page`.
+
+    render_exercise(circuits.copier_exercise(resp, token, names), model)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from sortlist_app.lessons.exercise import Answer, Exercise, Grade
+from sortlist_app.navigation import PAGES, page_of_exercise
+from sortlist_core.checkpoint import LoadedModel
+
+PROGRESS_KEY = "sortlist.progress"  # {model weights_sha256: set of solved exercise ids}
+LEVELS = 5
+
+
+def rating(level: int, on: str, off: str = "⚪") -> str:
+    """`🔴🔴⚪⚪⚪` for level 2."""
+    level = max(0, min(LEVELS, level))
+    return on * level + off * (LEVELS - level)
+
+
+# --------------------------------------------------------------------------- progress
+
+
+def _progress() -> dict[str, set[str]]:
+    return st.session_state.setdefault(PROGRESS_KEY, {})
+
+
+def solved_ids(model: LoadedModel) -> set[str]:
+    """Exercise ids this session solved on `model`."""
+    return _progress().get(model.weights_sha256, set())
+
+
+def mark_solved(model_key: str, exercise_id: str) -> None:
+    _progress().setdefault(model_key, set()).add(exercise_id)
+
+
+def progress_by_page(model: LoadedModel) -> list[tuple[str, int, int]]:
+    """(page title, solved, total) for every page that has exercises."""
+    solved = solved_ids(model)
+    return [(p.title, len(solved & set(p.exercises)), len(p.exercises)) for p in PAGES if p.exercises]
+
+
+# --------------------------------------------------------------------------- widget
+
+
+def _keys(exercise_id: str) -> dict[str, str]:
+    base = f"exercise.{exercise_id}"
+    return {k: f"{base}.{k}" for k in ("answer", "check", "feedback", "hints", "hint_button")}
+
+
+def _answer_widget(answer: Answer, key: str) -> Any:
+    if answer.kind == "number":
+        return st.number_input(
+            answer.label,
+            min_value=answer.min_value,
+            max_value=answer.max_value,
+            value=None,
+            step=1,
+            key=key,
+            placeholder="a whole number",
+        )
+    if answer.kind == "select":
+        return st.selectbox(
+            answer.label,
+            answer.options,
+            index=None,
+            format_func=answer.format_func,
+            key=key,
+            placeholder="choose…",
+        )
+    return st.text_input(answer.label, key=key, placeholder=answer.placeholder)
+
+
+def _check(exercise: Exercise, model_key: str) -> None:
+    """Button callback: runs before the next script run, so the sidebar shows the new progress."""
+    keys = _keys(exercise.id)
+    value = st.session_state.get(keys["answer"])
+    if value is None or value == "":
+        grade = Grade(False, "Enter an answer first.")
+    else:
+        try:
+            grade = exercise.grade(value)
+        except Exception as exc:  # a grader bug must not crash the page for the learner
+            grade = Grade(False, f"This answer could not be checked ({type(exc).__name__}).")
+    st.session_state[keys["feedback"]] = (grade, value, exercise.context, model_key)
+    if grade.ok:
+        mark_solved(model_key, exercise.id)
+
+
+def _more_hints(exercise_id: str) -> None:
+    key = _keys(exercise_id)["hints"]
+    st.session_state[key] = st.session_state.get(key, 0) + 1
+
+
+def render_exercise(exercise: Exercise, model: LoadedModel) -> None:
+    """Draw the exercise in a bordered box: header, question, answer + Check, hints, solution."""
+    if page_of_exercise(exercise.id) is None:
+        raise ValueError(f"exercise {exercise.id!r} is not declared in sortlist_app.navigation.PAGES")
+    keys = _keys(exercise.id)
+    solved = exercise.id in solved_ids(model)
+    with st.container(border=True):
+        st.markdown(f"#### {'✅' if solved else '🧩'} Exercise: {exercise.title}")
+        st.caption(
+            f"Difficulty: {rating(exercise.difficulty, '🔴')} · Importance: {rating(exercise.importance, '🔵')}"
+        )
+        st.markdown(exercise.question)
+        value = _answer_widget(exercise.answer, keys["answer"])
+        st.button(
+            "Check answer",
+            key=keys["check"],
+            on_click=_check,
+            args=(exercise, model.weights_sha256),
+            type="primary",
+        )
+        feedback = st.session_state.get(keys["feedback"])
+        # Only show feedback for the answer, question and model it was given for.
+        if feedback is not None and feedback[1:] == (value, exercise.context, model.weights_sha256):
+            grade = feedback[0]
+            (st.success if grade.ok else st.warning)(grade.nudge, icon="✅" if grade.ok else "🤔")
+        shown = min(st.session_state.get(keys["hints"], 0), len(exercise.hints))
+        for i in range(shown):
+            st.info(f"**Hint {i + 1}.** {exercise.hints[i]}", icon="💡")
+        if shown < len(exercise.hints):
+            st.button(
+                f"Show hint {shown + 1} of {len(exercise.hints)}",
+                key=keys["hint_button"],
+                on_click=_more_hints,
+                args=(exercise.id,),
+            )
+        if exercise.solution:
+            with st.expander("Solution"):
+                st.markdown(exercise.solution)

@@ -1,0 +1,323 @@
+"""The Model page's three sections: the model in use (metadata, training curve, report
+downloads), uploading a checkpoint, and training a new model (one run per server, live progress,
+cancellable). Wording comes from `sortlist_app.lessons.model`."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import replace
+
+import pandas as pd
+import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+from sortlist_app import model_io
+from sortlist_app import training_jobs as jobs
+from sortlist_app.lessons import model as lesson
+from sortlist_app.lessons.wording import metrics_facts
+from sortlist_core import figures
+from sortlist_core.checkpoint import LoadedModel
+
+from . import prose, state
+from .downloads import json_bytes, show_figure
+
+UPLOAD, UPLOAD_SEEN, UPLOAD_OUTCOME = "model.upload", "model.upload_seen", "model.upload_outcome"
+OWNER, REFUSAL, WATCHING = "model.owner", "model.train_refusal", "model.watching_job"
+F = "model.train."  # training form widget keys
+
+
+def model_in_use(default: state.DefaultModel, model: LoadedModel | None, chosen: LoadedModel | None) -> None:
+    """The model this session analyses, with its metadata and the full report."""
+    if default.model is None:
+        st.warning(
+            f"**The default model is unavailable.** {default.problem} Upload a checkpoint or train a model below; "
+            "every page will use it for this session.",
+            icon="⚠️",
+        )
+    if model is None:
+        st.info("No model is loaded for this session yet.", icon="ℹ️")
+    else:
+        source = "chosen on this page for this session" if chosen is not None else "the default model"
+        st.markdown(f"**{model.name}** ({source}), fingerprint `{model.short_id}`.")
+        metrics = state.eval_metrics(model)
+        prose.render("model_metrics", metrics_facts(metrics, state.EVAL_SEED))
+        # static tables, full width: hashes and the recipe are read whole, not scrolled
+        st.table(pd.DataFrame(model_io.model_rows(model)), hide_index=True, border="horizontal")
+        meta = model_io.metadata_rows(model.metadata)
+        if meta:
+            st.markdown("**Training metadata**")
+            st.table(pd.DataFrame(meta), hide_index=True, border="horizontal")
+        else:
+            st.caption("This checkpoint carries no training metadata.")
+        history = model.metadata.get("history") if isinstance(model.metadata.get("history"), list) else None
+        if history:
+            with st.expander("Training curve of this model"):
+                show_figure(
+                    figures.training_curve(
+                        [h["step"] for h in history],
+                        [h["loss"] for h in history],
+                        [h["step"] for h in history],
+                        [h["val_accuracy"] for h in history],
+                        title="Training history (mean loss between validations; validation accuracy)",
+                    ),
+                    "training history",
+                    data=history,
+                )
+        if chosen is not None and default.model is not None:
+            st.button(
+                "↩ Back to the default model",
+                on_click=state.set_session_model,
+                args=(None,),
+                key="model.use_default",
+            )
+
+        # ----------------------------------------------------------------------- report
+        st.subheader("Full report")
+        st.markdown(
+            "Every analysis of this app on the current model (metrics, attention claims, head ablation, "
+            "which head copies which tokens, the mystery), as JSON data or as a readable Markdown report. "
+            "It is computed when you click (a few seconds)."
+        )
+        slug = model.short_id
+        reports = st.container(horizontal=True)
+        reports.download_button(
+            "Report (JSON)",
+            data=lambda: json_bytes(state.report(model)),
+            file_name=f"sortlist_report_{slug}.json",
+            mime="application/json",
+            key="model.report_json",
+            on_click="ignore",
+            icon=":material/download:",
+        )
+        reports.download_button(
+            "Report (Markdown)",
+            data=lambda: state.report_markdown(state.report(model)).encode(),
+            file_name=f"sortlist_report_{slug}.md",
+            mime="text/markdown",
+            key="model.report_md",
+            on_click="ignore",
+            icon=":material/download:",
+        )
+
+
+def upload_section(chosen: LoadedModel | None) -> None:
+    """Upload a checkpoint; a bad one is refused and the session keeps its model."""
+    limit = model_io.upload_limit_bytes(st.get_option("server.maxUploadSize"))
+    prose.render("model_upload", {"limit": f"{limit / (1024 * 1024):.0f} MB"})
+    uploaded = st.file_uploader(
+        "Checkpoint file",
+        type=list(model_io.UPLOAD_TYPES),
+        key=UPLOAD,
+        max_upload_size=max(1, limit // (1024 * 1024)),
+        help="A torch.save file: a HookedTransformer state dict or a checkpoint downloaded from this page.",
+    )
+    if uploaded is not None and st.session_state.get(UPLOAD_SEEN) != uploaded.file_id:
+        st.session_state[UPLOAD_SEEN] = uploaded.file_id
+        previous = state.current_model(explain=False)
+        with st.spinner("Checking the checkpoint…"):
+            outcome = model_io.check_upload(uploaded.name, uploaded.getvalue(), limit)
+        if outcome.ok:
+            state.set_session_model(outcome.model)
+            st.session_state[UPLOAD_OUTCOME] = (
+                uploaded.file_id,
+                True,
+                outcome.message,
+                outcome.model.weights_sha256,
+            )
+            st.rerun()  # the sidebar and the section above show the new model
+        kept = f" This session keeps **{previous.name}**." if previous is not None else ""
+        st.session_state[UPLOAD_OUTCOME] = (uploaded.file_id, False, outcome.message + kept, None)
+    shown = st.session_state.get(UPLOAD_OUTCOME)
+    if shown is not None and uploaded is not None and shown[0] == uploaded.file_id:
+        file_id, ok, message, sha = shown
+        if not ok:
+            st.error(message, icon="🚫")
+        elif chosen is not None and chosen.weights_sha256 == sha:
+            st.success(message, icon="✅")
+        else:
+            st.caption(
+                f"`{uploaded.name}` was loaded earlier; this session now uses another model. Upload it again to switch back."
+            )
+
+
+def training_section(chosen: LoadedModel | None) -> None:
+    """The training form and the session's job (progress, result, use / download / discard)."""
+    manager = jobs.get_manager()
+    limits = jobs.training_limits()
+    if OWNER not in st.session_state:
+        st.session_state[OWNER] = uuid.uuid4().hex
+    owner = st.session_state[OWNER]
+    ctx = get_script_run_ctx()
+    session_id = ctx.session_id if ctx is not None else None
+    prose.render("model_train", lesson.training_facts(manager.max_jobs))
+    if not manager.enabled:
+        st.info(
+            "Training is turned off on this server (`SORTLIST_MAX_TRAINING_JOBS=0`). You can still upload a checkpoint.",
+            icon="ℹ️",
+        )
+
+    job = manager.job_of(owner)
+    running = job is not None and job.status == jobs.RUNNING
+
+    def _start() -> None:
+        s = st.session_state
+        target = float(s[F + "target"])
+        form = model_io.TrainingForm(
+            seed=int(s[F + "seed"]),
+            epochs=int(s[F + "epochs"]),
+            lists_per_epoch=int(s[F + "lists_per_epoch"]),
+            batch_size=int(s[F + "batch"]),
+            n_heads=int(s[F + "heads"]),
+            d_model=int(s[F + "d_model"]),
+            list_len=int(s[F + "list_len"]),
+            max_value=int(s[F + "max_value"]),
+            layernorm=bool(s[F + "ln"]),
+            lr=float(s[F + "lr"]),
+            target_accuracy=target if target > 0 else None,
+        )
+        s.pop(REFUSAL, None)
+        try:
+            config, recipe = model_io.build_run(form, limits)
+            alive = jobs.session_alive_probe(session_id) if session_id else None
+            started = manager.submit(owner, config, recipe, target_accuracy=form.target_accuracy, alive=alive)
+            s[WATCHING] = started.job_id
+        except (jobs.JobRefused, ValueError) as exc:
+            s[REFUSAL] = str(exc)
+
+    with st.form("model.train_form", border=True):
+        a, b, c, d = st.columns(4)
+        a.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key=F + "seed")
+        b.number_input(
+            "Epochs",
+            min_value=1,
+            max_value=1_000,
+            value=5,
+            step=1,
+            key=F + "epochs",
+            help="Each epoch is a fresh set of random lists (size under *Architecture and optimiser*); "
+            f"this server allows up to {limits.max_steps:,} optimiser steps in all.",
+        )
+        c.selectbox(
+            "Batch size",
+            [b_ for b_ in (64, 128, 256, 512, 1024) if b_ <= limits.max_batch_size],
+            index=2,
+            key=F + "batch",
+        )
+        d.selectbox("Heads", list(range(1, limits.max_heads + 1)), index=1, key=F + "heads")
+        with st.expander("Architecture and optimiser"):
+            e, f_, g, h = st.columns(4)
+            e.selectbox(
+                "d_model",
+                [m for m in (32, 48, 64, 96, 128, 192, 256) if m <= limits.max_d_model],
+                index=3,
+                key=F + "d_model",
+            )
+            f_.number_input("List length", min_value=3, max_value=20, value=10, step=1, key=F + "list_len")
+            g.number_input("Largest value", min_value=8, max_value=100, value=50, step=1, key=F + "max_value")
+            h.selectbox(
+                "Peak learning rate",
+                [1e-3, 3e-3, 1e-2],
+                index=1,
+                format_func=lambda v: f"{v:g}",
+                key=F + "lr",
+            )
+            i, j, k = st.columns([1, 1, 2])
+            i.checkbox("LayerNorm", value=True, key=F + "ln")
+            j.number_input(
+                "Lists per epoch",
+                min_value=64,
+                max_value=1_000_000,
+                value=25_600,
+                step=1_280,
+                key=F + "lists_per_epoch",
+                help="The original challenge used 150,000 lists for 25 epochs.",
+            )
+            j = k
+            j.slider(
+                "Stop early at validation accuracy (0 = run all steps)",
+                0.0,
+                1.0,
+                0.0,
+                0.001,
+                key=F + "target",
+            )
+        st.form_submit_button(
+            "▶ Start training",
+            type="primary",
+            on_click=_start,
+            disabled=running or not manager.enabled,
+            help="One run per server at a time."
+            if manager.enabled
+            else "Training is turned off on this server.",
+        )
+    if st.session_state.get(REFUSAL):
+        st.warning(f"Training did not start: {st.session_state[REFUSAL]}", icon="⏳")
+
+    def _use(result_model, name: str) -> None:
+        state.set_session_model(replace(result_model, name=name))
+
+    def _job_panel() -> None:
+        current = manager.job_of(owner)
+        if current is None:
+            return
+        snap = current.snapshot()
+        if snap.running:
+            current.heartbeat()  # this page is open: keep the run alive
+            eta = f", about {jobs.duration_text(snap.eta_s)} left" if snap.eta_s is not None else ""
+            st.progress(snap.fraction, text=f"Training: step {snap.step:,} of {snap.total_steps:,}{eta}")
+            st.button("■ Cancel training", on_click=current.cancel, key="model.cancel")
+        elif st.session_state.get(WATCHING) == snap.job_id:
+            st.session_state.pop(WATCHING, None)
+            st.rerun()  # the run just ended: redraw the whole page (result, form enabled)
+        curve = snap.curve
+        val = [c_ for c_ in curve if c_.val_accuracy is not None]
+        if curve:
+            show_figure(
+                figures.training_curve(
+                    [c_.step for c_ in curve],
+                    [c_.loss for c_ in curve],
+                    [c_.step for c_ in val],
+                    [c_.val_accuracy for c_ in val],
+                ),
+                "training progress",
+                data=jobs.describe(snap),
+            )
+        if snap.running:
+            return
+        if snap.status == jobs.FAILED or snap.result is None:
+            st.error(f"{lesson.status_sentence(snap.status)} {snap.error or ''}", icon="🚫")
+        else:
+            res = snap.result
+            meta = res.metadata
+            st.success(lesson.finished_sentence(snap.status, meta), icon="🏁")
+            name = model_io.trained_name(res.config, snap.recipe, meta.steps)
+            in_use = chosen is not None and chosen.weights_sha256 == res.model.weights_sha256
+            u, v, w, _ = st.columns([1.3, 1.3, 1, 2])
+            u.button(
+                "✔ Use this model",
+                type="primary",
+                on_click=_use,
+                args=(res.model, name),
+                disabled=in_use,
+                key="model.use_trained",
+            )
+            v.download_button(
+                "Download checkpoint",
+                icon=":material/download:",
+                data=model_io.trained_checkpoint(res.model),
+                file_name=f"sortlist_trained_seed{snap.recipe.seed}_{res.model.short_id}.pt",
+                mime="application/octet-stream",
+                key="model.download_trained",
+                on_click="ignore",
+            )
+            w.button("Discard", on_click=manager.dismiss, args=(owner,), key="model.discard")
+            if in_use:
+                st.caption("This session is using this model.")
+
+    if job is not None:
+        if running:
+            st.fragment(run_every=2.0)(_job_panel)()
+        else:
+            _job_panel()
+    elif manager.running():
+        st.caption(lesson.others_training_sentence(len(manager.running())))

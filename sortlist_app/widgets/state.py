@@ -1,0 +1,357 @@
+"""The one module that owns cached resources and the session's model.
+
+Pages never load models or run analyses themselves; they call the functions here:
+
+- `require_model()` -> the session's `LoadedModel`, or shows why there is none (with a link to
+  the Model page) and stops the page. `current_model()` is the non-stopping variant.
+- `set_session_model(model)` (the Model page) switches this session to another model;
+  `set_session_model(None)` goes back to the default model.
+- cached analyses, e.g. `eval_metrics(model)`, `predictions(model, lists)`, `full_ov(model)`,
+  `accuracy_maps(model)`, `mystery_case(...)`, `report(model)`:
+  each is keyed by `model.weights_sha256` plus its (hashable) inputs and bounded.
+  Add more with the `model_cached` decorator (see its docstring).
+
+The default model is `assets/bundled_model.pt`, or the checkpoint named by the environment
+variable `SORTLIST_MODEL_PATH` (used by tests, and by instructors who deploy another model).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+
+import numpy as np
+import streamlit as st
+
+from sortlist_core import ablation as _ablation
+from sortlist_core import adversarial as _adversarial
+from sortlist_core import attention as _attention
+from sortlist_core import circuits as _circuits
+from sortlist_core import metrics as _metrics
+from sortlist_core import mystery as _mystery
+from sortlist_core import report as _report
+from sortlist_core.checkpoint import CheckpointError, LoadedModel, load_checkpoint
+from sortlist_core.data import EVAL_SEED, EVAL_SIZE, CustomSortedListDataset, SortedListDataset
+from sortlist_core.paths import BUNDLED_MODEL_PATH
+
+MODEL_PATH_ENV = "SORTLIST_MODEL_PATH"
+MODEL_PAGE = "pages/6_model.py"
+SESSION_MODEL_KEY = "sortlist.model"
+
+Lists = tuple[tuple[int, ...], ...]  # unsorted lists, hashable so they can key caches
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+# --------------------------------------------------------------------------- the model
+
+
+@dataclass(frozen=True)
+class DefaultModel:
+    """The outcome of loading the default model: a model, or a sentence saying what is wrong."""
+
+    model: LoadedModel | None
+    problem: str | None
+    path: Path
+
+
+def default_model_path() -> Path:
+    """`$SORTLIST_MODEL_PATH` if set, else the bundled model."""
+    override = os.environ.get(MODEL_PATH_ENV, "").strip()
+    return Path(override) if override else BUNDLED_MODEL_PATH
+
+
+@st.cache_resource(max_entries=4, show_spinner="Loading the model…")
+def _load_default(path: str, mtime_ns: int, size: int) -> DefaultModel:
+    # Keyed by mtime and size as well, so a retrained bundled model is picked up without a restart.
+    try:
+        return DefaultModel(load_checkpoint(path, name=_default_name(Path(path))), None, Path(path))
+    except CheckpointError as exc:
+        return DefaultModel(None, f"`{_display_path(Path(path))}` could not be loaded: {exc}.", Path(path))
+
+
+def _default_name(path: Path) -> str:
+    return "bundled model" if path.resolve() == BUNDLED_MODEL_PATH.resolve() else path.name
+
+
+def _display_path(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(BUNDLED_MODEL_PATH.parent.parent))
+    except ValueError:
+        return str(path)
+
+
+def default_model() -> DefaultModel:
+    """The default model (shared by all sessions), loaded once per file version."""
+    path = default_model_path()
+    try:
+        stat = path.stat()
+    except OSError:
+        problem = f"The model file `{_display_path(path)}` is missing."
+        if os.environ.get(MODEL_PATH_ENV):
+            problem += f" (It was named by the environment variable `{MODEL_PATH_ENV}`.)"
+        return DefaultModel(None, problem, path)
+    return _load_default(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+def session_model() -> LoadedModel | None:
+    """The model this session chose on the Model page, if any."""
+    model = st.session_state.get(SESSION_MODEL_KEY)
+    return model if isinstance(model, LoadedModel) else None
+
+
+def set_session_model(model: LoadedModel | None) -> None:
+    """Use `model` for this session from now on (None: back to the default model)."""
+    if model is None:
+        st.session_state.pop(SESSION_MODEL_KEY, None)
+    else:
+        st.session_state[SESSION_MODEL_KEY] = model
+
+
+def current_model(explain: bool = True) -> LoadedModel | None:
+    """The session's model, else the default model; None (and, with `explain`, a message with a
+    link to the Model page) when there is neither."""
+    model = session_model()
+    if model is not None:
+        return model
+    default = default_model()
+    if default.model is None and explain:
+        st.error(
+            f"**No model to analyse.** {default.problem} Every page of this app needs a model: "
+            "open the **Model** page to upload a checkpoint (for example the original challenge's "
+            "`arena_sorted_list_model.pt`) or to train one.",
+            icon="🚫",
+        )
+        st.page_link(MODEL_PAGE, label="Open the Model page", icon="📦")
+    return default.model
+
+
+def require_model() -> LoadedModel:
+    """`current_model()`, stopping the page (after the explanation) when there is none."""
+    model = current_model(explain=True)
+    if model is None:
+        st.stop()
+    return model
+
+
+# --------------------------------------------------------------------------- caching
+
+
+def model_cached(max_entries: int = 32) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Decorator: cache `fn(model, *args, **kwargs)` by `(model.weights_sha256, args, kwargs)`.
+
+    `LoadedModel` is not hashable, so the model travels as an unhashed `_model` argument next to
+    its fingerprint. The other arguments must be hashable by `st.cache_data` (ints, strings,
+    tuples); keyword arguments whose name starts with `_` are not hashed (e.g. a progress
+    callback). Return values are pickled per call, so callers may mutate them freely.
+
+        @model_cached(max_entries=16)
+        def my_analysis(model: LoadedModel, lists: Lists) -> np.ndarray: ...
+    """
+
+    def decorate(fn: Callable[P, R]) -> Callable[P, R]:
+        def cached(model_key: str, _model: LoadedModel, *args: Any, **kwargs: Any) -> Any:
+            return fn(_model, *args, **kwargs)
+
+        # st.cache_data identifies a function by module + qualname: make each wrapper distinct.
+        cached.__module__ = fn.__module__
+        cached.__qualname__ = f"{fn.__qualname__}.<model_cached>"
+        cached_fn = st.cache_data(max_entries=max_entries, show_spinner=False)(cached)
+
+        @functools.wraps(fn)
+        def call(model: LoadedModel, *args: Any, **kwargs: Any) -> Any:
+            return cached_fn(model.weights_sha256, model, *args, **kwargs)
+
+        return call  # type: ignore[return-value]
+
+    return decorate
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def dataset(
+    seed: int = EVAL_SEED, size: int = EVAL_SIZE, list_len: int = 10, max_value: int = 50
+) -> SortedListDataset:
+    """A shared, read-only `SortedListDataset` (never mutate its tensors)."""
+    return SortedListDataset(size=size, list_len=list_len, max_value=max_value, seed=seed)
+
+
+def eval_dataset(model: LoadedModel, seed: int = EVAL_SEED, size: int = EVAL_SIZE) -> SortedListDataset:
+    """The write-up's evaluation set (500 lists, seed 43) shaped for `model`."""
+    return dataset(seed, size, model.config.list_len, model.config.max_value)
+
+
+def dataset_lists(model: LoadedModel, seed: int, indices: tuple[int, ...]) -> Lists:
+    """The unsorted lists at `indices` of the dataset with `seed` (for `predictions` etc.)."""
+    rows = eval_dataset(model, seed).unsorted[list(indices)].tolist() if indices else []
+    return tuple(tuple(row) for row in rows)
+
+
+def eval_lists(model: LoadedModel) -> Lists:
+    """Every unsorted list of the evaluation set."""
+    return dataset_lists(model, EVAL_SEED, tuple(range(EVAL_SIZE)))
+
+
+def _toks(model: LoadedModel, lists: Lists):
+    return CustomSortedListDataset([list(x) for x in lists], model.config.max_value).toks
+
+
+@model_cached(max_entries=16)
+def eval_metrics(model: LoadedModel, seed: int = EVAL_SEED, size: int = EVAL_SIZE) -> _metrics.Metrics:
+    """Loss, probabilities on the correct label and accuracies on the evaluation set."""
+    return _metrics.evaluate(model, eval_dataset(model, seed, size).toks)
+
+
+@model_cached(max_entries=64)
+def predictions(model: LoadedModel, lists: Lists) -> list[_metrics.SequencePrediction]:
+    """Per-list probability matrices, targets and wrong positions (`show` / `show_multiple`)."""
+    return _metrics.predict_lists(model, lists)
+
+
+@model_cached(max_entries=64)
+def attention(model: LoadedModel, lists: Lists) -> np.ndarray:
+    """float32 [list head dest src] attention patterns."""
+    return _attention.attention_patterns(model, _toks(model, lists))
+
+
+@model_cached(max_entries=64)
+def top_attended(model: LoadedModel, unsorted: tuple[int, ...], dest: int, head: int) -> int:
+    """The position that position `dest` attends to most in `head`, for one list."""
+    return _attention.top_attended_position(model, _toks(model, (unsorted,)), dest, head)
+
+
+@model_cached(max_entries=16)
+def claims(model: LoadedModel, seed: int = EVAL_SEED, size: int = EVAL_SIZE) -> _attention.AttentionClaims:
+    """How often the write-up's attention observations hold on the evaluation set."""
+    return _attention.attention_claims(model, eval_dataset(model, seed, size).toks)
+
+
+@model_cached(max_entries=16)
+def eval_attention_misses(model: LoadedModel) -> _attention.AttentionMisses:
+    """Evaluation-set positions where no head attends most to the next larger value."""
+    lists = eval_lists(model)
+    return _attention.next_larger_misses_on(
+        attention(model, lists), predictions(model, lists), model.config.sep_token
+    )
+
+
+@model_cached(max_entries=16)
+def ablation(model: LoadedModel, seed: int = EVAL_SEED, size: int = EVAL_SIZE) -> _ablation.AblationResult:
+    """Loss increase from mean/zero-ablating each head on the evaluation set."""
+    return _ablation.head_ablation(model, eval_dataset(model, seed, size).toks)
+
+
+@model_cached(max_entries=16)
+def full_ov(model: LoadedModel) -> np.ndarray:
+    """[head src pred] `W_E W_OV W_U`."""
+    return _circuits.full_ov(model)
+
+
+@model_cached(max_entries=16)
+def full_qk(model: LoadedModel) -> np.ndarray:
+    """[head dest src] `W_E W_QK W_E^T`."""
+    return _circuits.full_qk(model)
+
+
+def qk_scores(model: LoadedModel, dest_token: int) -> np.ndarray:
+    """[head src] one destination token's QK scores (a slice of the cached full QK)."""
+    return full_qk(model)[:, dest_token, :]
+
+
+@model_cached(max_entries=16)
+def positional_qk(model: LoadedModel) -> np.ndarray:
+    """[head query_position key_token] `W_pos W_QK W_E^T`."""
+    return _circuits.positional_qk(model)
+
+
+@model_cached(max_entries=16)
+def direct_path(model: LoadedModel) -> np.ndarray:
+    """[input pred] `W_E W_U`."""
+    return _circuits.direct_path(model)
+
+
+@model_cached(max_entries=16)
+def responsibility(model: LoadedModel) -> _circuits.HeadResponsibility:
+    """Which head copies which value token (OV diagonal)."""
+    return _circuits.head_responsibility(model)
+
+
+# --------------------------------------------------------------------------- adversarial, mystery, report
+
+
+@model_cached(max_entries=8)
+def accuracy_maps(model: LoadedModel) -> list[_adversarial.AccuracyMap]:
+    """Accuracy over structured families of lists (a few seconds; cached per model)."""
+    return _adversarial.family_accuracy_maps(model)
+
+
+@model_cached(max_entries=8)
+def family_rates(model: LoadedModel) -> _adversarial.FamilyRates:
+    """How often each family of lists goes wrong (the Adversarial page's first exercise)."""
+    return _adversarial.family_failure_rates(model)
+
+
+@model_cached(max_entries=8)
+def quick_search(model: LoadedModel, budget: int = 2048, seed: int = 0) -> _adversarial.SearchResult:
+    """A small search, used to find an exercise list when no preset goes wrong."""
+    return _adversarial.search_adversarial(model, budget=budget, seed=seed)
+
+
+def search_adversarial(
+    model: LoadedModel, budget: int, seed: int, progress: Callable[[int, int], None] | None = None
+) -> _adversarial.SearchResult:
+    """The learner's search (not cached: it reports progress; the page keeps the result)."""
+    return _adversarial.search_adversarial(model, budget=budget, seed=seed, progress=progress)
+
+
+@model_cached(max_entries=16)
+def wrong_position_target(model: LoadedModel) -> _metrics.SequencePrediction | None:
+    """A list the model sorts wrongly, for the "where does it go wrong" exercise: the first
+    preset or generated list that fails, else the best of a small search, else None."""
+    from sortlist_app.lessons.adversarial import exercise_candidates, pick_exercise_list
+
+    target = pick_exercise_list(predictions(model, exercise_candidates(model.config)))
+    if target is None:
+        examples = quick_search(model).examples
+        target = predictions(model, (tuple(examples[0].unsorted),))[0] if examples else None
+    return target
+
+
+@model_cached(max_entries=64)
+def mystery_case(
+    model: LoadedModel, unsorted: tuple[int, ...], xyz: tuple[int, int, int], head: int | None
+) -> _mystery.MysteryCase:
+    return _mystery.dla_yz(model, list(unsorted), *xyz, head=head)
+
+
+def other_heads_push(model: LoadedModel, cases: list[_mystery.MysteryCase]) -> list[float]:
+    """Net push towards y of the heads not attributed in each case (`mystery.other_heads_push`)."""
+    return _other_heads_push(model, tuple((tuple(c.unsorted), (c.x, c.y, c.z), c.head) for c in cases))
+
+
+@model_cached(max_entries=64)
+def _other_heads_push(model: LoadedModel, cases: tuple[_mystery.CaseSpec, ...]) -> list[float]:
+    return _mystery.other_heads_push(model, cases)
+
+
+@model_cached(max_entries=8)
+def offset_profile(model: LoadedModel) -> _mystery.OffsetProfile:
+    return _mystery.ov_offset_profile(model)
+
+
+@model_cached(max_entries=8)
+def direct_path_experiment(model: LoadedModel) -> _mystery.DirectPathExperiment:
+    return _mystery.direct_path_experiment(model)
+
+
+@model_cached(max_entries=4)
+def report(model: LoadedModel) -> dict[str, Any]:
+    """`build_report` (JSON-ready) for the Model page's downloads."""
+    return _report.build_report(model)
+
+
+def report_markdown(report_dict: dict[str, Any]) -> str:
+    return _report.report_markdown(report_dict)

@@ -1,0 +1,123 @@
+"""Tables derived from analysis results (pure: numpy/pandas, no streamlit)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from sortlist_core.adversarial import AccuracyMap
+from sortlist_core.data import token_labels
+from sortlist_core.mystery import OffsetProfile
+
+
+def tokens_html(tokens: Sequence[str], list_len: int) -> str:
+    """A compact two-row table, positions over tokens, with the halves and SEP shaded.
+
+    Plain HTML with inline styles (for `st.html`): 21 columns fit the page at 1280 px."""
+    shade = {"unsorted": "#f0f2f6", "sep": "#ffe8b3", "sorted": "#e3f0fa"}
+
+    def part(i: int) -> str:
+        return "unsorted" if i < list_len else ("sep" if i == list_len else "sorted")
+
+    cell = "padding:3px 6px;text-align:center;border:1px solid #d0d4dc;"
+    head = "".join(f'<th style="{cell}font-weight:400;color:#666">{i}</th>' for i in range(len(tokens)))
+    body = "".join(
+        f'<td style="{cell}background:{shade[part(i)]};{"font-weight:700;" if part(i) == "sep" else ""}">{t}</td>'
+        for i, t in enumerate(tokens)
+    )
+    return (
+        '<table style="border-collapse:collapse;font-size:0.9rem;font-family:monospace">'
+        f"<tr>{head}</tr><tr>{body}</tr></table>"
+    )
+
+
+def predictions_frame(
+    targets: Sequence[int], predicted: Sequence[int], probs: np.ndarray, position_labels: Sequence[str]
+) -> pd.DataFrame:
+    """Per prediction position: correct token, model's argmax and its probability on each."""
+    probs = np.asarray(probs)
+    rows = range(len(targets))
+    return pd.DataFrame(
+        {
+            "position": list(position_labels),
+            "correct next token": list(targets),
+            "model predicts": list(predicted),
+            "p(correct)": [float(probs[i, targets[i]]) for i in rows],
+            "right?": ["✓" if targets[i] == predicted[i] else "✗" for i in rows],
+        }
+    )
+
+
+def attention_table(
+    pattern: np.ndarray, toks: Sequence[int], list_len: int, head_names: Sequence[str], sep_token: int
+) -> pd.DataFrame:
+    """For each prediction position (SEP .. second-to-last), what each head attends to most.
+
+    `pattern` is [head dest src] for one sequence. "next larger" is the token the write-up says
+    the position should attend to (the next value of the sorted list)."""
+    labels = token_labels(toks, sep_token)
+    rows = []
+    for dest in range(list_len, 2 * list_len):
+        row = {"position": dest, "token": labels[dest], "next larger": labels[dest + 1]}
+        for h, name in enumerate(head_names):
+            src = int(np.argmax(pattern[h, dest]))
+            row[f"{name}: top pos"] = src
+            row[f"{name}: token"] = labels[src]
+            row[f"{name}: weight"] = round(float(pattern[h, dest, src]), 3)
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("position")
+
+
+def attention_long_frame(
+    patterns: np.ndarray, lists_tokens: Sequence[Sequence[int]], head_names: Sequence[str], sep_token: int
+) -> pd.DataFrame:
+    """Every attention weight of [list head dest src] as one row (for CSV download)."""
+    rows = []
+    for i, (pattern, toks) in enumerate(zip(patterns, lists_tokens)):
+        labels = token_labels(toks, sep_token)
+        for h, name in enumerate(head_names):
+            for dest in range(len(toks)):
+                for src in range(dest + 1):
+                    rows.append(
+                        (
+                            i,
+                            name,
+                            dest,
+                            labels[dest],
+                            src,
+                            labels[src],
+                            round(float(pattern[h, dest, src]), 5),
+                        )
+                    )
+    return pd.DataFrame(
+        rows,
+        columns=["list", "head", "dest position", "dest token", "src position", "src token", "attention"],
+    )
+
+
+def accuracy_map_frame(amap: AccuracyMap) -> pd.DataFrame:
+    """One row per cell of an accuracy map: its two bins, accuracy and number of lists."""
+    return pd.DataFrame(
+        [
+            {
+                amap.row_label: r,
+                amap.col_label: c,
+                "accuracy": amap.accuracy[i, j],
+                "lists": int(amap.counts[i, j]),
+            }
+            for i, r in enumerate(amap.row_bins)
+            for j, c in enumerate(amap.col_bins)
+        ]
+    )
+
+
+def offset_profile_frame(profile: OffsetProfile, head_names: Sequence[str]) -> pd.DataFrame:
+    """The OV offset profile by offset: relative and raw means per head."""
+    return pd.DataFrame(
+        {"offset": profile.offsets}
+        | {f"head {n}: relative": profile.relative_owned[h] for h, n in enumerate(head_names)}
+        | {f"head {n}: raw mean (owned tokens)": profile.mean_owned[h] for h, n in enumerate(head_names)}
+        | {f"head {n}: raw mean (all tokens)": profile.mean_all[h] for h, n in enumerate(head_names)}
+    ).set_index("offset")

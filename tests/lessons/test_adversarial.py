@@ -1,0 +1,79 @@
+"""The Adversarial lesson (`sortlist_app/lessons/adversarial.py`) as pure functions: the editor's
+parsing, the presets, template values and exercises."""
+
+from __future__ import annotations
+
+from sortlist_app.lessons import adversarial as facts
+from sortlist_core.adversarial import family_failure_rates, search_adversarial
+from sortlist_core.config import ModelConfig
+from sortlist_core.data import format_list
+from sortlist_core.metrics import predict_lists
+
+HIGH = [0, *range(40, 49)]
+EVENS = [5, *range(30, 48, 2)]
+
+
+def test_parse_editor_reports_every_bad_line_and_keeps_order():
+    from sortlist_core.config import ModelConfig
+
+    cfg = ModelConfig()
+    text = "\n".join(
+        [
+            format_list(HIGH),
+            "",
+            "a, b",
+            format_list(HIGH),
+            format_list(EVENS),
+            "[" + format_list(range(10)) + "]",
+        ]
+    )
+    parsed = facts.parse_editor(text, cfg)
+    assert parsed.lists == (tuple(HIGH), tuple(EVENS), tuple(range(10)))
+    assert [e.line for e in parsed.errors] == [3] and "not an integer" in parsed.errors[0].message
+    assert parsed.notes and "Line 4 repeats" in parsed.notes[0]
+    assert facts.parse_editor(facts.editor_text(parsed.lists), cfg).lists == parsed.lists
+    assert facts.parse_editor("1" * 5000, cfg).errors  # too long: refused, not parsed
+
+
+def test_presets_follow_the_task():
+    from sortlist_core.config import ModelConfig
+
+    writeup = facts.writeup_presets(ModelConfig())
+    assert [p.lists for p in writeup] == [(tuple(HIGH),), (tuple(EVENS),)]
+    small = ModelConfig(list_len=4, max_value=12, d_model=32, d_head=16)
+    presets = facts.writeup_presets(small)
+    assert [p.key for p in presets] == ["writeup_high", "writeup_evens"]  # both fit this task
+    assert [p.label for p in presets] == ["[0] + 8..10", "[3] + 4, 6, …, 8"]
+    for preset in presets:
+        assert preset.lists
+        for lst in preset.lists:
+            assert len(set(lst)) == 4 and all(0 <= v <= 12 for v in lst)
+    for family in facts.GENERATED_PRESETS:
+        lists = facts.generated_lists(family, 5, small, seed=1)
+        assert lists == facts.generated_lists(family, 5, small, seed=1) and len(lists) == 5
+
+
+def test_exercises_grade_the_measured_answer(reference_model):
+    cfg = reference_model.config
+    rates = family_failure_rates(reference_model)
+    worst = max(rates.families, key=rates.rate)
+    best = min(rates.families, key=rates.rate)
+    family = facts.worst_family_exercise(rates)
+    assert family.grade(worst).ok and not family.grade(best).ok
+    predict = lambda values: predict_lists(reference_model, [values])[0]  # noqa: E731
+    find = facts.find_wrong_list_exercise(rates, cfg, predict)
+    assert find.grade(format_list(HIGH)).ok and not find.grade(format_list(range(10))).ok
+    target = facts.pick_exercise_list(predict_lists(reference_model, facts.exercise_candidates(cfg)))
+    assert target is not None and target.wrong
+    where = facts.wrong_position_exercise(target, cfg)
+    assert where.grade(target.wrong[0]).ok and "The write-up's list" in where.question
+    right = next(i for i in range(cfg.list_len) if i not in target.wrong)
+    assert not where.grade(right).ok
+
+
+def test_search_result_facts(reference_model):
+    result = search_adversarial(reference_model, budget=512, seed=0)
+    values = facts.search_result_facts(result)
+    assert values["n_scored"] == f"{result.n_scored:,}" and values["best_source"] in result.scored_by_family
+    assert facts.default_lists(ModelConfig()) == [tuple(HIGH), tuple(EVENS)]
+    assert facts.example_caption([1, 3], -0.5, "high") == "wrong at position(s) 1, 3 · margin -0.50 · high"

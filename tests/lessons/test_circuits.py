@@ -1,0 +1,43 @@
+"""The OV/QK circuits lesson (`sortlist_app/lessons/circuits.py`) as pure functions: its template values,
+graders and exercises, on the reference model and on the one with its heads swapped."""
+
+from __future__ import annotations
+
+import pytest
+
+from sortlist_app.lessons import circuits as lesson
+from sortlist_app.lessons.circuits import grade_top_source
+from sortlist_core.circuits import head_responsibility, qk_scores
+
+NAMES = ["0.0", "0.1"]
+
+
+def test_top_source():
+    scores = [0.0, 0.1, 0.5, 0.9, 0.2]
+    assert grade_top_source(3, scores, 1).ok
+    assert "next larger" in grade_top_source(2, scores, 1).nudge
+    assert not grade_top_source(4, scores, 1).ok
+    assert not grade_top_source(7, scores, 1).ok
+
+
+@pytest.mark.parametrize("model, minor", [("reference_model", 0), ("swapped_model", 1)])
+def test_exercises_follow_the_heads(request, model, minor):
+    m = request.getfixturevalue(model)
+    resp = head_responsibility(m)
+    probe = lesson.probe_token(resp, minor)
+    assert resp.owner[probe] == minor and 28 <= probe <= 36
+    copier = lesson.copier_exercise(resp, NAMES)
+    assert copier.grade(minor).ok and not copier.grade(1 - minor).ok and f"token {probe}" in copier.title
+    count = lesson.copy_count_exercise(resp, NAMES)
+    assert count.grade(9).ok and "too high" in count.grade(10).nudge
+    scores = qk_scores(m, 25)
+    top = lesson.top_source_exercise(scores, 25, minor, NAMES, m.config)
+    best = int(scores[minor, :51].argmax())
+    assert top.grade(best).ok and top.context == f"25:{minor}" and f"Token **{best}**" in top.solution
+
+
+def test_default_destination_fits_the_task():
+    from sortlist_core.config import ModelConfig
+
+    assert lesson.default_dest(ModelConfig()) == 25
+    assert lesson.default_dest(ModelConfig(list_len=6, max_value=20)) == 10

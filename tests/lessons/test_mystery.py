@@ -1,0 +1,80 @@
+"""The Mystery lesson (`sortlist_app/lessons/mystery.py`) as pure functions: the learner's input,
+template values and exercises, on the reference and the heads-swapped model."""
+
+from __future__ import annotations
+
+import pytest
+
+from sortlist_app.lessons import mystery as facts
+from sortlist_core.mystery import DEFAULT_MYSTERY_LISTS, default_cases, direct_path_experiment, dla_yz
+
+OWN = "0, 5, 10, 20, 21, 23, 30, 40, 45, 50"
+
+
+def test_custom_input_parsing_and_default_cases_for_other_tasks():
+    from sortlist_core.config import ModelConfig
+    from sortlist_core.data import InvalidListError
+    from sortlist_core.mystery import check_xyz
+
+    cfg = ModelConfig()
+    got = facts.parse_custom(OWN, "(20, 21, 23)", cfg)
+    assert got.xyz == (20, 21, 23) and got.unsorted[3] == 20
+    for xyz, message in (
+        ("20 21", "three values"),
+        ("a, b, c", "whole numbers"),
+        ("20, 23, 30", "right after x"),
+    ):
+        with pytest.raises(InvalidListError, match=message):
+            facts.parse_custom(OWN, xyz, cfg)
+    with pytest.raises(InvalidListError, match="the list"):
+        facts.parse_custom("1, 2", "1, 2, 3", cfg)
+    assert facts.suggest_xyz([0, 5, 10, 20, 21, 23, 30]) == (20, 21, 23)
+    assert [c[0] for c in default_cases(cfg.list_len, cfg.max_value)] == [
+        tuple(lst) for lst, _ in DEFAULT_MYSTERY_LISTS
+    ]
+    small = ModelConfig(list_len=5, max_value=20, d_model=32, d_head=16)
+    cases = default_cases(small.list_len, small.max_value)
+    assert cases
+    for lst, xyz in cases:
+        assert len(lst) == 5 and max(lst) <= 20
+        check_xyz(lst, *xyz)
+
+
+def test_custom_input_without_xyz_uses_the_tightest_triple():
+    from sortlist_core.config import ModelConfig
+
+    got, note = facts.custom_input(OWN, "", ModelConfig())
+    assert got.xyz == (20, 21, 23) and note == "Using the list's tightest triple (x, y, z) = (20, 21, 23)."
+    got, note = facts.custom_input(OWN, "20-21-23", ModelConfig())  # the forms people type
+    assert got.xyz == (20, 21, 23) and note is None
+
+
+@pytest.mark.parametrize("model", ["reference_model", "swapped_model"])
+def test_exercises_grade_the_measured_answer(request, model):
+    m = request.getfixturevalue(model)
+    names = m.config.head_names
+    lst, xyz = DEFAULT_MYSTERY_LISTS[0]
+    case = dla_yz(m, lst, *xyz)
+    sign = facts.cross_sign_exercise(case, names)
+    right = "positive" if case.dla[0][1] > 0 else "negative"
+    assert sign.grade(right).ok and not sign.grade({"positive": "negative", "negative": "positive"}[right]).ok
+    total = facts.larger_total_exercise(case, facts.case_title(0, case), names)
+    larger = "y" if case.total_to_y > case.total_to_z else "z"
+    assert total.grade(larger).ok and not total.grade("z" if larger == "y" else "y").ok
+    exp = direct_path_experiment(m)
+    direct = facts.direct_path_exercise(exp)
+    verdict = "yes" if exp.becomes_adversarial else "no"
+    assert direct.grade(verdict).ok and not direct.grade("no" if verdict == "yes" else "yes").ok
+
+
+def test_dla_intro_and_other_heads_sentence(reference_model):
+    from sortlist_core.config import ModelConfig
+
+    assert facts.dla_intro(default_cases(10, 50)).startswith("The lists below are the write-up's four")
+    assert "built like the write-up's" in facts.dla_intro(default_cases(6, 20))
+    cases = [dla_yz(reference_model, lst, *xyz) for lst, xyz in DEFAULT_MYSTERY_LISTS]
+    text = facts.other_heads_sentence(cases, [-0.5, 0.25])
+    low, high = min(c.push_to_y for c in cases), max(c.push_to_y for c in cases)
+    assert f"ranges from -0.50 to +0.25, against {low:+.2f} to {high:+.2f}" in text
+    assert facts.head_rule(None, ModelConfig().head_names).startswith("the one whose OV")
+    assert facts.head_rule(1, ModelConfig().head_names) == "head 0.1 (your choice)"

@@ -1,0 +1,40 @@
+"""Phrasing shared by the lessons: strict template filling, number formats, shared facts."""
+
+from __future__ import annotations
+
+import pytest
+
+from sortlist_app.lessons import wording as prose
+from sortlist_app.lessons.wording import responsibility_facts
+from sortlist_core.circuits import head_responsibility
+
+NAMES = ["0.0", "0.1"]
+
+
+def test_fill_is_strict():
+    assert prose.fill("{a} and {{b}}", {"a": 1}) == "1 and {b}"
+    with pytest.raises(KeyError, match="a"):
+        prose.fill("{a}", {})
+
+
+def test_phrasing():
+    assert prose.join_words(["a", "b", "c"]) == "a, b and c" and prose.join_words([]) == ""
+    assert prose.pct(0.98765) == "98.8%" and prose.sig(-0.000412) == "-0.00041" and prose.sig(0) == "0"
+    # a rare case is never rounded to "never" or "always"
+    assert prose.pct(0.0002) == "<0.1%" and prose.pct(0.9998) == ">99.9%"
+    assert prose.pct(0.0) == "0.0%" and prose.pct(1.0) == "100.0%" and prose.pct(0.0005) == "0.1%"
+    assert (
+        prose.num(0.0000731) == "0.000073"
+        and prose.num(-0.00012) == "-0.00012"
+        and prose.num(0.12345) == "0.123"
+        and prose.num(0.0) == "0.000"
+    )
+    assert prose.count(1, "position") == "1 position" and prose.count(1200, "list") == "1,200 lists"
+
+
+@pytest.mark.parametrize(
+    "model, minor, major", [("reference_model", "0.0", "0.1"), ("swapped_model", "0.1", "0.0")]
+)
+def test_responsibility_facts_follow_the_heads(request, model, minor, major):
+    facts = responsibility_facts(head_responsibility(request.getfixturevalue(model)), NAMES)
+    assert (facts["minor_head"], facts["major_head"], facts["minor_ranges"]) == (minor, major, "28–36")
