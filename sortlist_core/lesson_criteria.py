@@ -35,6 +35,7 @@ MIN_GAP_OVER_UNIFORM = 5.0
 MIN_PUZZLE_FRACTION = 0.25
 MAX_CLUSTER_FAIL = 0.05
 LOSS_RANGE = (0.02, 0.06)
+WRITE_UP_LOSS = 0.039  # ties between candidates go to the loss nearest the write-up's
 FAMILY_LISTS = 2000
 FAMILY_SEED = 1  # as `adversarial.family_failure_rates`, so the rates match its figures
 
@@ -233,3 +234,10 @@ def lesson_criteria(model: LoadedModel) -> list[CriterionResult]:
         _puzzle_not_adversarial(fails),
         _loss_range(ablation),
     ]
+
+
+def selection_key(results: Sequence[CriterionResult]) -> tuple[int, float]:
+    """Sort key for choosing the lesson model among candidates (smallest first): the most
+    criteria met, then the eval loss nearest the write-up's 0.039."""
+    loss = next(r.value for r in results if r.name == "loss_range")
+    return (-sum(r.passed for r in results), abs(loss - WRITE_UP_LOSS))

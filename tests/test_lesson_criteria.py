@@ -14,6 +14,7 @@ from sortlist_core.lesson_criteria import (
     family_failures,
     lesson_criteria,
     nearest_block,
+    selection_key,
 )
 from sortlist_core.paths import load_bundled_model
 from tests.conftest import REPO_ROOT
@@ -105,3 +106,12 @@ def test_to_dict_is_strict_json():
 def test_training_md_documents_every_criterion():
     text = (REPO_ROOT / "assets" / "TRAINING.md").read_text()
     assert all(f"`{name}`" in text for name in NAMES)
+
+
+def test_selection_key_prefers_more_criteria_then_the_write_ups_loss():
+    def results(n_passed: int, loss: float) -> list[CriterionResult]:
+        rest = [CriterionResult(f"c{i}", i < n_passed, 0.0, "", "") for i in range(6)]
+        return [*rest, CriterionResult("loss_range", True, loss, "", "")]
+
+    candidates = {"a": results(5, 0.039), "b": results(6, 0.055), "c": results(6, 0.041)}
+    assert sorted(candidates, key=lambda k: selection_key(candidates[k])) == ["c", "b", "a"]
