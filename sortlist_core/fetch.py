@@ -129,7 +129,9 @@ def sha256_of(path: Path) -> str | None:
 def _check_url(url: str) -> tuple[str, str, int | None, str]:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise FetchBadURL(f"Refused to fetch {url!r}: only http:// and https:// URLs are allowed.")
+        raise FetchBadURL(
+            f"Refused to fetch {url!r}: only http:// and https:// URLs with a host are allowed."
+        )
     try:
         port = parts.port
     except ValueError:
