@@ -1,4 +1,5 @@
-"""sortlist_core: data, checkpoints, training and every analysis of the sorted-list write-up.
+"""sortlist_core: data, checkpoints, training and every analysis of the write-up of ARENA's
+October 2023 monthly algorithmic problem "Sorted List".
 
 Imports no streamlit. Analyses are pure functions of a `LoadedModel` and token batches.
 """

@@ -1,4 +1,5 @@
-"""Loading and saving checkpoints: the original challenge's `HookedTransformer` state dicts and
+"""Loading and saving checkpoints: `HookedTransformer` state dicts (the format of the original
+checkpoint of ARENA's October 2023 monthly algorithmic problem "Sorted List") and
 our own format (weights + config + training metadata). Only `torch.load(weights_only=True)`:
 a pickle that would run code is rejected before anything in it executes."""
 

@@ -1,4 +1,4 @@
-"""`python -m sortlist_core {report,advex,train}`: the stable command-line surface."""
+"""`python -m sortlist_core {report,advex,train,fetch-original}`: the stable command-line surface."""
 
 from __future__ import annotations
 
@@ -172,6 +172,18 @@ def run_train_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_fetch_original(args: argparse.Namespace) -> int:
+    from .fetch import FetchError, download_original
+
+    try:
+        path = download_original(args.url, args.out)
+    except FetchError as exc:  # one line, as every failure of this command
+        sys.stderr.write(f"error: {exc}\n")
+        return 2
+    print(path)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m sortlist_core", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -189,6 +201,15 @@ def build_parser() -> argparse.ArgumentParser:
     train = sub.add_parser("train", help="train a new model (default: the fast recipe)")
     add_train_arguments(train)
     train.set_defaults(func=run_train_command)
+    fetch = sub.add_parser(
+        "fetch-original",
+        help="download ARENA's original sorted_list_model.pt into the cache (checked against its sha256)",
+    )
+    fetch.add_argument(
+        "--url", help="where to fetch it (default: $SORTLIST_ORIGINAL_URL, else ARENA's GitHub)"
+    )
+    fetch.add_argument("--out", help="also write it here (default: only the cache, ~/.cache/sortlist)")
+    fetch.set_defaults(func=_cmd_fetch_original)
     return parser
 
 

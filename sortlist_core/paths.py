@@ -1,14 +1,55 @@
-"""Where the bundled model lives."""
+"""Where the bundled models live."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from .checkpoint import LoadedModel, load_checkpoint
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ASSETS_DIR = PROJECT_ROOT / "assets"
+# The strong model: near-perfect, its two heads share the vocabulary in interleaved ranges.
 BUNDLED_MODEL_PATH = ASSETS_DIR / "bundled_model.pt"
+STRONG_MODEL_PATH = BUNDLED_MODEL_PATH
+# The lesson model: trained with the original recipe and chosen by the criteria in
+# assets/TRAINING.md to show what the write-up shows (a dominant head, one block for the other).
+LESSON_MODEL_PATH = ASSETS_DIR / "lesson_model.pt"
+
+
+@dataclass(frozen=True)
+class BundledModel:
+    """A model shipped in `assets/`. key: stable identifier (deep links, settings); name: what
+    the learner reads; metadata: the training record beside it (`<file>.json`)."""
+
+    key: str
+    name: str
+    path: Path
+
+    @property
+    def metadata_path(self) -> Path:
+        return self.path.with_name(self.path.name + ".json")
+
+
+LESSON_MODEL = BundledModel("lesson", "lesson model", LESSON_MODEL_PATH)
+STRONG_MODEL = BundledModel("strong", "strong model", STRONG_MODEL_PATH)
+BUNDLED_MODELS: tuple[BundledModel, ...] = (LESSON_MODEL, STRONG_MODEL)
+# The app still opens on the strong model; the model switcher (issue 12, phase 2) makes it "lesson".
+DEFAULT_MODEL_KEY = "strong"
+
+
+def bundled_model_by_key(key: str) -> BundledModel:
+    """The bundled model with this key; `ValueError` naming the known keys otherwise."""
+    for model in BUNDLED_MODELS:
+        if model.key == key:
+            return model
+    raise ValueError(f"unknown bundled model {key!r}; choose from {', '.join(m.key for m in BUNDLED_MODELS)}")
+
+
+def load_bundled(key: str = DEFAULT_MODEL_KEY) -> LoadedModel:
+    """Load a bundled model by key (raises `ValueError` for an unknown key, `CheckpointError`)."""
+    model = bundled_model_by_key(key)
+    return load_checkpoint(model.path, name=model.name)
 
 
 def load_bundled_model() -> LoadedModel:

@@ -12,6 +12,7 @@ from .attention import attention_claims
 from .checkpoint import LoadedModel
 from .circuits import head_responsibility
 from .data import EVAL_SEED, EVAL_SIZE, eval_dataset
+from .lesson_criteria import lesson_criteria
 from .metrics import evaluate
 from .mystery import DEFAULT_MYSTERY_LISTS, direct_path_experiment, dla_yz, ov_offset_profile
 
@@ -56,6 +57,7 @@ def build_report(model: LoadedModel) -> dict[str, Any]:
         },
         "ov_offset_profile": ov_offset_profile(model).to_dict(),
         "direct_path_experiment": direct_path_experiment(model).to_dict(),
+        "criteria": [c.to_dict() for c in lesson_criteria(model)],
         "generated": {
             "utc": datetime.now(UTC).isoformat(timespec="seconds"),
             "python": platform.python_version(),
@@ -138,4 +140,12 @@ def report_markdown(report: dict[str, Any]) -> str:
             f"- (x, y, z) = ({x}, {y}, {z}), head {names[case['head']]}: y→y {yy:+.2f}, z→z {zz:+.2f},"
             f" y→z {zy:+.2f}, z→y {yz:+.2f}; total to y {case['total_to_y']:.2f} vs z {case['total_to_z']:.2f}"
         )
+    criteria = report.get("criteria", [])
+    if criteria:
+        n_passed = sum(c["passed"] for c in criteria)
+        lines += ["", f"## Lesson-model criteria (assets/TRAINING.md): {n_passed} of {len(criteria)} met", ""]
+        lines += [
+            f"- {'met' if c['passed'] else 'NOT met'}: `{c['name']}` ({c['threshold']}): {c['text']}"
+            for c in criteria
+        ]
     return "\n".join(lines) + "\n"

@@ -10,7 +10,9 @@ import pytest
 import torch
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-REFERENCE_PATH = REPO_ROOT.parent / "shared" / "reference" / "arena_sorted_list_model.pt"
+# SORTLIST_SHARED: the shared/ folder when the checkout is not next to it (e.g. a git worktree)
+SHARED_DIR = Path(os.environ.get("SORTLIST_SHARED") or REPO_ROOT.parent / "shared")
+REFERENCE_PATH = SHARED_DIR / "reference" / "arena_sorted_list_model.pt"
 # Fixtures for real components: PostgreSQL cluster, databases, nginx.
 pytest_plugins = ["tests.infra.fixtures"]
 

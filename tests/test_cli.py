@@ -41,6 +41,8 @@ def test_report_json_on_reference(reference_path):
     assert report["claims"]["sep_attends_min"]["any_head"] > 0.95
     assert 0 < report["claims"]["attends_next_larger"]["any_head"] <= 1
     assert len(report["mystery"]) == 4
+    assert [c["name"] for c in report["criteria"] if c["passed"]] == [c["name"] for c in report["criteria"]]
+    assert len(report["criteria"]) == 7
 
 
 def test_report_markdown_on_swapped_names_the_other_head(swapped_path):
