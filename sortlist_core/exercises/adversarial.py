@@ -1,0 +1,290 @@
+"""Adversarial page: the learner returns lists and the model in use grades them.
+
+k and n are chosen per model from a trusted search, so the task is reachable on the model the
+learner is looking at; if no such failure exists the task switches to low-margin lists and says so.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..adversarial import FAMILIES, generate_family, predict_lists, score_lists, search_adversarial
+from ..checkpoint import LoadedModel
+from ..data import InvalidListError, tokens_from_unsorted, validate_list
+from ..metrics import prediction_slice
+from ..model import prediction_logits
+from .common import cached, source
+from .spec import CodeExercise
+from .verdict import Verdict
+
+N_LISTS = 10
+K_WANTED = 3
+SEP_MIN_RATE = 0.02  # a "high" window counts as failing when SEP is wrong on >= 2% of its lists
+
+
+def _as_lists(value: Any) -> list | None:
+    """The learner's lists as Python lists, or None when they are not a list of lists."""
+    if isinstance(value, np.ndarray):
+        return value.tolist() if value.ndim == 2 else None
+    if isinstance(value, tuple):  # several arrays: one list each
+        return [np.asarray(v).tolist() for v in value]
+    if isinstance(value, list) and all(isinstance(x, list) for x in value):
+        return value
+    return None
+
+
+def _split_valid(model: LoadedModel, value: Any, n: int) -> tuple[list[list[int]], list[str], str]:
+    """(valid lists, problems with the invalid ones, a note about extra lists)."""
+    cfg = model.config
+    lists = _as_lists(value)
+    if lists is None:
+        raise TypeError(
+            f"your function returned {type(value).__name__}; return a list of lists of {cfg.list_len} ints"
+        )
+    note = ""
+    if len(lists) > n:
+        note = f" Only the first {n} of your {len(lists)} lists count."
+        lists = lists[:n]
+    valid, problems = [], []
+    for i, lst in enumerate(lists):
+        values = [int(v) if isinstance(v, float) and float(v).is_integer() else v for v in lst]
+        try:
+            valid.append(validate_list(values, cfg.list_len, cfg.max_value))
+        except InvalidListError as exc:
+            problems.append(f"list {i} is invalid: {exc}")
+    return valid, problems, note
+
+
+def _margins(model: LoadedModel, lists: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+    """(smallest logit margin over positions, number of wrong positions) per list."""
+    margin, n_bad = score_lists(model, torch.tensor(lists, dtype=torch.long))
+    return margin.numpy(), n_bad.numpy()
+
+
+def _candidate_margins(model: LoadedModel, n_per_family: int = 1000, seed: int = 0) -> np.ndarray:
+    cfg = model.config
+    g = torch.Generator().manual_seed(seed)
+    batch = torch.cat([generate_family(f, n_per_family, cfg.list_len, cfg.max_value, g) for f in FAMILIES])
+    return score_lists(model, batch)[0].numpy()
+
+
+def _fool_params(model: LoadedModel) -> dict:
+    def compute() -> dict:
+        cfg = model.config
+        found = len(search_adversarial(model, budget=4000, seed=0).examples)
+        base = {"n": N_LISTS, "list_len": cfg.list_len, "max_value": cfg.max_value}
+        if found:
+            return base | {"k": min(K_WANTED, found), "mode": "wrong", "margin": 0.0}
+        threshold = float(np.sort(_candidate_margins(model))[K_WANTED - 1])
+        return base | {"k": K_WANTED, "mode": "margin", "margin": round(threshold + 1e-4, 4)}
+
+    return dict(cached(model, "adversarial.fool_params", {}, compute))
+
+
+def _describe(model: LoadedModel, lst: list[int]) -> str:
+    p = predict_lists(model, [lst])[0]
+    return f"{lst} -> {p.predicted}"
+
+
+def _check_fool(model: LoadedModel, params: dict, value: Any) -> Verdict:
+    n, k = params["n"], params["k"]
+    try:
+        valid, problems, note = _split_valid(model, value, n)
+    except TypeError as exc:
+        return Verdict(False, f"{str(exc)[0].upper()}{str(exc)[1:]}.")
+    problem_text = (
+        (" " + "; ".join(problems[:3]) + ("; ..." if len(problems) > 3 else "") + ".") if problems else ""
+    )
+    if not valid:
+        return Verdict(False, f"None of your lists is valid.{problem_text}{note}")
+    margin, n_bad = _margins(model, valid)
+    if params["mode"] == "wrong":
+        hits = [lst for lst, b in zip(valid, n_bad) if b > 0]
+        what = "sorted wrongly"
+    else:
+        hits = [lst for lst, m in zip(valid, margin) if m <= params["margin"]]
+        what = f"with a margin below {params['margin']}"
+    shown = "; ".join(_describe(model, lst) for lst in hits[:2])
+    example = f" For example {shown}." if hits else ""
+    message = (
+        f"{len(hits)} of your {len(valid)} valid lists are {what} (need {k}).{example}{problem_text}{note}"
+    )
+    passed = len(hits) >= k
+    return Verdict(passed, ("Correct: " if passed else "Not yet: ") + message)
+
+
+FOOL = CodeExercise(
+    id="adversarial.fool_model",
+    page="adversarial",
+    title="Lists the model sorts wrongly",
+    statement=(
+        "Return up to {n} lists (each {list_len} distinct ints in 0..{max_value}) such that at least "
+        "{k} of them are sorted wrongly by the model (some prediction in the sorted half is not the "
+        "right value). Invalid lists are reported and do not count.\n\n"
+        "The write-up suggests where to look: values all near the top of the range (SEP cannot find "
+        "the minimum there) and large gaps between consecutive values (x attends to itself instead "
+        "of the next larger value). You may use `model` to test candidates before returning them."
+    ),
+    starter=source('''
+def find_adversarial(model, n: int, list_len: int, max_value: int) -> list[list[int]]:
+    """Return up to n lists of list_len distinct values in 0..max_value."""
+    raise NotImplementedError
+'''),
+    solution=source("""
+def find_adversarial(model, n: int, list_len: int, max_value: int) -> list[list[int]]:
+    g = torch.Generator().manual_seed(0)
+    V = max_value + 1
+    candidates = []
+    for width in range(list_len, V + 1):  # values drawn from a window at the top, then at the bottom
+        for top in (True, False):
+            keys = torch.rand(100, V, generator=g)
+            if top:
+                keys[:, : V - width] = 2.0
+            else:
+                keys[:, width:] = 2.0
+            candidates.append(keys.argsort(-1)[:, :list_len])
+    # one large gap: half the values at the bottom, half at the top
+    keys = torch.rand(2000, V, generator=g)
+    keys[:, V // 4 : 3 * V // 4] = 2.0
+    candidates.append(keys.argsort(-1)[:, :list_len])
+    unsorted = torch.cat(candidates)
+    sep = torch.full((len(unsorted), 1), max_value + 1)
+    toks = torch.cat([unsorted, sep, unsorted.sort(-1).values], dim=1)
+    with torch.no_grad():
+        predictions = model(toks)[:, list_len:-1].argmax(-1)
+    wrong = (predictions != toks[:, list_len + 1 :]).any(-1)
+    return unsorted[wrong][:n].tolist()
+"""),
+    hints=(
+        "A list's tokens are `[unsorted, SEP, sorted]` with SEP = max_value + 1.",
+        "Score many candidates at once: the predictions are `model(toks)[:, list_len:-1].argmax(-1)`.",
+        "Try lists whose values all lie in a narrow window near the top of the range.",
+    ),
+    entry="find_adversarial",
+    inputs=("model", "n", "list_len", "max_value"),
+    params=_fool_params,
+    check=_check_fool,
+)
+
+
+@torch.inference_mode()
+def _sep_stats(model: LoadedModel, low: int, n: int = 500, seed: int = 0) -> tuple[float, np.ndarray]:
+    """(SEP error rate, SEP margins) on random lists with every value >= low."""
+    cfg = model.config
+    V = cfg.max_value + 1
+    g = torch.Generator().manual_seed(seed + low)
+    keys = torch.rand(n, V, generator=g)
+    keys[:, :low] = 2.0
+    toks = tokens_from_unsorted(keys.argsort(-1)[:, : cfg.list_len], cfg.max_value)
+    L = cfg.list_len
+    logits = prediction_logits(model.weights, toks, slice(L, L + 1))[:, 0]  # at SEP
+    target = toks[:, L + 1]
+    correct = logits.gather(-1, target[:, None])[:, 0]
+    other = logits.scatter(-1, target[:, None], float("-inf")).max(-1).values
+    margin = (correct - other).numpy()
+    return float((margin < 0).mean()), margin
+
+
+def _sep_params(model: LoadedModel) -> dict:
+    def compute() -> dict:
+        cfg = model.config
+        base = {"n": N_LISTS, "k": K_WANTED, "list_len": cfg.list_len, "max_value": cfg.max_value}
+        lows = range(cfg.max_value // 2, cfg.max_value - cfg.list_len + 2)
+        for low in lows:
+            rate, _ = _sep_stats(model, low)
+            if rate >= SEP_MIN_RATE:
+                return base | {"low": low, "mode": "wrong", "margin": 0.0}
+        low = cfg.max_value // 2
+        _, margin = _sep_stats(model, low)
+        return base | {
+            "low": low,
+            "mode": "margin",
+            "margin": round(float(np.sort(margin)[K_WANTED - 1]) + 1e-4, 4),
+        }
+
+    return dict(cached(model, "adversarial.sep_params", {}, compute))
+
+
+def _check_sep(model: LoadedModel, params: dict, value: Any) -> Verdict:
+    n, k, low = params["n"], params["k"], params["low"]
+    cfg = model.config
+    try:
+        valid, problems, note = _split_valid(model, value, n)
+    except TypeError as exc:
+        return Verdict(False, f"{str(exc)[0].upper()}{str(exc)[1:]}.")
+    too_low = [lst for lst in valid if min(lst) < low]
+    if too_low:
+        problems.append(f"{len(too_low)} list(s) hold a value below {low}, e.g. {too_low[0]}")
+        valid = [lst for lst in valid if min(lst) >= low]
+    problem_text = (" " + "; ".join(problems[:3]) + ".") if problems else ""
+    if not valid:
+        return Verdict(False, f"None of your lists is valid with every value >= {low}.{problem_text}{note}")
+    L = cfg.list_len
+    toks = tokens_from_unsorted(torch.tensor(valid), cfg.max_value)
+    with torch.inference_mode():
+        logits = prediction_logits(model.weights, toks, prediction_slice(L))[:, 0]
+    target = toks[:, L + 1]
+    predicted = logits.argmax(-1)
+    correct = logits.gather(-1, target[:, None])[:, 0]
+    margin = (correct - logits.scatter(-1, target[:, None], float("-inf")).max(-1).values).numpy()
+    if params["mode"] == "wrong":
+        hit = (predicted != target).numpy()
+        what = "make SEP predict something other than the smallest value"
+    else:
+        hit = margin <= params["margin"]
+        what = f"give SEP a margin below {params['margin']}"
+    examples = [
+        f"{lst}: SEP predicts {int(p)} instead of {int(t)}"
+        for lst, p, t, h in zip(valid, predicted, target, hit)
+        if h
+    ][:2]
+    example = (" For example " + "; ".join(examples) + ".") if examples else ""
+    count = int(hit.sum())
+    passed = count >= k
+    message = f"{count} of your {len(valid)} valid lists {what} (need {k}).{example}{problem_text}{note}"
+    return Verdict(passed, ("Correct: " if passed else "Not yet: ") + message)
+
+
+SEP_FAILS = CodeExercise(
+    id="adversarial.sep_fails",
+    page="adversarial",
+    title="High values that make SEP fail",
+    statement=(
+        "The positional QK plot suggests SEP only finds the minimum while it is small enough. "
+        "Return up to {n} lists (each {list_len} distinct ints) whose values are all >= {low}, such "
+        "that for at least {k} of them the prediction at SEP (which should be the list's smallest "
+        "value) is wrong. On this model, random lists with every value >= {low} already fail at SEP "
+        "some of the time; search among them."
+    ),
+    starter=source('''
+def sep_failures(model, n: int, low: int, list_len: int, max_value: int) -> list[list[int]]:
+    """Up to n lists of list_len distinct values, all in low .. max_value."""
+    raise NotImplementedError
+'''),
+    solution=source("""
+def sep_failures(model, n: int, low: int, list_len: int, max_value: int) -> list[list[int]]:
+    g = torch.Generator().manual_seed(0)
+    keys = torch.rand(5000, max_value + 1, generator=g)
+    keys[:, :low] = 2.0  # never pick a value below `low`
+    unsorted = keys.argsort(-1)[:, :list_len]
+    sep = torch.full((len(unsorted), 1), max_value + 1)
+    toks = torch.cat([unsorted, sep, unsorted.sort(-1).values], dim=1)
+    with torch.no_grad():
+        at_sep = model(toks)[:, list_len].argmax(-1)  # prediction made at SEP
+    wrong = at_sep != unsorted.min(-1).values
+    return unsorted[wrong][:n].tolist()
+"""),
+    hints=(
+        "Sample many random lists from low .. max_value and keep those the model gets wrong at SEP.",
+        "The prediction made at SEP is `model(toks)[:, list_len].argmax(-1)`; it should equal the minimum.",
+    ),
+    entry="sep_failures",
+    inputs=("model", "n", "low", "list_len", "max_value"),
+    params=_sep_params,
+    check=_check_sep,
+)
+
+EXERCISES = (FOOL, SEP_FAILS)
