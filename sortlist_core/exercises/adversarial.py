@@ -77,9 +77,17 @@ def _fool_params(model: LoadedModel) -> dict:
         found = len(search_adversarial(model, budget=4000, seed=0).examples)
         base = {"n": N_LISTS, "list_len": cfg.list_len, "max_value": cfg.max_value}
         if found:
-            return base | {"k": min(K_WANTED, found), "mode": "wrong", "margin": 0.0}
-        threshold = float(np.sort(_candidate_margins(model))[K_WANTED - 1])
-        return base | {"k": K_WANTED, "mode": "margin", "margin": round(threshold + 1e-4, 4)}
+            goal = (
+                "are sorted wrongly by the model (some prediction in the sorted half is not the right value)"
+            )
+            return base | {"k": min(K_WANTED, found), "mode": "wrong", "margin": 0.0, "goal": goal}
+        margin = round(float(np.sort(_candidate_margins(model))[K_WANTED - 1]) + 1e-4, 4)
+        goal = (
+            f"are hard for the model: their logit margin (correct logit minus the best other logit, at "
+            f"the worst position) is at most {margin}. This model sorted every list right in a "
+            f"4,000-list search, so no list may exist that it sorts wrongly; aim for the hardest ones"
+        )
+        return base | {"k": K_WANTED, "mode": "margin", "margin": margin, "goal": goal}
 
     return dict(cached(model, "adversarial.fool_params", {}, compute))
 
@@ -122,8 +130,7 @@ FOOL = CodeExercise(
     title="Lists the model sorts wrongly",
     statement=(
         "Return up to {n} lists (each {list_len} distinct ints in 0..{max_value}) such that at least "
-        "{k} of them are sorted wrongly by the model (some prediction in the sorted half is not the "
-        "right value). Invalid lists are reported and do not count.\n\n"
+        "{k} of them {goal}. Invalid lists are reported and do not count.\n\n"
         "The write-up suggests where to look: values all near the top of the range (SEP cannot find "
         "the minimum there) and large gaps between consecutive values (x attends to itself instead "
         "of the next larger value). You may use `model` to test candidates before returning them."
@@ -154,9 +161,12 @@ def find_adversarial(model, n: int, list_len: int, max_value: int) -> list[list[
     sep = torch.full((len(unsorted), 1), max_value + 1)
     toks = torch.cat([unsorted, sep, unsorted.sort(-1).values], dim=1)
     with torch.no_grad():
-        predictions = model(toks)[:, list_len:-1].argmax(-1)
-    wrong = (predictions != toks[:, list_len + 1 :]).any(-1)
-    return unsorted[wrong][:n].tolist()
+        logits = model(toks)[:, list_len:-1]  # [batch list_len d_vocab]
+    targets = toks[:, list_len + 1 :]
+    correct = eindex(logits, targets, "batch seq [batch seq]")
+    best_other = logits.scatter(-1, targets[..., None], float("-inf")).max(-1).values
+    margin = (correct - best_other).min(-1).values  # < 0: some prediction is wrong
+    return unsorted[margin.argsort()[:n]].tolist()  # the hardest lists first
 """),
     hints=(
         "A list's tokens are `[unsorted, SEP, sorted]` with SEP = max_value + 1.",
@@ -255,9 +265,7 @@ SEP_FAILS = CodeExercise(
     statement=(
         "The positional QK plot suggests SEP only finds the minimum while it is small enough. "
         "Return up to {n} lists (each {list_len} distinct ints) whose values are all >= {low}, such "
-        "that for at least {k} of them the prediction at SEP (which should be the list's smallest "
-        "value) is wrong. On this model, random lists with every value >= {low} already fail at SEP "
-        "some of the time; search among them."
+        "that for at least {k} of them {goal}."
     ),
     starter=source('''
 def sep_failures(model, n: int, low: int, list_len: int, max_value: int) -> list[list[int]]:
@@ -273,12 +281,16 @@ def sep_failures(model, n: int, low: int, list_len: int, max_value: int) -> list
     sep = torch.full((len(unsorted), 1), max_value + 1)
     toks = torch.cat([unsorted, sep, unsorted.sort(-1).values], dim=1)
     with torch.no_grad():
-        at_sep = model(toks)[:, list_len].argmax(-1)  # prediction made at SEP
-    wrong = at_sep != unsorted.min(-1).values
-    return unsorted[wrong][:n].tolist()
+        at_sep = model(toks)[:, list_len]  # logits of the prediction made at SEP
+    smallest = unsorted.min(-1).values
+    correct = at_sep.gather(-1, smallest[:, None])[:, 0]
+    best_other = at_sep.scatter(-1, smallest[:, None], float("-inf")).max(-1).values
+    margin = correct - best_other  # < 0: SEP predicts something else
+    return unsorted[margin.argsort()[:n]].tolist()
 """),
     hints=(
         "Sample many random lists from low .. max_value and keep those the model gets wrong at SEP.",
+        "Rank candidates by margin (correct logit minus the best other logit) and return the lowest.",
         "The prediction made at SEP is `model(toks)[:, list_len].argmax(-1)`; it should equal the minimum.",
     ),
     entry="sep_failures",
