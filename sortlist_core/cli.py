@@ -89,6 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_train_arguments(train)
     train.set_defaults(func=_cmd_train)
+    from .exercises.cli import add_exercises_parser
+
+    add_exercises_parser(sub)
     return parser
 
 
