@@ -194,8 +194,9 @@ def _diagnose(arr, expected, axes, alternatives, factors, exact) -> str:
         if _close(-g, e):
             return "Wrong sign: your values are the negative of the expected ones."
         c = float((g * e).sum() / (e * e).sum())
-        if c != 0 and _close(g / c, e):
-            name = _named_factor(c, factors)
+        name = _named_factor(c, factors) if c != 0 else None
+        # any two arrays of one value differ by a factor: for those only a named factor says something
+        if c != 0 and (g.size > 1 or name) and _close(g / c, e):
             known = f" - that is {name} = {_fmt(factors[name])}" if name else ""
             return f"Off by a constant factor: your values are {_fmt(c)} times the expected ones{known}."
         if g.ndim >= 2 and axes:
