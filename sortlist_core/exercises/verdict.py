@@ -28,7 +28,7 @@ def as_array(value: Any) -> np.ndarray | None:
     """The learner's decoded value as a real-valued array, or None when it is not numeric."""
     if isinstance(value, np.ndarray):
         arr = value
-    elif isinstance(value, bool | int | float) or (isinstance(value, list | tuple) and len(value) > 0):
+    elif isinstance(value, bool | int | float | np.generic) or (isinstance(value, list | tuple) and len(value) > 0):
         try:
             arr = np.asarray(value)
         except (ValueError, TypeError):
