@@ -119,19 +119,25 @@ def test_exact_counts_differences():
 
 
 def _outcome(status, value=None, message="", traceback=""):
-    return SimpleNamespace(status=status, value=value, message=message, traceback=traceback, stdout="", seconds=0.1)
+    return SimpleNamespace(
+        status=status, value=value, message=message, traceback=traceback, stdout="", seconds=0.1
+    )
 
 
 def test_outcome_error_shows_trimmed_traceback(bundled):
     ex = get_exercise("circuits.full_ov")
     tb = 'File "<your code>", line 3, in full_ov\nZeroDivisionError: division by zero'
-    v = verdict_from_outcome(ex, bundled, {}, _outcome("error", message="Your code raised ZeroDivisionError.", traceback=tb))
+    v = verdict_from_outcome(
+        ex, bundled, {}, _outcome("error", message="Your code raised ZeroDivisionError.", traceback=tb)
+    )
     assert not v.passed and "ZeroDivisionError" in v.message and "<your code>" in v.message
 
 
 def test_outcome_timeout_message(bundled):
     ex = get_exercise("circuits.full_ov")
-    v = verdict_from_outcome(ex, bundled, {}, _outcome("timeout", message="Your code ran for more than 10 s."))
+    v = verdict_from_outcome(
+        ex, bundled, {}, _outcome("timeout", message="Your code ran for more than 10 s.")
+    )
     assert v.message == "Your code ran for more than 10 s."
 
 

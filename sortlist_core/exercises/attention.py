@@ -111,7 +111,7 @@ def _check_ablation(model: LoadedModel, params: dict, value) -> Verdict:
         if h != head
     }
     alternatives[
-        "That is the *zero*-ablation figure: replace the head's z by its mean over the batch (per "
+        "That is the zero-ablation figure: replace the head's z by its mean over the batch (per "
         "position), not by zeros."
     ] = np.array(result.zero[head])
     alternatives["That is the ablated model's loss; subtract the original loss to get the increase."] = (

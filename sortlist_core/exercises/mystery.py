@@ -92,7 +92,7 @@ def _check_dla(model: LoadedModel, params: dict, value) -> Verdict:
                 model, params, None, False, False
             ),
             "You summed the value vectors over heads (`out.sum(2)` in the write-up's commented line) "
-            "instead of taking the head in head_list.": _dla_variant(model, params, None, True, False),
+            "instead of taking the head in head_list.": _dla_variant(model, params, None, True, True),
         }
         if model.config.n_heads > 1:
             other = [(h + 1) % model.config.n_heads for h in params["head_list"]]
@@ -177,62 +177,70 @@ def _direct_path_refs(model: LoadedModel, params: dict) -> dict[str, float]:
     direct = w.W_E[toks] @ w.W_U
     targets = toks[:, L + 1 :]
 
-    def acc(logits: torch.Tensor) -> float:
-        return float((logits[:, prediction_slice(L)].argmax(-1) == targets).float().mean())
-
-    def seq_acc(logits: torch.Tensor) -> float:
-        return float((logits[:, prediction_slice(L)].argmax(-1) == targets).all(-1).float().mean())
+    def stats(logits: torch.Tensor) -> np.ndarray:
+        """[accuracy, cross-entropy loss] over every prediction."""
+        logits = logits[:, prediction_slice(L)]
+        logprobs = logits.log_softmax(-1).gather(-1, targets[..., None])[..., 0]
+        return np.array([float((logits.argmax(-1) == targets).float().mean()), float(-logprobs.mean())])
 
     without = fwd.logits - direct / fwd.final_scale
+    whole = stats(without)
+    whole[0] = float((without[:, prediction_slice(L)].argmax(-1) == targets).all(-1).float().mean())
     return {
-        "without": acc(without),
-        "with": acc(fwd.logits),
-        "no_scale": acc(fwd.logits - direct),
-        "sequences": seq_acc(without),
+        "without": stats(without),
+        "with": stats(fwd.logits),
+        "no_scale": stats(fwd.logits - direct),
+        "sequences": whole,
     }
 
 
 def _check_direct(model: LoadedModel, params: dict, value) -> Verdict:
     r = cached(model, "mystery.direct", params, lambda: _direct_path_refs(model, params))
     alternatives = {
-        "That is the accuracy with the direct path still in: subtract "
-        '`(model.W_E[toks] / cache["scale"]) @ model.W_U` from the logits.': np.array(r["with"]),
+        "Those are the figures with the direct path still in: subtract "
+        '`(model.W_E[toks] / cache["scale"]) @ model.W_U` from the logits.': r["with"],
         "You subtracted W_E @ W_U without dividing by the final LayerNorm scale: the unembedding sees "
-        'the residual stream divided by cache["scale"].': np.array(r["no_scale"]),
-        "That is the fraction of whole lists sorted right; the exercise asks for the fraction of "
-        "predictions.": np.array(r["sequences"]),
+        'the residual stream divided by cache["scale"].': r["no_scale"],
+        "Your accuracy is the fraction of whole lists sorted right; the exercise asks for the fraction of "
+        "predictions.": r["sequences"],
     }
-    return compare(value, np.array(r["without"]), (), alternatives=alternatives)
+    # the loss can be ~1e-4 on a well-trained model: an absolute tolerance far below it
+    return compare(value, r["without"], ("statistic (accuracy, loss)",), alternatives=alternatives, atol=1e-6)
 
 
 DIRECT = CodeExercise(
     id="mystery.direct_path_accuracy",
     page="mystery",
-    title="Accuracy with the direct path removed",
+    title="Accuracy and loss with the direct path removed",
     statement=(
         "The write-up's second guess: the direct path `W_E W_U` boosts d+1 more than d+2. Test it "
         "as the write-up did: remove the direct path's contribution from the logits, "
         '`(model.W_E[toks] / cache["scale"]) @ model.W_U` (the final LayerNorm scale kept at its real '
-        "value), and return the accuracy of the remaining logits over every prediction (positions "
-        "SEP .. second-to-last) of every list in `dataset`."
+        "value), and return two numbers for the remaining logits, over every prediction (positions "
+        "SEP .. second-to-last) of every list in `dataset`: the accuracy (argmax is the right value) "
+        "and the average cross-entropy loss. If the direct path were what separates d+1 "
+        "from d+2, accuracy would drop sharply."
     ),
     starter=source('''
-def direct_path_accuracy(model, dataset) -> float:
-    """Fraction of predictions still right without the direct path."""
+def direct_path_accuracy(model, dataset) -> Float[Tensor, "2"]:
+    """[accuracy, loss] without the direct path."""
     L = dataset.list_len
     toks = dataset.toks
     logits, cache = model.run_with_cache(toks)
     raise NotImplementedError
 '''),
     solution=source("""
-def direct_path_accuracy(model, dataset) -> float:
+def direct_path_accuracy(model, dataset) -> Float[Tensor, "2"]:
     L = dataset.list_len
     toks = dataset.toks
     logits, cache = model.run_with_cache(toks)
     scale = cache["scale"] if model.cfg.normalization_type else 1.0  # [batch seq 1]
     direct = (model.W_E[toks] / scale) @ model.W_U  # [batch seq d_vocab]
-    predictions = (logits - direct)[:, L:-1].argmax(-1)
-    return (predictions == toks[:, L + 1 :]).float().mean().item()
+    remaining = (logits - direct)[:, L:-1]  # [batch list_len d_vocab]
+    targets = toks[:, L + 1 :]
+    accuracy = (remaining.argmax(-1) == targets).float().mean()
+    loss = -eindex(remaining.log_softmax(-1), targets, "batch seq [batch seq]").mean()
+    return torch.stack([accuracy, loss])
 """),
     hints=(
         "`model.W_E[toks]` is each position's token embedding: [batch, seq, d_model].",

@@ -28,7 +28,9 @@ def as_array(value: Any) -> np.ndarray | None:
     """The learner's decoded value as a real-valued array, or None when it is not numeric."""
     if isinstance(value, np.ndarray):
         arr = value
-    elif isinstance(value, bool | int | float | np.generic) or (isinstance(value, list | tuple) and len(value) > 0):
+    elif isinstance(value, bool | int | float | np.generic) or (
+        isinstance(value, list | tuple) and len(value) > 0
+    ):
         try:
             arr = np.asarray(value)
         except (ValueError, TypeError):
@@ -59,15 +61,17 @@ def _where(index: Sequence[int], axes: Sequence[str]) -> str:
     return " at [" + ", ".join(f"{a} {i}" for a, i in zip(names, index)) + "]"
 
 
-def _tolerance(expected: np.ndarray) -> tuple[float, float]:
+def _tolerance(expected: np.ndarray, atol: float | None = None) -> tuple[float, float]:
+    if atol is not None:
+        return RTOL, atol
     scale = float(np.abs(expected).max()) if expected.size else 0.0
     return RTOL, 1e-6 + ATOL_FRACTION * max(scale, 1e-2)
 
 
-def _close(got: np.ndarray, expected: np.ndarray) -> bool:
+def _close(got: np.ndarray, expected: np.ndarray, atol: float | None = None) -> bool:
     if got.shape != expected.shape:
         return False
-    rtol, atol = _tolerance(expected)
+    rtol, atol = _tolerance(expected, atol)
     return bool(np.allclose(got.astype(np.float64), expected.astype(np.float64), rtol=rtol, atol=atol))
 
 
@@ -86,13 +90,15 @@ def compare(
     alternatives: Mapping[str, np.ndarray] | None = None,
     factors: Mapping[str, float] | None = None,
     exact: bool = False,
+    atol: float | None = None,
 ) -> Verdict:
     """Compare the learner's value with `expected` (whose axes are named by `axes`).
 
     alternatives: message -> array; when the learner's value matches one of these (e.g. another
     head's reference, zero- instead of mean-ablation) that message is the verdict. factors:
     name -> value of constant factors worth naming (e.g. "1/sqrt(d_head)"). exact: integer
-    answers (no tolerance; differences are counted instead of measured).
+    answers (no tolerance; differences are counted instead of measured). atol: absolute
+    tolerance, for values of different scales (default: a fraction of the largest magnitude).
     """
     expected = np.asarray(expected)
     axes = tuple(axes)
@@ -121,13 +127,13 @@ def compare(
         )
     if arr.shape != expected.shape:
         return _shape_verdict(arr, expected, axes, alternatives)
-    if (exact and np.array_equal(arr, expected)) or (not exact and _close(arr, expected)):
+    if (exact and np.array_equal(arr, expected)) or (not exact and _close(arr, expected, atol)):
         largest = float(np.abs(arr.astype(np.float64) - expected).max()) if arr.size else 0.0
         detail = (
             "exactly" if exact or largest == 0 else f"within tolerance (largest difference {largest:.2g})"
         )
         return Verdict(True, f"Correct: your output matches the reference {detail}.", expected, arr)
-    return Verdict(False, _diagnose(arr, expected, axes, alternatives, factors, exact), expected, arr)
+    return Verdict(False, _diagnose(arr, expected, axes, alternatives, factors, exact, atol), expected, arr)
 
 
 def _shape_verdict(arr: np.ndarray, expected: np.ndarray, axes: tuple[str, ...], alternatives) -> Verdict:
@@ -179,12 +185,12 @@ def _transposed(perm: Sequence[int], axes: tuple[str, ...]) -> str:
     )
 
 
-def _diagnose(arr, expected, axes, alternatives, factors, exact) -> str:
+def _diagnose(arr, expected, axes, alternatives, factors, exact, atol=None) -> str:
     g = arr.astype(np.float64)
     e = expected.astype(np.float64)
     for message, alt in alternatives.items():
         alt = np.asarray(alt, dtype=np.float64)
-        if alt.shape == g.shape and _close(g, alt) and not _close(alt, e):
+        if alt.shape == g.shape and _close(g, alt, atol) and not _close(alt, e, atol):
             return message
     if axes and g.ndim >= 2:
         for perm in itertools.permutations(range(g.ndim)):
@@ -220,7 +226,7 @@ def _diagnose(arr, expected, axes, alternatives, factors, exact) -> str:
             f"{n_bad} of {g.size} values are wrong, e.g.{_where(idx, axes)}: yours "
             f"{_fmt(float(g[idx]))}, expected {_fmt(float(e[idx]))}."
         )
-    rtol, atol = _tolerance(expected)
+    rtol, atol = _tolerance(expected, atol)
     n_bad = int((diff > atol + rtol * np.abs(e)).sum())
     return (
         f"Outside tolerance: {n_bad} of {g.size} values differ; the largest error is {_fmt(float(diff[idx]))}"
