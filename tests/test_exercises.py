@@ -8,22 +8,32 @@ real runner path is covered in test_exercises_cli.py.
 from __future__ import annotations
 
 import pytest
+import torch
 
+from sortlist_core.checkpoint import load_checkpoint, save_checkpoint
+from sortlist_core.config import ModelConfig
 from sortlist_core.exercises import PAGES, all_exercises, get_exercise
 from sortlist_core.exercises.common import source
 from sortlist_core.exercises.local import check_in_process
+from sortlist_core.training import init_state_dict
 
 MODELS = ("bundled", "reference", "swapped")
+# An untrained 3-head model of another size without LayerNorm: no exercise may assume 2 heads,
+# lists of 10 values in 0..50, LayerNorm, or a model that sorts well.
+OTHER = ModelConfig(list_len=6, max_value=20, d_model=48, d_head=16, n_heads=3, normalization=None)
 
 
 @pytest.fixture(scope="module")
-def models(request):
+def models(request, tmp_path_factory):
     from sortlist_core.paths import load_bundled_model
 
+    path = tmp_path_factory.mktemp("other") / "three_heads.pt"
+    save_checkpoint(path, init_state_dict(OTHER, None, torch.Generator().manual_seed(0)), OTHER, {})
     return {
         "bundled": load_bundled_model(),
         "reference": request.getfixturevalue("reference_model"),
         "swapped": request.getfixturevalue("swapped_model"),
+        "three_heads": load_checkpoint(path),
     }
 
 
@@ -46,7 +56,7 @@ def test_full_ov_has_the_contract_signature():
     assert ex.inputs == ("model",)
 
 
-@pytest.mark.parametrize("model_name", MODELS)
+@pytest.mark.parametrize("model_name", MODELS + ("three_heads",))
 @pytest.mark.parametrize("exercise_id", [ex.id for ex in all_exercises()])
 def test_solution_passes_and_starter_fails(models, model_name, exercise_id):
     ex = get_exercise(exercise_id)
@@ -58,6 +68,21 @@ def test_solution_passes_and_starter_fails(models, model_name, exercise_id):
     assert verdict.passed, verdict.message
     starter = check_in_process(ex, model, ex.starter, params)
     assert not starter.passed and "Not implemented yet" in starter.message
+
+
+def test_core_weights_match_transformer_lens_without_layernorm(models):
+    """The references come from sortlist_core's processed weights; the learner's from
+    TransformerLens. Without LayerNorm, centring the residual writers would change the model."""
+    from sortlist_core.data import SortedListDataset
+    from sortlist_core.model import run, to_transformer_lens
+
+    model = models["three_heads"]
+    toks = SortedListDataset(20, OTHER.list_len, OTHER.max_value, seed=1).toks
+    ours = run(model.weights, toks).logits
+    with torch.no_grad():
+        theirs = to_transformer_lens(model.state_dict, model.config)(toks)
+    centred = lambda x: x - x.mean(-1, keepdim=True)  # noqa: E731
+    assert torch.allclose(centred(ours), centred(theirs), atol=1e-5)
 
 
 def test_params_follow_the_heads(models):
