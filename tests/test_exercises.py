@@ -310,3 +310,38 @@ def test_missing_function_is_reported(models):
         get_exercise("circuits.full_ov"), models["bundled"], source("def fullov(model):\n    pass")
     )
     assert "does not define a function called 'full_ov'" in verdict.message
+
+
+def test_repeated_lists_count_once(models):
+    ex = get_exercise("adversarial.fool_model")
+    model = models["reference"]
+    params = ex.params(model)
+    found = check_in_process(ex, model, ex.solution, params)
+    assert found.passed
+    one_wrong = source(ex.solution).replace(
+        "return unsorted[margin.argsort()[:n]].tolist()", "return [unsorted[margin.argmin()].tolist()] * n"
+    )
+    verdict = check_in_process(ex, model, one_wrong, params)
+    assert not verdict.passed
+    assert (
+        "1 of your 1 valid lists are sorted wrongly" in verdict.message
+        and "list 1 repeats list 0" in verdict.message
+    )
+
+
+@pytest.mark.slow
+def test_trained_three_head_model_with_layernorm():
+    """A freshly trained 3-head model (tiny, seconds to train) that sorts perfectly: the
+    adversarial exercises switch to their reachable low-margin variant and say so."""
+    from dataclasses import replace
+
+    from sortlist_core.training import train
+    from tests.tiny import TINY, TINY_RECIPE
+
+    model = train(replace(TINY, n_heads=3), TINY_RECIPE).model
+    for ex in all_exercises():
+        params = ex.params(model)
+        verdict = check_in_process(ex, model, ex.solution, params)
+        assert verdict.passed, (ex.id, verdict.message)
+        if ex.page == "adversarial" and params["mode"] == "margin":
+            assert "margin" in ex.render_statement(params)

@@ -48,13 +48,19 @@ def _split_valid(model: LoadedModel, value: Any, n: int) -> tuple[list[list[int]
     if len(lists) > n:
         note = f" Only the first {n} of your {len(lists)} lists count."
         lists = lists[:n]
-    valid, problems = [], []
+    valid, problems, seen = [], [], {}
     for i, lst in enumerate(lists):
         values = [int(v) if isinstance(v, float) and float(v).is_integer() else v for v in lst]
         try:
-            valid.append(validate_list(values, cfg.list_len, cfg.max_value))
+            validate_list(values, cfg.list_len, cfg.max_value)
         except InvalidListError as exc:
             problems.append(f"list {i} is invalid: {exc}")
+            continue
+        if tuple(values) in seen:  # each list counts once
+            problems.append(f"list {i} repeats list {seen[tuple(values)]}")
+            continue
+        seen[tuple(values)] = i
+        valid.append(values)
     return valid, problems, note
 
 
@@ -68,7 +74,7 @@ def _candidate_margins(model: LoadedModel, n_per_family: int = 1000, seed: int =
     cfg = model.config
     g = torch.Generator().manual_seed(seed)
     batch = torch.cat([generate_family(f, n_per_family, cfg.list_len, cfg.max_value, g) for f in FAMILIES])
-    return score_lists(model, batch)[0].numpy()
+    return score_lists(model, torch.unique(batch, dim=0))[0].numpy()  # distinct lists only
 
 
 def _fool_params(model: LoadedModel) -> dict:
@@ -111,15 +117,13 @@ def _check_fool(model: LoadedModel, params: dict, value: Any) -> Verdict:
     margin, n_bad = _margins(model, valid)
     if params["mode"] == "wrong":
         hits = [lst for lst, b in zip(valid, n_bad) if b > 0]
-        what = "sorted wrongly"
+        what = "are sorted wrongly"
     else:
         hits = [lst for lst, m in zip(valid, margin) if m <= params["margin"]]
-        what = f"with a margin below {params['margin']}"
+        what = f"have a logit margin of at most {params['margin']}"
     shown = "; ".join(_describe(model, lst) for lst in hits[:2])
     example = f" For example {shown}." if hits else ""
-    message = (
-        f"{len(hits)} of your {len(valid)} valid lists are {what} (need {k}).{example}{problem_text}{note}"
-    )
+    message = f"{len(hits)} of your {len(valid)} valid lists {what} (need {k}).{example}{problem_text}{note}"
     passed = len(hits) >= k
     return Verdict(passed, ("Correct: " if passed else "Not yet: ") + message)
 
@@ -157,7 +161,7 @@ def find_adversarial(model, n: int, list_len: int, max_value: int) -> list[list[
     keys = torch.rand(2000, V, generator=g)
     keys[:, V // 4 : 3 * V // 4] = 2.0
     candidates.append(keys.argsort(-1)[:, :list_len])
-    unsorted = torch.cat(candidates)
+    unsorted = torch.unique(torch.cat(candidates), dim=0)  # each list once
     sep = torch.full((len(unsorted), 1), max_value + 1)
     toks = torch.cat([unsorted, sep, unsorted.sort(-1).values], dim=1)
     with torch.no_grad():
@@ -188,7 +192,7 @@ def _sep_stats(model: LoadedModel, low: int, n: int = 500, seed: int = 0) -> tup
     g = torch.Generator().manual_seed(seed + low)
     keys = torch.rand(n, V, generator=g)
     keys[:, :low] = 2.0
-    toks = tokens_from_unsorted(keys.argsort(-1)[:, : cfg.list_len], cfg.max_value)
+    toks = tokens_from_unsorted(torch.unique(keys.argsort(-1)[:, : cfg.list_len], dim=0), cfg.max_value)
     L = cfg.list_len
     logits = prediction_logits(model.weights, toks, slice(L, L + 1))[:, 0]  # at SEP
     target = toks[:, L + 1]
@@ -255,7 +259,9 @@ def _check_sep(model: LoadedModel, params: dict, value: Any) -> Verdict:
         what = f"give SEP a margin below {params['margin']}"
     examples = [
         f"{lst}: SEP predicts {int(p)} instead of {int(t)}"
-        for lst, p, t, h in zip(valid, predicted, target, hit)
+        if int(p) != int(t)
+        else f"{lst}: SEP's margin is {float(m):.3g}"
+        for lst, p, t, m, h in zip(valid, predicted, target, margin, hit)
         if h
     ][:2]
     example = (" For example " + "; ".join(examples) + ".") if examples else ""
@@ -284,7 +290,7 @@ def sep_failures(model, n: int, low: int, list_len: int, max_value: int) -> list
     g = torch.Generator().manual_seed(0)
     keys = torch.rand(5000, max_value + 1, generator=g)
     keys[:, :low] = 2.0  # never pick a value below `low`
-    unsorted = keys.argsort(-1)[:, :list_len]
+    unsorted = torch.unique(keys.argsort(-1)[:, :list_len], dim=0)  # each list once
     sep = torch.full((len(unsorted), 1), max_value + 1)
     toks = torch.cat([unsorted, sep, unsorted.sort(-1).values], dim=1)
     with torch.no_grad():
