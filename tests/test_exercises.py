@@ -182,6 +182,11 @@ def sep_attends_min(cache, dataset, head):
         "summed over the head axis",
     ),
     (
+        "circuits.full_ov",
+        "def full_ov(model):\n    return model.W_E @ model.W_V[0, 1] @ model.W_O[0, 1] @ model.W_U",
+        "reference for head 1 alone",
+    ),
+    (
         "circuits.full_qk",
         "def full_qk(model):\n    return model.W_E @ model.W_Q[0] @ model.W_K[0].transpose(-1, -2) @ model.W_E.T / model.cfg.d_head ** 0.5",
         "that is 1/sqrt(d_head) = 0.1443",

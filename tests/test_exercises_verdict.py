@@ -160,3 +160,8 @@ def bundled():
     from sortlist_core.paths import load_bundled_model
 
     return load_bundled_model()
+
+
+def test_one_slice_alone_is_named(ref):
+    v = compare(ref[1], ref, AXES)
+    assert "reference for head 1 alone: return every head" in v.message

@@ -148,7 +148,17 @@ def _shape_verdict(arr: np.ndarray, expected: np.ndarray, axes: tuple[str, ...],
         if _close(arr[0], expected):
             msg += " Apart from that axis your values are right."
     elif arr.ndim == expected.ndim - 1:
+        if arr.shape == expected.shape[1:]:
+            matches = [h for h in range(expected.shape[0]) if _close(arr, expected[h])]
+            if matches:
+                first = axes[0] if axes else "axis 0"
+                msg = (
+                    f"Your output is the reference for {first} {matches[0]} alone: return every {first}, "
+                    f"stacked along the first axis, {want}."
+                )
         for i, name in enumerate(axes or [f"axis {i}" for i in range(expected.ndim)]):
+            if msg is not None:
+                break
             if expected.shape[:i] + expected.shape[i + 1 :] != arr.shape:
                 continue
             for verb, reduced in (("summed", expected.sum(i)), ("averaged", expected.mean(i))):
