@@ -165,3 +165,12 @@ def bundled():
 def test_one_slice_alone_is_named(ref):
     v = compare(ref[1], ref, AXES)
     assert "reference for head 1 alone: return every head" in v.message
+
+
+def test_outcome_not_implemented_is_the_starter_message(bundled):
+    ex = get_exercise("circuits.full_ov")
+    tb = 'Traceback (most recent call last):\n  File "<your code>", line 11, in full_ov\nNotImplementedError'
+    v = verdict_from_outcome(
+        ex, bundled, {}, _outcome("error", message="Your code raised NotImplementedError", traceback=tb)
+    )
+    assert v.message.startswith("Not implemented yet")

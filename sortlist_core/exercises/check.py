@@ -9,7 +9,7 @@ from typing import Any
 
 from ..checkpoint import LoadedModel, checkpoint_bytes
 from .spec import CodeExercise
-from .verdict import Verdict, error_verdict
+from .verdict import NOT_IMPLEMENTED, Verdict, error_verdict
 
 DEFAULT_TIMEOUT_S = 10.0
 # Runner statuses that mean no verdict on the code could be reached (the code never ran).
@@ -26,6 +26,9 @@ def job_params(exercise: CodeExercise, model: LoadedModel) -> dict:
 def verdict_from_outcome(exercise: CodeExercise, model: LoadedModel, params: dict, outcome: Any) -> Verdict:
     """Turn a `RunOutcome` into a verdict: check the value when the run succeeded, otherwise
     explain what stopped it (with the learner's trimmed traceback)."""
+    last_line = (outcome.traceback or "").strip().splitlines()[-1:] or [""]
+    if outcome.status == "error" and last_line[0].startswith("NotImplementedError"):
+        return Verdict(False, NOT_IMPLEMENTED)
     if outcome.status != "ok":
         message = outcome.message or f"Your code did not finish ({outcome.status})."
         return error_verdict(message, outcome.traceback or "")

@@ -16,7 +16,7 @@ import numpy as np
 from ..checkpoint import LoadedModel
 from .fixtures import build_inputs_for_model
 from .spec import CodeExercise
-from .verdict import Verdict, error_verdict
+from .verdict import NOT_IMPLEMENTED, Verdict, error_verdict
 
 LEARNER_FILENAME = "<your code>"
 
@@ -87,7 +87,7 @@ def check_in_process(
         inputs = build_inputs_for_model(exercise.inputs, params, loaded, _tl_model(loaded))
         value = to_plain(func(*[inputs[n] for n in exercise.inputs]))
     except NotImplementedError:
-        return Verdict(False, "Not implemented yet: replace the `raise NotImplementedError` with your code.")
+        return Verdict(False, NOT_IMPLEMENTED)
     except Exception as exc:  # the learner's code may raise anything; report it
         return error_verdict(f"Your code raised {type(exc).__name__}: {exc}", _trimmed_traceback(exc))
     return exercise.check(loaded, params, value)

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+NOT_IMPLEMENTED = "Not implemented yet: replace the `raise NotImplementedError` with your code."
 RTOL = 1e-3
 ATOL_FRACTION = 1e-4  # absolute tolerance as a fraction of the reference's largest magnitude
 
