@@ -33,11 +33,13 @@ _CACHE: dict[tuple[str, str, str], Any] = {}
 def cached(model: LoadedModel, key: str, params: dict, compute: Callable[[], Any]) -> Any:
     """`compute()` once per (model weights, key, params)."""
     k = (model.weights_sha256, key, json.dumps(params, sort_keys=True, default=str))
-    if k not in _CACHE:
+    value = _CACHE.get(k)
+    if value is None:  # sessions may race here: both compute the same value, which is harmless
+        value = compute()
         if len(_CACHE) > 256:
             _CACHE.clear()
-        _CACHE[k] = compute()
-    return _CACHE[k]
+        _CACHE[k] = value
+    return value
 
 
 def eval_toks(model: LoadedModel, params: dict) -> torch.Tensor:
