@@ -210,6 +210,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     fetch.add_argument("--out", help="also write it here (default: only the cache, ~/.cache/sortlist)")
     fetch.set_defaults(func=_cmd_fetch_original)
+    from .exercises.cli import add_exercises_parser
+
+    add_exercises_parser(sub)
     return parser
 
 

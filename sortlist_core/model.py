@@ -101,10 +101,13 @@ def process_weights(state: Mapping[str, Tensor], cfg: ModelConfig) -> Weights:
         b_U = b_U + bf @ W_U
         W_U = wf[:, None] * W_U
         W_U = W_U - W_U.mean(0, keepdim=True)
-    W_E = s["embed.W_E"] - s["embed.W_E"].mean(-1, keepdim=True)
-    W_pos = s["pos_embed.W_pos"] - s["pos_embed.W_pos"].mean(-1, keepdim=True)
-    W_O = s["blocks.0.attn.W_O"] - s["blocks.0.attn.W_O"].mean(-1, keepdim=True)
-    b_O = s["blocks.0.attn.b_O"] - s["blocks.0.attn.b_O"].mean()
+    W_E, W_pos, W_O, b_O = (
+        s[k] for k in ("embed.W_E", "pos_embed.W_pos", "blocks.0.attn.W_O", "blocks.0.attn.b_O")
+    )
+    if cfg.normalization == "LN":
+        # Centring what writes to the residual stream is exact only when a LayerNorm reads it.
+        W_E, W_pos, W_O = (W - W.mean(-1, keepdim=True) for W in (W_E, W_pos, W_O))
+        b_O = b_O - b_O.mean()
     W_U = W_U - W_U.mean(-1, keepdim=True)
     b_U = b_U - b_U.mean()
     b_O = b_O + torch.einsum("he,hed->d", b_V, W_O)

@@ -1,30 +1,67 @@
-"""The inputs a code exercise's function receives, built INSIDE the runner's child process.
+"""The arguments a learner's function receives, built by name.
 
-Minimal version from the runner branch: the "model" fixture and plain parameters. The exercises
-branch owns the full version (dataset, cache, ...) with the same signature.
+Runs inside the runner's child process (and in notebooks), so it imports only torch and
+sortlist_core's model/data/checkpoint modules; TransformerLens is imported only when a model is
+asked for.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..checkpoint import LoadedModel, load_checkpoint
+from ..data import SortedListDataset
 
-def build_inputs(
-    names: tuple[str, ...], params: dict[str, Any], checkpoint_path: str | Path
+MODEL_FIXTURES = ("model", "cache")
+DATA_FIXTURES = ("dataset", "cache")
+DEFAULT_DATASET_SIZE = 500  # the write-up's evaluation set
+DEFAULT_DATASET_SEED = 43
+
+
+def dataset_for(loaded: LoadedModel, params: Mapping[str, Any]) -> SortedListDataset:
+    cfg = loaded.config
+    return SortedListDataset(
+        int(params.get("dataset_size", DEFAULT_DATASET_SIZE)),
+        cfg.list_len,
+        cfg.max_value,
+        seed=int(params.get("dataset_seed", DEFAULT_DATASET_SEED)),
+    )
+
+
+def build_inputs_for_model(
+    names: Sequence[str], params: Mapping[str, Any], loaded: LoadedModel, tl_model: Any = None
 ) -> dict[str, Any]:
-    """name -> object for each fixture name: "model" (a TransformerLens 4.x model with the
-    processed weights, compatibility mode) or a plain parameter taken from `params`."""
-    inputs: dict[str, Any] = {}
+    """name -> object for each fixture in `names`: "model" (TransformerLens 4.x, processed
+    weights), "dataset", "cache" (`model.run_with_cache(dataset.toks)[1]`), or a plain param."""
+    out: dict[str, Any] = {}
+    model = None
+    if any(n in MODEL_FIXTURES for n in names):
+        if tl_model is None:
+            from ..model import to_transformer_lens
+
+            tl_model = to_transformer_lens(loaded.state_dict, loaded.config)
+        model = tl_model
+        model.reset_hooks()
+    dataset = dataset_for(loaded, params) if any(n in DATA_FIXTURES for n in names) else None
     for name in names:
         if name == "model":
-            from sortlist_core.checkpoint import load_checkpoint
-            from sortlist_core.model import to_transformer_lens
+            out[name] = model
+        elif name == "dataset":
+            out[name] = dataset
+        elif name == "cache":
+            import torch
 
-            loaded = load_checkpoint(Path(checkpoint_path).read_bytes())
-            inputs[name] = to_transformer_lens(loaded.state_dict, loaded.config)
+            with torch.no_grad():
+                out[name] = model.run_with_cache(dataset.toks)[1]
         elif name in params:
-            inputs[name] = params[name]
+            out[name] = params[name]
         else:
-            raise KeyError(f"unknown fixture {name!r} (not a fixture and not in params)")
-    return inputs
+            raise KeyError(f"unknown fixture {name!r}: neither a built-in fixture nor a parameter")
+    return out
+
+
+def build_inputs(names: Sequence[str], params: Mapping[str, Any], checkpoint_path: str | os.PathLike) -> dict:
+    """The runner's entry point: fixtures for the model in the checkpoint file."""
+    return build_inputs_for_model(names, params, load_checkpoint(checkpoint_path))
