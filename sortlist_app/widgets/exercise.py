@@ -45,6 +45,13 @@ def mark_solved(model_key: str, exercise_id: str) -> None:
     _progress().setdefault(model_key, set()).add(exercise_id)
 
 
+def record_attempt(model_key: str, exercise_id: str, answer: str, passed: bool, kind: str = "answer") -> None:
+    """Every checked attempt (a quiz answer or code) goes through here: the one place that keeps
+    the learner's progress."""
+    if passed:
+        mark_solved(model_key, exercise_id)
+
+
 def progress_by_page(model: LoadedModel) -> list[tuple[str, int, int]]:
     """(page title, solved, total) for every page that has exercises."""
     solved = solved_ids(model)
@@ -94,8 +101,8 @@ def _check(exercise: Exercise, model_key: str) -> None:
         except Exception as exc:  # a grader bug must not crash the page for the learner
             grade = Grade(False, f"This answer could not be checked ({type(exc).__name__}).")
     st.session_state[keys["feedback"]] = (grade, value, exercise.context, model_key)
-    if grade.ok:
-        mark_solved(model_key, exercise.id)
+    if value is not None and value != "":
+        record_attempt(model_key, exercise.id, str(value), grade.ok)
 
 
 def _more_hints(exercise_id: str) -> None:
