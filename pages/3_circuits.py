@@ -47,6 +47,7 @@ show_figure(
     "full QK circuit",
     data={"head_names": names, "vocab": vocab, "full_qk[head][dest][src]": qk},
 )
+st.caption(lesson.qk_scale_note(qk))
 prose.render("circuits_qk", lesson.qk_facts(qk, resp))
 
 st.subheader("Attention scores for one destination token")
@@ -76,6 +77,7 @@ show_figure(
     f"QK scores for destination {dest}",
     data={"dest": dest, "head_names": names, "scores[head][src]": scores},
 )
+st.caption(lesson.qk_scale_note(scores))
 render_exercise(lesson.top_source_exercise(scores, dest, head, names, cfg), model)
 prose.render("circuits_qk_bar", lesson.qk_bar_facts(scores, dest, resp, names))
 

@@ -94,6 +94,6 @@ if cases:
         st.markdown(f"**{t.replace('<br>', ' ')}.** {lesson.case_sentence(c, names)}")
     prose.render("mystery_resolution", lesson.cases_summary(cases))
     if cfg.n_heads > 1:
-        st.markdown(lesson.other_heads_sentence(cases, state.other_heads_push(model, cases)))
+        st.markdown(lesson.other_heads_sentence(cases, state.other_heads_push(model, cases), names))
 else:
     st.info("This model's task has no room for a close triple; enter a list of your own.", icon="ℹ️")

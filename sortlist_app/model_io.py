@@ -22,11 +22,27 @@ from .training_jobs import TrainingLimits
 UPLOAD_TYPES = ("pt", "pth", "bin", "ckpt")
 
 
+# The largest checkpoint the app accepts. The transport limit (`server.maxUploadSize`, 16 MB in
+# .streamlit/config.toml) is set above it on purpose: a file the browser refuses shows only a red
+# mark on its chip, while a file that reaches the server gets a sentence naming the limit.
+CHECKPOINT_UPLOAD_MB = 5
+
+
 def upload_limit_bytes(server_max_mb: float | int | None) -> int:
-    """The smaller of the server's upload limit (`server.maxUploadSize`, MB) and the loader's."""
+    """The checkpoint size limit: the smallest of the app's (`CHECKPOINT_UPLOAD_MB`), the
+    server's transport limit (`server.maxUploadSize`, MB) and the loader's."""
+    app = CHECKPOINT_UPLOAD_MB * 1024 * 1024
     if server_max_mb is None or server_max_mb <= 0:
-        return MAX_CHECKPOINT_BYTES
-    return min(int(server_max_mb * 1024 * 1024), MAX_CHECKPOINT_BYTES)
+        return min(app, MAX_CHECKPOINT_BYTES)
+    return min(int(server_max_mb * 1024 * 1024), app, MAX_CHECKPOINT_BYTES)
+
+
+def transport_limit_mb(server_max_mb: float | int | None, limit_bytes: int) -> int:
+    """What the file uploader lets through (MB): the server's transport limit, so that a file a
+    little over `limit_bytes` still arrives and is refused with a message."""
+    if server_max_mb is None or server_max_mb <= 0:
+        return max(1, -(-limit_bytes // (1024 * 1024)))
+    return max(1, int(server_max_mb))
 
 
 def _mb(n: int) -> str:

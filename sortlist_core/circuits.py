@@ -8,6 +8,7 @@ import numpy as np
 import torch
 from jaxtyping import Float
 
+from . import positions
 from .checkpoint import LoadedModel
 
 
@@ -41,10 +42,9 @@ def positional_qk(model: LoadedModel) -> np.ndarray:
 
 
 def position_labels(list_len: int) -> list[str]:
-    """Query position labels with SEP marked, as in the write-up's `POSN_LABELS`."""
-    labels = [str(i) for i in range(2 * list_len + 1)]
-    labels[list_len] = "SEP"
-    return labels
+    """Query position labels with SEP marked ('10 (SEP)'): the one numbering of
+    `sortlist_core.positions`, so every axis shows the same positions."""
+    return positions.position_labels(list_len)
 
 
 def direct_path(model: LoadedModel) -> np.ndarray:

@@ -78,7 +78,7 @@ def check_exercise(at: AppTest, exercise_id: str, answer, kind: str) -> tuple[bo
     if kind == "text":
         at.text_input(key=key).input(answer)
     elif kind == "number":
-        at.number_input(key=key).set_value(answer)
+        at.text_input(key=key).input(str(answer))
     else:
         at.selectbox(key=key).select(answer)
     at.run()

@@ -60,7 +60,7 @@ def test_circuit_figures_are_labelled_and_centred(reference_model):
             assert trace.zmid == 0 and trace.zmin == -trace.zmax  # diverging scale centred on 0
             assert list(trace.x)[-1] == "SEP" and len(trace.x) == 52
     pos = figures.positional_qk_heatmaps(positional_qk(reference_model), position_labels(10), NAMES)
-    assert "SEP" in pos.data[0].y and pos.layout.yaxis.title.text == "Query position"
+    assert "10 (SEP)" in pos.data[0].y and pos.layout.yaxis.title.text == "Query position"
 
 
 def test_every_builder_makes_a_table(reference_model, toks):

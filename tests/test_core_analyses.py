@@ -101,7 +101,7 @@ def test_circuit_shapes_and_writeup_observations(reference_model):
     assert set(qk_scores(reference_model, 25).argmax(-1)) <= {28, 29}
     assert positional_qk(reference_model).shape == (2, 21, 52)
     labels = position_labels(10)
-    assert labels[10] == "SEP" and labels[:3] == ["0", "1", "2"] and len(labels) == 21
+    assert labels[10] == "10 (SEP)" and labels[:3] == ["0", "1", "2"] and len(labels) == 21
     assert direct_path(reference_model).shape == (52, 52)
     with pytest.raises(ValueError):
         qk_scores(reference_model, 52)

@@ -393,7 +393,8 @@ def test_streamlit_config_is_production_ready():
     assert config["server"]["headless"] is True
     assert config["server"]["enableStaticServing"] is True
     assert config["server"]["fileWatcherType"] == "none"
-    assert config["server"]["maxUploadSize"] == 5
+    # above the app's 5 MB checkpoint limit, so a 6 MB file is refused with a message (issue 14 §6)
+    assert config["server"]["maxUploadSize"] == 16
     assert config["browser"]["gatherUsageStats"] is False
     assert config["client"]["showErrorDetails"] == "none"
     assert config["client"]["toolbarMode"] == "minimal"

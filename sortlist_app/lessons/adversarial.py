@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sortlist_core import positions
 from sortlist_core.adversarial import (
     FAMILIES,
     AccuracyMap,
@@ -29,7 +30,7 @@ from sortlist_core.metrics import SequencePrediction
 
 from .exercise import CORRECT, Answer, Exercise, Grade, as_int
 from .url_params import Param, decode_lists, encode_lists
-from .wording import join_words, pct
+from .wording import join_words, pct, plural, sig_figs, signed
 
 MAX_EDITOR_LISTS = 10
 MAX_EDITOR_CHARS = 4_000  # a text area longer than this is not parsed (keeps the page fast)
@@ -223,24 +224,31 @@ def prediction_rows(preds: Sequence[SequencePrediction]) -> list[dict[str, Any]]
                 "unsorted": format_list(p.unsorted),
                 "correct sorted": format_list(p.targets),
                 "model predicts": format_list(p.predicted),
-                "wrong positions": ", ".join(str(w) for w in p.wrong) or "none",
+                "wrong at positions": ", ".join(str(_position(w, p)) for w in p.wrong) or "none",
                 "verdict": "all correct" if p.correct else f"{len(p.wrong)} wrong",
-                "min p(correct)": round(float(min(p.probs[k, t] for k, t in enumerate(p.targets))), 4),
+                "min p(correct)": sig_figs(float(min(p.probs[k, t] for k, t in enumerate(p.targets)))),
             }
         )
     return rows
 
 
+def _position(row: int, p: SequencePrediction) -> int:
+    """The sequence position of prediction row `row` (see `sortlist_core.positions`)."""
+    return positions.prediction_position(row, len(p.targets))
+
+
 def describe_prediction(p: SequencePrediction) -> str:
-    """'At position 1 (after 0) the model predicts 0 (p=0.41) instead of 40 (p=0.12).'"""
+    """'The model goes wrong at position 15 (the 5th sorted token, predicting the 6th), after
+    token 12, where it predicts 14 (p = 0.41) instead of 13 (p = 0.12).'"""
     if p.correct:
         return "The model sorts this list correctly."
     parts = []
     for k in p.wrong:
-        after = "SEP" if k == 0 else str(p.targets[k - 1])
+        after = "SEP" if k == 0 else f"token {p.targets[k - 1]}"
         parts.append(
-            f"at position {k} (the prediction made at {after}), where it predicts {p.predicted[k]} "
-            f"(p = {p.probs[k, p.predicted[k]]:.2f}) instead of {p.targets[k]} (p = {p.probs[k, p.targets[k]]:.2f})"
+            f"at {positions.describe_prediction_position(_position(k, p), len(p.targets))}, after {after}, "
+            f"where it predicts {p.predicted[k]} (p = {sig_figs(p.probs[k, p.predicted[k]])}) "
+            f"instead of {p.targets[k]} (p = {sig_figs(p.probs[k, p.targets[k]])})"
         )
     return "The model goes wrong " + join_words(parts, "; and") + "."
 
@@ -263,29 +271,35 @@ def grade_adversarial_list(
     lowest = min(float(p.probs[k, t]) for k, t in enumerate(p.targets))
     return Grade(
         False,
-        f"The model sorts ({format_list(values)}) correctly (its lowest probability on a correct token is {lowest:.2f}). "
+        f"The model sorts ({format_list(values)}) correctly (its lowest probability on a correct token is {sig_figs(lowest)}). "
         "Try values the training data rarely contains: all values high, or a very large gap between two values.",
     )
 
 
 def grade_wrong_position(answer: Any, p: SequencePrediction) -> Grade:
-    """A position (0 = the prediction made at SEP) where the model's prediction is wrong."""
+    """A sequence position (SEP = list_len .. 2 * list_len - 1, see `sortlist_core.positions`)
+    where the model's prediction is wrong."""
     value = as_int(answer)
     n = len(p.targets)
-    if value is None or not 0 <= value < n:
-        return Grade(
-            False, f"Enter a prediction position between 0 (the prediction made at SEP) and {n - 1}."
+    if value is None or value not in positions.prediction_positions(n):
+        return Grade(False, f"Enter a position from {n} (SEP) to {2 * n - 1}: predictions are made there.")
+    row = positions.prediction_row(value, n)
+    where = positions.describe_prediction_position(value, n)
+    if row in p.wrong:
+        others = [_position(w, p) for w in p.wrong if w != row]
+        extra = (
+            f" It also goes wrong at {plural(len(others), 'position')} {join_words(map(str, others))}."
+            if others
+            else ""
         )
-    if value in p.wrong:
-        others = [w for w in p.wrong if w != value]
-        extra = f" It also goes wrong at position(s) {', '.join(map(str, others))}." if others else ""
         return Grade(
             True,
-            f"{CORRECT} At position {value} the model predicts {p.predicted[value]} instead of {p.targets[value]}.{extra}",
+            f"{CORRECT} At {where} the model predicts {p.predicted[row]} instead of {p.targets[row]}.{extra}",
         )
     return Grade(
         False,
-        f"At position {value} the model correctly predicts {p.targets[value]}. Look for the ✗ in the heatmap (row = prediction position).",
+        f"At {where} the model correctly predicts {p.targets[row]}. Look for the ✗ in the heatmap "
+        "(each row is labelled token (position)).",
     )
 
 
@@ -343,8 +357,12 @@ def search_result_facts(result: SearchResult) -> dict[str, Any]:
     }
 
 
-def example_caption(wrong_positions: Sequence[int], margin: float, family: str) -> str:
-    return f"wrong at position(s) {', '.join(map(str, wrong_positions))} · margin {margin:+.2f} · {family}"
+def example_caption(wrong_rows: Sequence[int], margin: float, family: str, list_len: int) -> str:
+    """'wrong at positions 12 and 15 · margin −0.50 · high' (`wrong_rows`: prediction rows)."""
+    where = [str(positions.prediction_position(r, list_len)) for r in wrong_rows]
+    return (
+        f"wrong at {plural(len(where), 'position')} {join_words(where)} · margin {signed(margin)} · {family}"
+    )
 
 
 def maps_facts(maps: Sequence[AccuracyMap]) -> dict[str, Any]:
@@ -403,13 +421,15 @@ def wrong_position_exercise(target: SequencePrediction, cfg: ModelConfig) -> Exe
         id="adversarial.wrong_position",
         title="Where does it go wrong?",
         question=(f"The write-up's list **{source}**" if source else "This list")
-        + f" `({format_list(target.unsorted)})` is sorted wrongly. At which **prediction position** does the model "
-        "make a mistake? Position 0 is the prediction made at `SEP` (which should be the smallest value), position 1 "
-        "the one made at the smallest value, and so on. Load it into the editor and read the heatmap.",
-        answer=Answer.number(0, cfg.list_len - 1, "Prediction position"),
+        + f" `({format_list(target.unsorted)})` is sorted wrongly. At which **position** does the model "
+        f"make a wrong prediction? Positions are the sequence's: `SEP` is position {cfg.list_len} and predicts the "
+        f"smallest value, position {cfg.list_len + 1} holds the 1st sorted token and predicts the 2nd, and so on "
+        f"up to {2 * cfg.list_len - 1}. Load it into the editor and read the heatmap: each row is labelled "
+        "token (position).",
+        answer=Answer.number(cfg.list_len, 2 * cfg.list_len - 1, "Prediction made at position"),
         grade=lambda answer: grade_wrong_position(answer, target),
         hints=(
-            "Rows of the heatmap are prediction positions, top row = the prediction made at SEP.",
+            f"Rows of the heatmap are the positions that predict, top row = `SEP (position {cfg.list_len})`.",
             "Find the row with a ✗: the model's argmax differs from the ○.",
         ),
         solution=describe_prediction(target),

@@ -16,7 +16,7 @@ from sortlist_core.config import ModelConfig
 
 from .exercise import CORRECT, Answer, Exercise, Grade, as_int, grade_head_choice
 from .url_params import MAX_LISTS, Param, decode_indices, head_param, int_in, int_param, list_text_param
-from .wording import Values, count, head_name, join_words, num, pct, responsibility_facts
+from .wording import MOSTLY, Values, count, head_name, join_words, num, pct, responsibility_facts, sig_figs
 
 
 def attention_facts(claims: AttentionClaims, head_names: Sequence[str]) -> Values:
@@ -33,7 +33,22 @@ def attention_facts(claims: AttentionClaims, head_names: Sequence[str]) -> Value
         ),
         "next_best_head": head_names[claims.next_larger_best_head],
         "next_larger_miss": pct(1 - claims.attends_next_larger_any),
+        "attend_predict_sentence": attend_predict_sentence(claims.attends_next_larger_any),
     }
+
+
+def attend_predict_sentence(next_larger_any: float) -> str:
+    """'The heads mostly attend to what they predict' only when more than `MOSTLY` of the cases
+    do; below it the sentence says what was measured, not a pattern."""
+    if next_larger_any > MOSTLY:
+        return (
+            "So the heads mostly *attend to what they predict*, which suggests they copy it (the OV/QK page "
+            "checks this)."
+        )
+    return (
+        f"At {pct(next_larger_any)} that is not the rule for this model: its heads do not mostly attend to "
+        "what they must predict (the OV/QK page shows what they do instead)."
+    )
 
 
 def ablation_facts(result: AblationResult, head_names: Sequence[str]) -> Values:
@@ -158,7 +173,7 @@ def top_attended_exercise(
             "which sits somewhere in the unsorted half — but check: it is not always so.",
         ),
         solution=f"Position **{expected}** (token `{labels[expected]}`, weight "
-        f"{weight:.3f}). The next larger value is `{labels[pos + 1]}`.",
+        f"{sig_figs(weight)}). The next larger value is `{labels[pos + 1]}`.",
         difficulty=2,
         importance=3,
         context=f"{tuple(unsorted)}:{pos}:{head}",

@@ -6,10 +6,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 from jaxtyping import Float
 from numpy import ndarray
 
 from sortlist_core.circuit_findings import (
+    copying_roles,
     destination_scores,
     direct_path_preference,
     ov_diagonality,
@@ -22,7 +24,19 @@ from sortlist_core.config import ModelConfig
 
 from .exercise import CORRECT, Answer, Exercise, Grade, as_int, grade_count, grade_head_choice
 from .url_params import head_param, int_in, int_param
-from .wording import Values, count, head_name, join_words, pct, responsibility_facts, sig
+from .wording import (
+    CLEAR_SIGN,
+    MOSTLY,
+    Values,
+    count,
+    head_name,
+    join_words,
+    pct,
+    responsibility_facts,
+    sig,
+    sig_figs,
+    signed,
+)
 
 
 def ov_facts(
@@ -31,16 +45,31 @@ def ov_facts(
     """How diagonal the OV circuits are: does attending to token t make the model predict t?"""
     ov = ov_diagonality(full_ov, resp)
     return {
+        "ov_heading": "OV: the heads copy." if ov.self_copy_fraction > MOSTLY else "OV: do the heads copy?",
         "ov_self_fraction": pct(ov.self_copy_fraction),
         "ov_own_fraction": join_words(
             f"{pct(ov.own_copy_fraction[h])} of the tokens {head_name(head_names, h)} owns"
             for h in range(len(head_names))
         ),
         "minor_on_major_mean": sig(ov.minor_on_major),
-        "minor_on_major_sign": "negative: it pushes *down* the tokens it sees there (anti-copying)"
-        if ov.minor_on_major < 0
-        else "positive: it weakly copies them too",
+        "minor_on_major_sign": minor_on_major_sign(ov.minor_on_major, resp),
     }
+
+
+def minor_on_major_sign(minor_on_major: float, resp: HeadResponsibility) -> str:
+    """'anti-copying' only for a clearly negative mean diagonal: at least `CLEAR_SIGN` of the
+    major head's own mean diagonal on those tokens (−0.00089 against 0.4 is "about zero")."""
+    roles = copying_roles(resp)
+    tokens = resp.copies[roles.major]
+    scale = float(np.mean(np.abs(resp.copy_strength[roles.major, tokens]))) if tokens else 0.0
+    if scale > 0 and minor_on_major <= -CLEAR_SIGN * scale:
+        return "negative: it pushes *down* the tokens it sees there (anti-copying)"
+    if scale > 0 and minor_on_major >= CLEAR_SIGN * scale:
+        return "positive: it weakly copies them too"
+    return (
+        f"close to zero (within {pct(CLEAR_SIGN, 0)} of the copying head's own mean diagonal there, "
+        f"{sig_figs(scale)}): it neither copies nor suppresses them noticeably"
+    )
 
 
 def qk_bar_facts(
@@ -93,7 +122,7 @@ def positional_facts(
     """SEP's positional preference and the late positions' bias against small tokens."""
     prefs = positional_preferences(pos_qk, list_len, n_small)
     corr, bias = prefs.sep_value_correlation, prefs.late_small_bias
-    corr_text = join_words(f"{c:+.2f} for {head_name(head_names, h)}" for h, c in enumerate(corr))
+    corr_text = join_words(f"{signed(c)} for {head_name(head_names, h)}" for h, c in enumerate(corr))
     falling = [h for h, c in enumerate(corr) if c < 0]
     if falling:
         heads = join_words(head_name(head_names, h) for h in falling)
@@ -148,6 +177,17 @@ def qk_facts(full_qk: Float[ndarray, "head dest src"], resp: HeadResponsibility)
     }
 
 
+def qk_scale_note(scores: Float[ndarray, "head src"]) -> str:
+    """QK scores have no fixed unit (the original checkpoint's are ~0.002, the bundled model's
+    ~0.4): say how large they are here, so a learner comparing models reads shapes, not sizes."""
+    largest = float(abs(scores).max()) if scores.size else 0.0
+    return (
+        f"The scores on this chart reach {sig_figs(largest)} in magnitude. QK scores have no fixed scale: "
+        "another checkpoint's can be 100 times larger or smaller, so compare bars within one chart "
+        "(which source scores highest), not their heights across models."
+    )
+
+
 def grade_top_source(answer: Any, scores: Sequence[float], dest: int) -> Grade:
     """The source token with the highest QK score for destination token `dest` (one head)."""
     value = as_int(answer)
@@ -163,7 +203,7 @@ def grade_top_source(answer: Any, scores: Sequence[float], dest: int) -> Grade:
         )
     return Grade(
         False,
-        f"Token {value} scores {scores[value]:.2f}; some token scores higher. Look at the tallest bar in the chosen head.",
+        f"Token {value} scores {sig_figs(scores[value])}; some token scores higher. Look at the tallest bar in the chosen head.",
     )
 
 
@@ -201,7 +241,8 @@ def copier_exercise(resp: HeadResponsibility, head_names: Sequence[str]) -> Exer
         ),
         solution=f"Head **{head_names[resp.owner[probe]]}**: its diagonal entry for {probe} is "
         + join_words(
-            f"{resp.copy_strength[h, probe]:.2f} in head {head_names[h]}" for h in range(len(head_names))
+            f"{sig_figs(resp.copy_strength[h, probe])} in head {head_names[h]}"
+            for h in range(len(head_names))
         )
         + f". {copying['per_head_copying'][0].upper()}{copying['per_head_copying'][1:]}.",
         difficulty=1,
@@ -252,9 +293,9 @@ def top_source_exercise(
             f"Look at the bar chart for destination {dest}; only the bars of head {head_names[head]} count.",
             "The write-up expects a token a bit larger than the destination, but not necessarily the very next value.",
         ),
-        solution=f"Token **{top[0]}** (score {value_scores[top[0]]:.2f}); next come "
-        + join_words(f"{t} ({value_scores[t]:.2f})" for t in top[1:])
-        + ".",
+        solution=f"Token **{top[0]}** (score {sig_figs(value_scores[top[0]])}); next come "
+        + join_words(f"{t} ({sig_figs(value_scores[t])})" for t in top[1:])
+        + f". {qk_scale_note(scores)}",
         difficulty=2,
         importance=3,
         context=f"{dest}:{head}",

@@ -37,6 +37,55 @@ def as_int(answer: Any) -> int | None:
         return None
 
 
+MINUS_SIGNS = "\u2212\u2013-"  # U+2212, an en dash and ASCII: people type (and paste) all three
+
+
+def read_whole_number(text: Any, min_value: int | None, max_value: int | None) -> tuple[int | None, str]:
+    """The number-answer field's text -> (value, "") or (None, a message naming the range).
+
+    A text field parsed here rather than a number input: a browser number input silently clamps
+    or keeps an out-of-range value, so the learner would see one number and be graded on another.
+    """
+    text = "" if text is None else str(text).strip()
+    if min_value is not None and max_value is not None:
+        wanted = f"a whole number from {min_value} to {max_value}"
+    elif min_value is not None:
+        wanted = f"a whole number of at least {min_value}"
+    else:
+        wanted = "a whole number"
+    if not text:
+        return None, f"Enter {wanted} first."
+    normal = text.replace(",", "").replace("_", "").replace(" ", "").replace("**", "^")
+    if normal[:1] in MINUS_SIGNS:
+        normal = "-" + normal[1:]
+    value = _integer(normal)
+    if value is None:
+        return None, f"`{text[:40]}` is not a whole number: enter {wanted}."
+    if (min_value is not None and value < min_value) or (max_value is not None and value > max_value):
+        shown = text if len(text) <= 20 else text[:19] + "…"
+        return None, f"{shown} is out of range: enter {wanted}."
+    return value, ""
+
+
+def _integer(text: str) -> int | None:
+    """'15', '-5', '1e3', '15.0', '10^100' -> the int; anything else -> None."""
+    base, power, exponent = text.partition("^")
+    if power:
+        b, e = _integer(base), _integer(exponent)
+        if b is None or e is None or e < 0:
+            return None
+        return b ** min(e, 400)  # capped: only "how far out of range" matters, not the exact value
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    return int(number) if number.is_integer() else None
+
+
 def grade_head_choice(answer: Any, expected: int, head_names: Sequence[str], evidence: str) -> Grade:
     """Which head has some property (e.g. matters more, copies a token)."""
     value = as_int(answer)
@@ -69,6 +118,12 @@ class Answer:
     min_value: int | None = None
     max_value: int | None = None
     placeholder: str = ""
+
+    def range_text(self) -> str:
+        """'a whole number from 0 to 51' (the number field's placeholder)."""
+        if self.min_value is not None and self.max_value is not None:
+            return f"a whole number from {self.min_value} to {self.max_value}"
+        return "a whole number"
 
     @classmethod
     def number(

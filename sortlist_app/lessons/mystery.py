@@ -31,7 +31,7 @@ from sortlist_core.mystery import (
 
 from .exercise import CORRECT, Answer, Exercise, Grade
 from .url_params import BadParam, Param, decode_lists, encode_lists, int_in, split_values
-from .wording import pct
+from .wording import pct, round_sig, sig_figs, signed
 
 SIGNS = ("positive", "negative")
 TOTALS = ("y", "z")
@@ -77,6 +77,11 @@ def case_title(i: int, case: MysteryCase, custom: bool = False) -> str:
     return f"{label}<br>(x, y, z) = ({case.x}, {case.y}, {case.z})"
 
 
+def in_sentence(title: str) -> str:
+    """A title used mid-sentence: 'Your list …' -> 'your list …' ('List #3' keeps its capital)."""
+    return "your" + title[4:] if title.startswith("Your ") else title
+
+
 def case_panel_title(title: str) -> str:
     """`case_title` short enough for a 2×2 panel five to a row: the figure's title names (x, y, z)."""
     return title.replace("(x, y, z) = ", "")
@@ -89,22 +94,22 @@ def case_row(label: str, case: MysteryCase, head_names: Sequence[str]) -> dict[s
         "list": format_list(case.unsorted),
         "x, y, z": f"{case.x}, {case.y}, {case.z}",
         "head": head_names[case.head],
-        "attention x→y": round(float(case.attention[0]), 3),
-        "attention x→z": round(float(case.attention[1]), 3),
-        "y→y": round(float(yy), 3),
-        "z→y": round(float(zy), 3),
-        "y→z": round(float(yz), 3),
-        "z→z": round(float(zz), 3),
-        "total to y": round(case.total_to_y, 3),
-        "total to z": round(case.total_to_z, 3),
+        "attention x→y": round_sig(case.attention[0]),
+        "attention x→z": round_sig(case.attention[1]),
+        "y→y": round_sig(yy),
+        "z→y": round_sig(zy),
+        "y→z": round_sig(yz),
+        "z→z": round_sig(zz),
+        "total to y": round_sig(case.total_to_y),
+        "total to z": round_sig(case.total_to_z),
         "model predicts": case.predicted,
-        "p(y)": round(case.prob_y, 3),
-        "p(z)": round(case.prob_z, 3),
+        "p(y)": round_sig(case.prob_y),
+        "p(z)": round_sig(case.prob_z),
     }
 
 
 def _signed(v: float) -> str:
-    return f"{v:+.2f}".replace("-", "−")
+    return signed(v)
 
 
 def _sign_word(v: float) -> str:
@@ -117,20 +122,20 @@ def case_sentence(case: MysteryCase, head_names: Sequence[str]) -> str:
     a_y, a_z = float(case.attention[0]), float(case.attention[1])
     head = f"head {head_names[case.head]}"
     attn = (
-        f"{head} attends *more* to z ({a_z:.2f}) than to y ({a_y:.2f})"
+        f"{head} attends *more* to z ({sig_figs(a_z)}) than to y ({sig_figs(a_y)})"
         if a_z > a_y
-        else f"{head} attends more to y ({a_y:.2f}) than to z ({a_z:.2f})"
+        else f"{head} attends more to y ({sig_figs(a_y)}) than to z ({sig_figs(a_z)})"
     )
     cross = f"z→y is {_sign_word(zy)} ({_signed(zy)}) and y→z is {_sign_word(yz)} ({_signed(yz)})"
     diff = case.total_to_y - case.total_to_z
     if diff > 0:
-        total = f"so y gets {diff:.2f} more in total ({case.total_to_y:.2f} vs {case.total_to_z:.2f} for z)"
+        total = f"so y gets {sig_figs(diff)} more in total ({sig_figs(case.total_to_y)} vs {sig_figs(case.total_to_z)} for z)"
     else:
-        total = f"so z gets {-diff:.2f} more in total ({case.total_to_z:.2f} vs {case.total_to_y:.2f} for y)"
+        total = f"so z gets {sig_figs(-diff)} more in total ({sig_figs(case.total_to_z)} vs {sig_figs(case.total_to_y)} for y)"
     verdict = (
-        f"the model predicts {case.predicted}, the right answer y (p = {case.prob_y:.2f})"
+        f"the model predicts {case.predicted}, the right answer y (p = {sig_figs(case.prob_y)})"
         if case.predicted == case.y
-        else f"the model predicts {case.predicted}, not y = {case.y} (p(y) = {case.prob_y:.2f}, p(z) = {case.prob_z:.2f})"
+        else f"the model predicts {case.predicted}, not y = {case.y} (p(y) = {sig_figs(case.prob_y)}, p(z) = {sig_figs(case.prob_z)})"
     )
     direct = ""
     if zz > yy:
@@ -277,7 +282,9 @@ def grade_larger_total(answer: Any, case: MysteryCase) -> Grade:
         return Grade(False, "Choose y or z.")
     truth = "y" if case.total_to_y > case.total_to_z else "z"
     if answer == truth:
-        return Grade(True, f"{CORRECT} Total to y {case.total_to_y:.2f}, total to z {case.total_to_z:.2f}.")
+        return Grade(
+            True, f"{CORRECT} Total to y {sig_figs(case.total_to_y)}, total to z {sig_figs(case.total_to_z)}."
+        )
     return Grade(
         False,
         "Not that one. Add each row of the 2×2 heatmap: the prediction's total is its copying term plus its cross term.",
@@ -342,12 +349,15 @@ def head_rule(head: int | None, head_names: Sequence[str]) -> str:
     )
 
 
-def other_heads_sentence(cases: Sequence[MysteryCase], other_push: Sequence[float]) -> str:
+def other_heads_sentence(
+    cases: Sequence[MysteryCase], other_push: Sequence[float], head_names: Sequence[str]
+) -> str:
     """Explanation 1: the other heads' net push towards y against the attributed head's."""
     main = [c.push_to_y for c in cases]
+    others = "The other head's" if len(head_names) == 2 else "The other heads'"
     return (
-        f"**Is it the less important head? (explanation 1)** The other head(s)' net push towards *y* (total to y − total to z) in these lists "
-        f"ranges from {min(other_push):+.2f} to {max(other_push):+.2f}, against {min(main):+.2f} to {max(main):+.2f} from the "
+        f"**Is it the less important head? (explanation 1)** {others} net push towards *y* (total to y − total to z) in these lists "
+        f"ranges from {signed(min(other_push))} to {signed(max(other_push))}, against {signed(min(main))} to {signed(max(main))} from the "
         f"attributed head. Pick a head in the selector above to see its own 2×2 attributions."
     )
 
@@ -400,7 +410,7 @@ def larger_total_exercise(case: MysteryCase, title: str, head_names: Sequence[st
     return Exercise(
         id="mystery.larger_total",
         title="Which prediction wins?",
-        question=f"For {title.replace('<br>', ' ')} (head {head_names[case.head]}), add up the attributions: is the "
+        question=f"For {in_sentence(title.replace('<br>', ' '))} (head {head_names[case.head]}), add up the attributions: is the "
         "**total** DLA larger for prediction y or for prediction z?",
         answer=Answer.select(TOTALS, lambda v: f"prediction {v}", "Larger total"),
         grade=lambda answer: grade_larger_total(answer, case),

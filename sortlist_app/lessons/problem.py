@@ -6,14 +6,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sortlist_core.circuits import position_labels
+from sortlist_core import positions
 from sortlist_core.config import ModelConfig
 from sortlist_core.data import format_list
 from sortlist_core.metrics import Metrics, SequencePrediction
 
 from .exercise import CORRECT, Answer, Exercise, Grade, as_int
 from .url_params import Param, decode_indices, decode_lists, encode_lists, seed_param, valid_lists
-from .wording import Values, count, head_name, join_words, num, pct
+from .wording import Values, count, head_name, join_words, num, pct, sig_figs
 
 
 def model_facts(cfg: ModelConfig) -> Values:
@@ -54,16 +54,20 @@ def grade_sep_prediction(answer: Any, predicted: int, unsorted: Sequence[int]) -
 
 
 def grade_least_accurate_position(answer: Any, per_position_accuracy: Sequence[float]) -> Grade:
-    """The prediction position (0 = at SEP) with the lowest accuracy; any tied position counts."""
+    """The sequence position (`SEP` = list_len, see `sortlist_core.positions`) whose prediction
+    has the lowest accuracy; any tied position counts."""
+    list_len = len(per_position_accuracy)
     value = as_int(answer)
-    if value is None or not 0 <= value < len(per_position_accuracy):
-        return Grade(False, f"Choose a position between 0 and {len(per_position_accuracy) - 1}.")
+    if value is None or value not in positions.prediction_positions(list_len):
+        return Grade(False, f"Choose a position from {list_len} (SEP) to {2 * list_len - 1}.")
+    accuracy = per_position_accuracy[positions.prediction_row(value, list_len)]
     lowest = min(per_position_accuracy)
-    if per_position_accuracy[value] <= lowest:
-        return Grade(True, f"{CORRECT} Position {value} has the lowest accuracy, {lowest:.1%}.")
+    where = positions.describe_prediction_position(value, list_len)
+    if accuracy <= lowest:
+        return Grade(True, f"{CORRECT} The prediction at {where} has the lowest accuracy, {pct(lowest, 2)}.")
     return Grade(
         False,
-        f"Position {value} has accuracy {per_position_accuracy[value]:.1%}; at least one position does worse. Check the per-position accuracy table.",
+        f"The prediction at {where} has accuracy {pct(accuracy, 2)}; at least one position does worse. Check the per-position accuracy chart.",
     )
 
 
@@ -108,8 +112,8 @@ def metric_tiles(metrics: Metrics) -> list[tuple[str, str]]:
 
 
 def prediction_positions(cfg: ModelConfig) -> list[str]:
-    """Labels of the positions that make a prediction (`SEP` and the sorted half but the last)."""
-    return position_labels(cfg.list_len)[cfg.list_len : 2 * cfg.list_len]
+    """Axis labels of the positions that make a prediction (10 (SEP) .. 19)."""
+    return [positions.position_label(p, cfg.list_len) for p in positions.prediction_positions(cfg.list_len)]
 
 
 def own_list_sentence(pred: SequencePrediction) -> str:
@@ -136,7 +140,7 @@ def sep_prediction_exercise(
             "The first value of a sorted list is the smallest one.",
         ),
         solution=f"The model predicts **{pred.predicted[0]}** at `SEP`, with probability "
-        f"{sep_prob:.3f}. The correct token is the list's smallest value, {min(unsorted)}.",
+        f"{sig_figs(sep_prob)}. The correct token is the list's smallest value, {min(unsorted)}.",
         difficulty=1,
         importance=2,
         context=f"{seed}:{idx}",
@@ -146,14 +150,19 @@ def sep_prediction_exercise(
 def least_accurate_position_exercise(metrics: Metrics, cfg: ModelConfig) -> Exercise:
     """The prediction position with the lowest accuracy on the evaluation set."""
     acc = metrics.per_position_accuracy
-    labels = prediction_positions(cfg)
-    worst = [i for i, a in enumerate(acc) if a == min(acc)]
+    where = [positions.prediction_position(i, cfg.list_len) for i in range(len(acc))]
+    worst = [p for p, a in zip(where, acc) if a == min(acc)]
     return Exercise(
         id="problem.least_accurate_position",
         title="Where does it slip?",
-        question=f"On the evaluation set ({metrics.n_lists} lists), at which prediction position "
-        "is the model least accurate? (Position `SEP` makes the first prediction.)",
-        answer=Answer.select(range(cfg.list_len), lambda i: f"position {labels[i]}", "Prediction position"),
+        question=f"On the evaluation set ({metrics.n_lists} lists), at which position is the model's "
+        f"prediction least accurate? Positions are the sequence's: `SEP` is position {cfg.list_len} and makes "
+        f"the first prediction, the last prediction is made at position {2 * cfg.list_len - 1}.",
+        answer=Answer.select(
+            where,
+            lambda p: positions.describe_prediction_position(p, cfg.list_len),
+            "Prediction made at position",
+        ),
         grade=lambda answer: grade_least_accurate_position(answer, acc),
         hints=(
             "The bar chart under the headline metrics shows the accuracy of every prediction position.",
@@ -162,9 +171,9 @@ def least_accurate_position_exercise(metrics: Metrics, cfg: ModelConfig) -> Exer
         solution="Lowest accuracy "
         + pct(min(acc), 2)
         + " at "
-        + join_words(f"position {labels[i]}" for i in worst)
+        + join_words(positions.describe_prediction_position(p, cfg.list_len) for p in worst)
         + ". Per position: "
-        + ", ".join(f"{labels[i]}: {pct(a, 2)}" for i, a in enumerate(acc))
+        + ", ".join(f"{positions.position_label(p, cfg.list_len)}: {pct(a, 2)}" for p, a in zip(where, acc))
         + ".",
         difficulty=1,
         importance=1,

@@ -23,6 +23,13 @@ from sortlist_core.paths import ASSETS_DIR
 
 Values = dict[str, Any]
 
+# --------------------------------------------------------------------------- claim thresholds
+# A qualitative word is said only when the measured value behind it clears its threshold; below
+# it the sentence is neutral (issue 14 §3: an untrained model was said to "copy" at 0.0%).
+MOSTLY = 0.5  # "mostly", "the heads copy": more than half of the cases
+CLEAR_SIGN = 0.1  # "anti-copying" / "copies them too": |value| >= 10% of the major head's own diagonal
+MINOR_SHARE = 0.4  # "the less used head ... only": it is the stronger copier of < 40% of the values
+
 
 def responsibility_facts(resp: HeadResponsibility, head_names: Sequence[str]) -> Values:
     """Which head copies which tokens: `minor_head` copies `minor_ranges`, and so on."""
@@ -45,7 +52,29 @@ def responsibility_facts(resp: HeadResponsibility, head_names: Sequence[str]) ->
         "minor_count": len(resp.copies[minor]),
         "n_values": n_values,
         "per_head_copying": "; ".join(per_head),
+        "minor_sentence": minor_head_sentence(resp, head_names),
     }
+
+
+def minor_head_sentence(resp: HeadResponsibility, head_names: Sequence[str]) -> str:
+    """'Head 0.1 is the less used head: it is the stronger copier only for …', said only when it
+    copies fewer than `MINOR_SHARE` of the values; an even split is called one."""
+    roles = copying_roles(resp)
+    major, minor = roles.major, roles.minor
+    n_values = len(resp.owner)
+    n_minor, n_major = len(resp.copies[minor]), len(resp.copies[major])
+    minor_ranges, major_ranges = ranges_text(resp.ranges_of(minor)), ranges_text(resp.ranges_of(major))
+    if n_minor < MINOR_SHARE * n_values:
+        return (
+            f"Head **{head_names[minor]}** is the less used head: it is the stronger copier only for tokens "
+            f"**{minor_ranges}** ({n_minor} of {n_values}), and head **{head_names[major]}** deals with the "
+            f"other {n_major} ({major_ranges})."
+        )
+    return (
+        f"The heads share the vocabulary about evenly: head **{head_names[minor]}** is the stronger copier "
+        f"for tokens **{minor_ranges}** ({n_minor} of {n_values}) and head **{head_names[major]}** for the "
+        f"other {n_major} ({major_ranges})."
+    )
 
 
 PROSE_DIR = ASSETS_DIR / "prose"
@@ -70,6 +99,16 @@ def fill(template: str, values: Mapping[str, Any]) -> str:
     return template.format_map(dict(values))
 
 
+# One minus sign everywhere: U+2212, which is also what plotly's d3 formats draw in figures, so a
+# number in the prose reads the same as the same number in a chart next to it.
+MINUS = "\u2212"
+
+
+def minus(text: str) -> str:
+    """'-1.53' -> '−1.53' (every formatter here ends with it)."""
+    return text.replace("-", MINUS)
+
+
 def pct(fraction: float, digits: int = 1) -> str:
     """0.9871 -> '98.7%'; never rounds a rare case away: 0.0002 -> '<0.1%', 0.9998 -> '>99.9%'."""
     text = f"{fraction:.{digits}%}"
@@ -78,12 +117,50 @@ def pct(fraction: float, digits: int = 1) -> str:
         return f"<{step:.{digits}%}"
     if fraction < 1 and text == f"{1:.{digits}%}":
         return f">{1 - step:.{digits}%}"
-    return text
+    return minus(text)
+
+
+SIG_DIGITS = 3  # significant figures of every small number the app shows (solutions, tables, hovers)
+HOVER_FORMAT = f".{SIG_DIGITS}~g"  # the same, as a d3 format for plotly hovertemplates
+
+
+def round_sig(value: float, digits: int = SIG_DIGITS) -> float:
+    """A table cell's value rounded to `digits` significant figures: 0.0021347 -> 0.00213."""
+    value = float(value)
+    if value == 0 or not math.isfinite(value):
+        return value
+    return round(value, digits - 1 - math.floor(math.log10(abs(value))))
+
+
+def sig_figs(value: float, digits: int = SIG_DIGITS) -> str:
+    """The one formatter of small numbers of any scale: `digits` significant figures, fixed
+    notation, U+2212 minus: 0.0021347 -> '0.00213', -0.28 -> '−0.280', 13.01 -> '13.0'."""
+    value = float(value)
+    if not math.isfinite(value):
+        return minus(str(value))
+    if value == 0:
+        return "0"
+    decimals = max(0, digits - 1 - math.floor(math.log10(abs(value))))
+    text = f"{value:.{decimals}f}"
+    if float(text) == 0:  # rounding can carry into a new digit; never show a nonzero value as 0
+        text = f"{value:.{decimals + 1}f}"
+    return minus(text)
+
+
+def signed(value: float, digits: int = SIG_DIGITS) -> str:
+    """`sig_figs` with an explicit sign: '+0.412', '−0.00089'."""
+    text = sig_figs(value, digits)
+    return text if value <= 0 else "+" + text
+
+
+def plural(n: int, noun: str) -> str:
+    """The noun alone, agreeing with n: 1 -> 'position', 2 -> 'positions'."""
+    return noun if n == 1 else noun + "s"
 
 
 def count(n: int, noun: str) -> str:
     """1, 'position' -> '1 position'; 3 -> '3 positions'."""
-    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+    return f"{n:,} {plural(n, noun)}"
 
 
 def num(value: float, digits: int = 3) -> str:
@@ -91,12 +168,13 @@ def num(value: float, digits: int = 3) -> str:
     them keeps two significant digits instead of reading as zero: 0.0000731 -> '0.000073'."""
     if value != 0 and abs(value) < 0.5 * 10.0**-digits:
         digits = 1 - math.floor(math.log10(abs(value)))
-    return f"{value:.{digits}f}"
+    return minus(f"{value:.{digits}f}")
 
 
 def sig(value: float, digits: int = 2) -> str:
-    """Significant digits, for weights-based quantities of any scale: -0.000412 -> '-0.00041'."""
-    return f"{value:+.{digits}g}" if value else "0"
+    """Signed significant digits, for weights-based quantities of any scale: -0.000412 ->
+    '−0.00041' (`signed`, the one formatter)."""
+    return signed(value, digits)
 
 
 def join_words(items: Iterable[str], conjunction: str = "and") -> str:
@@ -131,5 +209,16 @@ def metrics_facts(metrics: Metrics, seed: int) -> Values:
         "accuracy": pct(metrics.accuracy),
         "sequence_accuracy": pct(metrics.sequence_accuracy),
         "worst_position_accuracy": pct(metrics.worst_position_accuracy),
-        "mean_vs_median": "lower than" if metrics.mean_prob < metrics.median_prob else "at least",
+        "mean_vs_median": mean_vs_median_sentence(metrics.mean_prob, metrics.median_prob),
     }
+
+
+def mean_vs_median_sentence(mean: float, median: float) -> str:
+    """Compare the mean with the median only as far as the shown precision (`num`) can: at
+    1.000 vs 1.000 neither is lower."""
+    shown_mean, shown_median = num(mean), num(median)
+    if shown_mean == shown_median:
+        return "the mean and the median are equal at the precision shown"
+    if mean < median:
+        return "the mean is lower than the median, because a few hard predictions pull it down"
+    return "the mean is higher than the median: a few confident predictions pull it up"

@@ -120,7 +120,7 @@ def lists_section(
         st.subheader("What the model predicts")
         prose.render(
             "adversarial_predictions",
-            {"n_lists": len(preds), "n_correct": len(preds) - n_wrong, "n_wrong": n_wrong},
+            {"lists_count": count(len(preds), "list"), "n_correct": len(preds) - n_wrong, "n_wrong": n_wrong},
         )
         summary = pd.DataFrame(facts.prediction_rows(preds)).set_index("list")
         st.dataframe(summary, width="stretch")

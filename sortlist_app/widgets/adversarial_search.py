@@ -54,7 +54,7 @@ def search_section(model: LoadedModel) -> None:
             for i, ex in enumerate(top):
                 c1, c2, c3 = st.columns([5, 3, 1])
                 c1.markdown(f"`{format_list(ex.unsorted)}`")
-                c2.caption(lesson.example_caption(ex.wrong_positions, ex.margin, ex.family))
+                c2.caption(lesson.example_caption(ex.wrong_positions, ex.margin, ex.family, len(ex.target)))
                 c3.button(
                     "Load",
                     key=f"adv.load_{i}",

@@ -15,7 +15,7 @@ from typing import Any
 
 import streamlit as st
 
-from sortlist_app.lessons.exercise import Answer, Exercise, Grade
+from sortlist_app.lessons.exercise import Answer, Exercise, Grade, read_whole_number
 from sortlist_app.navigation import PAGES, page_of_exercise
 from sortlist_core.checkpoint import LoadedModel
 
@@ -68,15 +68,8 @@ def _keys(exercise_id: str) -> dict[str, str]:
 
 def _answer_widget(answer: Answer, key: str) -> Any:
     if answer.kind == "number":
-        return st.number_input(
-            answer.label,
-            min_value=answer.min_value,
-            max_value=answer.max_value,
-            value=None,
-            step=1,
-            key=key,
-            placeholder="a whole number",
-        )
+        # A text field read by `read_whole_number`: what the learner sees is what gets graded.
+        return st.text_input(answer.label, key=key, placeholder=answer.range_text())
     if answer.kind == "select":
         return st.selectbox(
             answer.label,
@@ -93,15 +86,21 @@ def _check(exercise: Exercise, model_key: str) -> None:
     """Button callback: runs before the next script run, so the sidebar shows the new progress."""
     keys = _keys(exercise.id)
     value = st.session_state.get(keys["answer"])
-    if value is None or value == "":
-        grade = Grade(False, "Enter an answer first.")
+    answer = exercise.answer
+    graded: Any = value
+    problem = "" if value is not None and value != "" else "Enter an answer first."
+    if answer.kind == "number":
+        graded, problem = read_whole_number(value, answer.min_value, answer.max_value)
+    if problem:
+        grade = Grade(False, problem)
     else:
         try:
-            grade = exercise.grade(value)
+            grade = exercise.grade(graded)
         except Exception as exc:  # a grader bug must not crash the page for the learner
             grade = Grade(False, f"This answer could not be checked ({type(exc).__name__}).")
+    # Stored with the value it judged: shown only while the field still holds that value.
     st.session_state[keys["feedback"]] = (grade, value, exercise.context, model_key)
-    if value is not None and value != "":
+    if not problem:
         record_attempt(model_key, exercise.id, str(value), grade.ok)
 
 

@@ -102,15 +102,22 @@ def model_in_use(default: state.DefaultModel, model: LoadedModel | None, chosen:
 
 def upload_section(chosen: LoadedModel | None) -> None:
     """Upload a checkpoint; a bad one is refused and the session keeps its model."""
-    limit = model_io.upload_limit_bytes(st.get_option("server.maxUploadSize"))
+    server_max = st.get_option("server.maxUploadSize")
+    limit = model_io.upload_limit_bytes(server_max)
+    transport = model_io.transport_limit_mb(server_max, limit)
     prose.render("model_upload", {"limit": f"{limit / (1024 * 1024):.0f} MB"})
     uploaded = st.file_uploader(
         "Checkpoint file",
         type=list(model_io.UPLOAD_TYPES),
         key=UPLOAD,
-        max_upload_size=max(1, limit // (1024 * 1024)),
+        max_upload_size=transport,
         help="A torch.save file: a HookedTransformer state dict or a checkpoint downloaded from this page.",
     )
+    if transport * 1024 * 1024 > limit:
+        st.caption(
+            f"A file over {transport} MB never reaches the server: the browser marks its chip red "
+            "(hover it for the reason) and this session keeps its model."
+        )
     if uploaded is not None and st.session_state.get(UPLOAD_SEEN) != uploaded.file_id:
         st.session_state[UPLOAD_SEEN] = uploaded.file_id
         previous = state.current_model(explain=False)
@@ -128,6 +135,7 @@ def upload_section(chosen: LoadedModel | None) -> None:
         kept = f" This session keeps **{previous.name}**." if previous is not None else ""
         st.session_state[UPLOAD_OUTCOME] = (uploaded.file_id, False, outcome.message + kept, None)
     shown = st.session_state.get(UPLOAD_OUTCOME)
+    # Only the outcome of the file now in the uploader: never an earlier file's alert.
     if shown is not None and uploaded is not None and shown[0] == uploaded.file_id:
         file_id, ok, message, sha = shown
         if not ok:
@@ -184,7 +192,8 @@ def training_section(chosen: LoadedModel | None) -> None:
         except (jobs.JobRefused, ValueError) as exc:
             s[REFUSAL] = str(exc)
 
-    with st.form("model.train_form", border=True):
+    # Enter in a field must not start a 500-step run: only the button submits.
+    with st.form("model.train_form", border=True, enter_to_submit=False):
         a, b, c, d = st.columns(4)
         a.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key=F + "seed")
         b.number_input(

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from sortlist_app.lessons.wording import round_sig
 from sortlist_core.adversarial import AccuracyMap
 from sortlist_core.data import token_labels
 from sortlist_core.mystery import OffsetProfile
@@ -44,7 +45,7 @@ def predictions_frame(
             "position": list(position_labels),
             "correct next token": list(targets),
             "model predicts": list(predicted),
-            "p(correct)": [float(probs[i, targets[i]]) for i in rows],
+            "p(correct)": [round_sig(probs[i, targets[i]]) for i in rows],
             "right?": ["✓" if targets[i] == predicted[i] else "✗" for i in rows],
         }
     )
@@ -65,7 +66,7 @@ def attention_table(
             src = int(np.argmax(pattern[h, dest]))
             row[f"{name}: top pos"] = src
             row[f"{name}: token"] = labels[src]
-            row[f"{name}: weight"] = round(float(pattern[h, dest, src]), 3)
+            row[f"{name}: weight"] = round_sig(pattern[h, dest, src])
         rows.append(row)
     return pd.DataFrame(rows).set_index("position")
 
@@ -88,7 +89,7 @@ def attention_long_frame(
                             labels[dest],
                             src,
                             labels[src],
-                            round(float(pattern[h, dest, src]), 5),
+                            round(float(pattern[h, dest, src]), 6),  # a download keeps precision
                         )
                     )
     return pd.DataFrame(

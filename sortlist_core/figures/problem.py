@@ -43,6 +43,12 @@ def _prediction_heatmap(pred: SequencePrediction, showscale: bool, **axes: str) 
     )
 
 
+def _verdict(p: SequencePrediction) -> str:
+    """'all correct', 'wrong at 1 position ✗', 'wrong at 2 positions ✗'."""
+    n = len(p.wrong)
+    return "all correct" if n == 0 else f"wrong at {n} position{'' if n == 1 else 's'} ✗"
+
+
 def list_title(values: Sequence[int]) -> str:
     return "(" + ", ".join(str(v) for v in values) + ")"
 
@@ -68,14 +74,7 @@ def multiple_prediction_heatmaps(
     """The write-up's `show_multiple`: one `show` panel per list, stacked, wrong positions ✗."""
     if not preds:
         return finish_layout(go.Figure(), "No lists", height=200)
-    titles = (
-        list(titles)
-        if titles
-        else [
-            f"{list_title(p.unsorted)} — {'all correct' if p.correct else f'wrong at {len(p.wrong)} position(s) ✗'}"
-            for p in preds
-        ]
-    )
+    titles = list(titles) if titles else [f"{list_title(p.unsorted)} — {_verdict(p)}" for p in preds]
     rows_per = len(preds[0].targets)
     fig, cells = grid_figure(
         len(preds),

@@ -66,9 +66,16 @@ def test_exercises_grade_the_measured_answer(reference_model):
     target = facts.pick_exercise_list(predict_lists(reference_model, facts.exercise_candidates(cfg)))
     assert target is not None and target.wrong
     where = facts.wrong_position_exercise(target, cfg)
-    assert where.grade(target.wrong[0]).ok and "The write-up's list" in where.question
+    # Answers are sequence positions (SEP = 10 .. 19), the labels of the heatmap rows.
+    wrong_at = cfg.list_len + target.wrong[0]
+    assert where.grade(wrong_at).ok and "The write-up's list" in where.question
+    assert f"({wrong_at})" in target.position_labels[target.wrong[0]]  # the row the learner reads
     right = next(i for i in range(cfg.list_len) if i not in target.wrong)
-    assert not where.grade(right).ok
+    assert not where.grade(cfg.list_len + right).ok
+    assert f"position {cfg.list_len + right}" in where.grade(cfg.list_len + right).nudge
+    for outside in (target.wrong[0], 2 * cfg.list_len, -1):  # a row index is not a position
+        nudge = where.grade(outside).nudge
+        assert not where.grade(outside).ok and "from 10 (SEP) to 19" in nudge
 
 
 def test_search_result_facts(reference_model):
@@ -76,4 +83,8 @@ def test_search_result_facts(reference_model):
     values = facts.search_result_facts(result)
     assert values["n_scored"] == f"{result.n_scored:,}" and values["best_source"] in result.scored_by_family
     assert facts.default_lists(ModelConfig()) == [tuple(HIGH), tuple(EVENS)]
-    assert facts.example_caption([1, 3], -0.5, "high") == "wrong at position(s) 1, 3 · margin -0.50 · high"
+    assert (
+        facts.example_caption([1, 3], -0.5, "high", 10)
+        == "wrong at positions 11 and 13 · margin −0.500 · high"
+    )
+    assert facts.example_caption([0], 0.25, "gap", 10) == "wrong at position 10 · margin +0.250 · gap"

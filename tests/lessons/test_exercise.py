@@ -35,3 +35,20 @@ def test_answer_and_exercise_are_plain_data():
     assert Answer.number(0, 5).kind == "number" and Answer.text("e.g.").placeholder == "e.g."
     ex = Exercise("x.y", "t", "q", answer, grade=lambda a: Grade(a == 1, "n"))
     assert ex.grade(1).ok and not ex.grade(0).ok and ex.difficulty == 1 and ex.context == ""
+
+
+def test_number_answers_are_read_from_text_and_name_their_range():
+    """Issue 14 §2: `10^100` and out-of-range values got "Enter an answer first"; a number input
+    also showed the typed value while grading a clamped or older one."""
+    from sortlist_app.lessons.exercise import read_whole_number
+
+    assert read_whole_number("15", 10, 19) == (15, "")
+    assert read_whole_number(" 2**3 ", 0, 51) == (8, "") and read_whole_number("12.0", 0, 51) == (12, "")
+    assert read_whole_number("−5", -10, 10) == (-5, "")  # U+2212, as the app prints it
+    for text in ("10^100", "-5", "52", "1e3", "-1"):
+        value, message = read_whole_number(text, 0, 51)
+        assert value is None and "from 0 to 51" in message and "out of range" in message
+    for text in ("abc", "15.5", "nan", "inf", "1e400"):
+        value, message = read_whole_number(text, 0, 51)
+        assert value is None and "not a whole number" in message and "from 0 to 51" in message
+    assert read_whole_number("", 0, 51) == (None, "Enter a whole number from 0 to 51 first.")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from sortlist_app.lessons import mystery as facts
+from sortlist_app.lessons.wording import signed
 from sortlist_core.mystery import DEFAULT_MYSTERY_LISTS, default_cases, direct_path_experiment, dla_yz
 
 OWN = "0, 5, 10, 20, 21, 23, 30, 40, 45, 50"
@@ -73,8 +74,10 @@ def test_dla_intro_and_other_heads_sentence(reference_model):
     assert facts.dla_intro(default_cases(10, 50)).startswith("The lists below are the write-up's four")
     assert "built like the write-up's" in facts.dla_intro(default_cases(6, 20))
     cases = [dla_yz(reference_model, lst, *xyz) for lst, xyz in DEFAULT_MYSTERY_LISTS]
-    text = facts.other_heads_sentence(cases, [-0.5, 0.25])
+    text = facts.other_heads_sentence(cases, [-0.5, 0.25], ("0", "1"))
     low, high = min(c.push_to_y for c in cases), max(c.push_to_y for c in cases)
-    assert f"ranges from -0.50 to +0.25, against {low:+.2f} to {high:+.2f}" in text
+    assert f"ranges from −0.500 to +0.250, against {signed(low)} to {signed(high)}" in text
+    assert "The other head's net push" in text and "(s)" not in text
+    assert "The other heads' net push" in facts.other_heads_sentence(cases, [0.1], ("0", "1", "2"))
     assert facts.head_rule(None, ModelConfig().head_names).startswith("the one whose OV")
     assert facts.head_rule(1, ModelConfig().head_names) == "head 0.1 (your choice)"

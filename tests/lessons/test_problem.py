@@ -19,9 +19,25 @@ def test_sep_prediction():
 
 def test_least_accurate_position_accepts_ties():
     acc = [1.0, 0.9, 0.9, 1.0]
-    assert grade_least_accurate_position(1, acc).ok and grade_least_accurate_position(2, acc).ok
+    # positions of a 4-value list: SEP = 4, predictions at 4..7
+    assert grade_least_accurate_position(5, acc).ok and grade_least_accurate_position(6, acc).ok
     assert not grade_least_accurate_position(0, acc).ok
     assert not grade_least_accurate_position(9, acc).ok
+
+
+def test_where_does_it_slip_speaks_of_the_chosen_position(reference_model, eval_toks):
+    """Issue 14 §1: choosing "position 19" got feedback about "Position 9"; every option, the
+    feedback and the solution use the sequence position (SEP = 10)."""
+    cfg = reference_model.config
+    exercise = lesson.least_accurate_position_exercise(evaluate(reference_model, eval_toks), cfg)
+    assert list(exercise.answer.options) == list(range(10, 20))
+    labels = [exercise.answer.format_func(p) for p in exercise.answer.options]
+    assert labels[0] == "position 10 (SEP, predicting the 1st sorted token)"
+    assert labels[5] == "position 15 (the 5th sorted token, predicting the 6th)"
+    for chosen in (11, 19):
+        nudge = exercise.grade(chosen).nudge
+        assert f"position {chosen} (" in nudge and f"osition {chosen - 10} " not in nudge
+    assert "position 10 (SEP" in exercise.solution or "10 (SEP): " in exercise.solution
 
 
 def test_exercises_grade_the_measured_answer(reference_model, eval_toks):
@@ -36,13 +52,14 @@ def test_exercises_grade_the_measured_answer(reference_model, eval_toks):
     acc = metrics.per_position_accuracy
     lowest = min(range(len(acc)), key=acc.__getitem__)
     best = max(range(len(acc)), key=acc.__getitem__)
-    assert worst.grade(lowest).ok and (acc[best] == acc[lowest] or not worst.grade(best).ok)
-    assert worst.answer.options == tuple(range(cfg.list_len))
+    assert worst.grade(cfg.list_len + lowest).ok
+    assert acc[best] == acc[lowest] or not worst.grade(cfg.list_len + best).ok
+    assert worst.answer.options == tuple(range(cfg.list_len, 2 * cfg.list_len))
 
 
 def test_template_values_follow_the_task():
     small = ModelConfig(list_len=6, max_value=20, n_heads=3)
-    assert lesson.prediction_positions(small)[0] == "SEP" and len(lesson.prediction_positions(small)) == 6
+    assert lesson.prediction_positions(small)[0] == "6 (SEP)" and len(lesson.prediction_positions(small)) == 6
     data = lesson.data_facts(small)
     assert (data["last_unsorted"], data["first_sorted"], data["last_position"]) == (5, 7, 12)
     assert data["heads"] == "head 0.0, head 0.1 and head 0.2"

@@ -129,10 +129,29 @@ def test_exercises_accept_right_and_reject_wrong_answers(ref_page, reference_mod
     target = predict_lists(reference_model, [HIGH])[0]
     assert target.wrong, "the reference model gets the write-up's first list wrong"
     right = [k for k in range(10) if k not in target.wrong][0]
-    ok, _ = check_exercise(at, "adversarial.wrong_position", right, "number")
+    ok, _ = check_exercise(at, "adversarial.wrong_position", 10 + right, "number")
     assert not ok
-    ok, _ = check_exercise(at, "adversarial.wrong_position", target.wrong[0], "number")
-    assert ok
+    # Issue 14 §1: the heatmap row's label "token (15)" is the answer; typing it was "Enter an answer first".
+    wrong_at = 10 + target.wrong[0]
+    assert f"({wrong_at})" in target.position_labels[target.wrong[0]]
+    ok, msg = check_exercise(at, "adversarial.wrong_position", wrong_at, "number")
+    assert ok and f"position {wrong_at} (" in msg
+
+
+def test_number_feedback_belongs_to_the_value_checked(ref_page, reference_model):
+    """Issue 14 §2: after "x is too high", typing another value left the old feedback under it;
+    `10^100` or an out-of-range value got "Enter an answer first" instead of the range."""
+    at = ref_page
+    exercise, key = "adversarial.wrong_position", "exercise.adversarial.wrong_position.answer"
+    ok, msg = check_exercise(at, exercise, "10^100", "number")
+    assert not ok and "from 10 to 19" in msg and "Enter an answer first" not in msg
+    ok, msg = check_exercise(at, exercise, 3, "number")
+    assert not ok and "from 10 to 19" in msg
+    ok, msg = check_exercise(at, exercise, 12, "number")
+    assert at.text_input(key=key).value == "12" and "12" in msg
+    at.text_input(key=key).input("-5").run()  # changed, not checked: the old feedback goes
+    assert_ok(at)
+    assert "position 12" not in joined(at.warning) + joined(at.success)
 
     rates = family_failure_rates(reference_model)
     worst = max(rates.families, key=rates.rate)

@@ -18,7 +18,7 @@ from sortlist_app.widgets.state import SESSION_MODEL_KEY
 from sortlist_core.checkpoint import load_checkpoint
 from sortlist_core.report import build_report, report_markdown
 
-from ..page_helpers import assert_ok, default_model_usable, joined, open_page
+from ..page_helpers import _walk, assert_ok, default_model_usable, joined, open_page
 
 PAGE = "pages/6_model.py"
 SUBMIT = "FormSubmitter:model.train_form-▶ Start training"
@@ -140,6 +140,39 @@ def test_upload_over_the_size_limit_is_rejected(monkeypatch, reference_path):
         assert _session_model(at) is None
     finally:
         st_config.set_option("server.maxUploadSize", previous)
+
+
+def test_a_6_mb_file_reaches_the_server_and_gets_a_sentence(monkeypatch, reference_path, swapped_path):
+    """Issue 14 §6: with the production settings a 6 MB file was refused by the browser alone (a
+    red icon on the chip, text on hover), and the alert still named the previously failed file."""
+    import tomllib
+
+    from ..conftest import REPO_ROOT
+
+    production = tomllib.loads((REPO_ROOT / ".streamlit" / "config.toml").read_text())["server"]
+    previous = st_config.get_option("server.maxUploadSize")
+    st_config.set_option("server.maxUploadSize", production["maxUploadSize"])
+    try:
+        at = open_page(monkeypatch, PAGE, reference_path)
+        assert "up to **5 MB**" in joined(at.markdown)
+        assert at.file_uploader(key="model.upload").proto.max_upload_size_mb >= 6  # the browser lets it through
+        _upload(at, "empty.pt", b"")
+        assert "empty.pt" in joined(at.error)
+        _upload(at, "six_mb.pt", b"\0" * (6 * 1024 * 1024))
+        errors = joined(at.error)
+        assert "six_mb.pt" in errors and "over this server's upload limit of 5.0 MB" in errors
+        assert "empty.pt" not in errors  # the alert names the file now in the uploader
+        assert _session_model(at) is None
+    finally:
+        st_config.set_option("server.maxUploadSize", previous)
+
+
+def test_enter_in_a_training_field_does_not_submit(monkeypatch, reference_path):
+    """Issue 14 §6: Enter in the seed field started a 500-step run; only the button may."""
+    at = open_page(monkeypatch, PAGE, reference_path)
+    forms = [n.proto.form for n in _walk(at._tree) if getattr(getattr(n, "proto", None), "form", None)]
+    forms = [f for f in forms if f.form_id == "model.train_form"]
+    assert len(forms) == 1 and forms[0].enter_to_submit is False
 
 
 def _fill_tiny_form(at, steps: int, target: float = 0.0):
