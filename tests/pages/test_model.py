@@ -155,7 +155,9 @@ def test_a_6_mb_file_reaches_the_server_and_gets_a_sentence(monkeypatch, referen
     try:
         at = open_page(monkeypatch, PAGE, reference_path)
         assert "up to **5 MB**" in joined(at.markdown)
-        assert at.file_uploader(key="model.upload").proto.max_upload_size_mb >= 6  # the browser lets it through
+        assert (
+            at.file_uploader(key="model.upload").proto.max_upload_size_mb >= 6
+        )  # the browser lets it through
         _upload(at, "empty.pt", b"")
         assert "empty.pt" in joined(at.error)
         _upload(at, "six_mb.pt", b"\0" * (6 * 1024 * 1024))

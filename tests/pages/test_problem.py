@@ -69,8 +69,12 @@ def test_problem_exercises(monkeypatch, reference_path, reference_model):
     assert check_exercise(at, "problem.sep_prediction", wrong, "number")[0] is False
     assert check_exercise(at, "problem.sep_prediction", predicted, "number")[0] is True
     acc = evaluate(reference_model, ds.toks).per_position_accuracy
-    assert check_exercise(at, "problem.least_accurate_position", 10 + int(np.argmax(acc)), "select")[0] is False
-    assert check_exercise(at, "problem.least_accurate_position", 10 + int(np.argmin(acc)), "select")[0] is True
+    assert (
+        check_exercise(at, "problem.least_accurate_position", 10 + int(np.argmax(acc)), "select")[0] is False
+    )
+    assert (
+        check_exercise(at, "problem.least_accurate_position", 10 + int(np.argmin(acc)), "select")[0] is True
+    )
     assert "Problem: 2 of 2" in sidebar_text(at)
 
 
