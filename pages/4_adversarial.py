@@ -27,6 +27,8 @@ with st.expander("The measurement: how often each kind of list goes wrong", expa
         "failure rate by kind of list",
         data=rates.to_dict(),
     )
+prose.render("adversarial_vs_mystery", lesson.family_facts(rates) | {"list_len": cfg.list_len})
+st.page_link("pages/5_mystery.py", label="Mystery page: the prediction made at d", icon="🕵️")
 
 
 # --------------------------------------------------------------------------- the editor

@@ -29,6 +29,10 @@ direct = state.direct_path(model)
 prose.render("mystery_direct", dp_facts | lesson.direct_path_heatmap_facts(direct))
 render_exercise(lesson.direct_path_exercise(experiment), model)  # predict first: the results answer it
 prose.render("mystery_direct_result", dp_facts)
+prose.render("mystery_vs_adversarial", dp_facts | {"list_len": cfg.list_len})
+st.page_link(
+    "pages/4_adversarial.py", label="Adversarial page: whole lists sorted without a mistake", icon="🧨"
+)
 left, right = st.columns(2)
 with left:
     show_figure(

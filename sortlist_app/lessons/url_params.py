@@ -17,6 +17,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote
 
 from sortlist_core.config import ModelConfig
 from sortlist_core.data import EVAL_SEED, EVAL_SIZE, InvalidListError, format_list, parse_unsorted_list
@@ -28,7 +29,10 @@ MAX_SEED = 2**31 - 1
 DATASET_SIZE = EVAL_SIZE  # the dataset explorer shows lists 0 .. DATASET_SIZE-1 of any seed
 
 _LIST_SEP = re.compile(r"[_|;]")
-_VALUE_SEP = re.compile(r"[-,.\s+()\[\]]")
+# Between values: commas, spaces, brackets, `/`, or a hyphen after a value (`14-15-17`, the
+# canonical link form). A hyphen that starts a number is a minus sign: `idx=-1` stays `-1` and is
+# refused, instead of silently becoming list 1.
+_VALUE_SEP = re.compile(r"(?<=\w)-|-(?!\d)|[,.\s+()\[\]/]")
 _INT = re.compile(r"\d{1,10}")
 
 
@@ -118,8 +122,9 @@ def int_in(text: str, low: int, high: int, why: str, showing: str = "the default
 
 
 def split_values(text: str) -> list[str]:
-    """`14,15,17`, `14-15-17`, `14 15 17`, `(14, 15, 17)` -> ['14', '15', '17']."""
-    return [t for t in _VALUE_SEP.split(text) if t]
+    """`14,15,17`, `14-15-17`, `14 15 17`, `(14, 15, 17)`, `14%2C15%2C17` (a link whose commas
+    were percent-encoded) -> ['14', '15', '17']; `-1` -> ['-1'] (refused by the caller)."""
+    return [t for t in _VALUE_SEP.split(unquote(text)) if t]
 
 
 def encode_lists(lists: Sequence[Sequence[int]]) -> str:

@@ -176,3 +176,19 @@ def test_valid_states_round_trip(lists, indices, head, pos, seed, dest):
         encoded = encode_params(lesson.URL_PARAMS, values, CFG)
         assert all(isinstance(k, str) and isinstance(v, str) for k, v in encoded.items())
         assert decode_params(lesson.URL_PARAMS, encoded, CFG) == (values, [])
+
+
+def test_the_forms_people_type_are_accepted_and_negative_indices_refused():
+    """Issue 14 §6: `/mystery?xyz=14,15,17` was refused (only `14-15-17` worked; a browser can
+    hand the commas over percent-encoded) and `idx=-1` silently became list 1."""
+    from sortlist_app.lessons import mystery, problem
+
+    cfg = ModelConfig()
+    for text in ("14,15,17", "14, 15, 17", "14%2C15%2C17", "14-15-17", "(14 15 17)", "14/15/17"):
+        values, warnings = decode_params(mystery.URL_PARAMS, {"xyz": text}, cfg)
+        assert values[mystery.XYZ] == "14, 15, 17" and warnings == [], text
+    for text in ("-1", "3,-1", "--1"):
+        values, warnings = decode_params(problem.URL_PARAMS, {"idx": text}, cfg)
+        assert values[problem.IDX] != 1 and len(warnings) == 1, text
+        assert warnings[0].startswith(f"Ignored `idx={text}`") and "0..499" in warnings[0]
+    assert decode_params(problem.URL_PARAMS, {"idx": "17"}, cfg)[0][problem.IDX] == 17

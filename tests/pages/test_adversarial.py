@@ -177,3 +177,10 @@ def test_swapped_heads_model_renders(monkeypatch, swapped_path):
     at = open_page(monkeypatch, PAGE, swapped_path)
     assert_ok(at)
     assert at.text_area(key="adv.lists_text").value
+
+
+def test_says_what_it_measures_and_links_to_the_mystery_page(ref_page):
+    """Issue 14 §6: Adversarial's "fully sorted" rate and Mystery's "right at d" seemed to disagree."""
+    text = joined(ref_page.markdown)
+    assert "counts as wrong here when *any* of its 10 predictions" in text
+    assert any(link.proto.page == "mystery" for link in ref_page.get("page_link"))
