@@ -163,8 +163,20 @@ def test_attention_html_is_small_and_self_contained(reference_model):
     )
     assert len(html.encode()) <= 10_000
     assert '<script src="/app/static/cv.js"></script>' in html and "http" not in html
-    assert html.count("</script>") == 2  # the data never closes a script tag
+    assert html.count("</script>") == 3  # the data never closes a script tag (3: sizing, bundle, render)
     assert "CircuitsVis.render('cv',CircuitsVis.AttentionHeads," in html
+
+
+def test_attention_view_reports_the_height_of_what_it_drew():
+    """Issue 14 §6: `st.iframe(height="content")` measures `documentElement.scrollHeight`, never
+    less than the iframe's own height, so the view once grew to 2156 px and stayed there. The view
+    posts the height of its drawn content (#cv) on every resize, so the iframe can shrink back."""
+    html = attention_view.attention_html(["0", "SEP"], np.zeros((2, 2, 2)), NAMES, "/app/static/cv.js")
+    sizing = attention_view.SELF_SIZING_JS
+    assert f"<script>{sizing}</script>" in html
+    assert html.index('<div id="cv">') < html.index(sizing) < html.index('src="/app/static/cv.js"')
+    assert "streamlit:iframe:setSize" in sizing and "getElementById('cv')" in sizing
+    assert "ResizeObserver" in sizing and "scrollHeight" not in sizing
 
 
 def test_compact_json_array_round_trips():

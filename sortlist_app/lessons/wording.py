@@ -18,6 +18,7 @@ from typing import Any
 
 from sortlist_core.circuit_findings import copying_roles
 from sortlist_core.circuits import HeadRange, HeadResponsibility
+from sortlist_core.figures.layout import SIG_HOVER
 from sortlist_core.metrics import Metrics
 from sortlist_core.paths import ASSETS_DIR
 
@@ -121,7 +122,7 @@ def pct(fraction: float, digits: int = 1) -> str:
 
 
 SIG_DIGITS = 3  # significant figures of every small number the app shows (solutions, tables, hovers)
-HOVER_FORMAT = f".{SIG_DIGITS}~g"  # the same, as a d3 format for plotly hovertemplates
+HOVER_FORMAT = SIG_HOVER  # the same, as the d3 format of the figures' hovertemplates
 
 
 def round_sig(value: float, digits: int = SIG_DIGITS) -> float:

@@ -137,6 +137,23 @@ def compact_json_array(array: np.ndarray) -> str:
     return "[" + ",".join(compact_json_array(sub) for sub in array) + "]"
 
 
+# Why the view reports its own height: `st.iframe(height="content")` measures the document with
+# `max(body, documentElement.scrollHeight, ...)`, and `documentElement.scrollHeight` is never less
+# than the iframe's current height. So one tall moment (the chart drawn before its container has
+# its final width, common in a tall window) ratchets the iframe up for good: 2156 px with ~1500 px
+# blank. Posting the height of the drawn view itself (`#cv`) on every resize lets it shrink back.
+SIZE_MESSAGE = "streamlit:iframe:setSize"  # what Streamlit's own sizing script posts
+SELF_SIZING_JS = (
+    "(function(){var el=document.getElementById('cv');"
+    "function post(){var r=el.getBoundingClientRect();"
+    f"window.parent.postMessage({{type:'{SIZE_MESSAGE}',"
+    "width:Math.ceil(document.body.getBoundingClientRect().width),"
+    "height:Math.ceil(r.top+r.height)+4},'*');}"
+    "if(window.ResizeObserver){new ResizeObserver(post).observe(el);}"
+    "window.addEventListener('load',post);})();"
+)
+
+
 def attention_html(
     tokens: Sequence[str], pattern: np.ndarray, head_names: Sequence[str], script_url: str
 ) -> str:
@@ -154,8 +171,9 @@ def attention_html(
     src = json.dumps(script_url)
     return (
         '<!doctype html><html><head><meta charset="utf-8">'
-        "<style>body{margin:0;font-family:system-ui,sans-serif}</style></head><body>"
+        "<style>html,body{overflow:hidden}body{margin:0;font-family:system-ui,sans-serif}</style></head><body>"
         '<div id="cv"></div>'
+        f"<script>{SELF_SIZING_JS}</script>"
         f"<script src={src}></script>"
         "<script>(function(){var el=document.getElementById('cv');"
         "if(!window.CircuitsVis){el.textContent='The attention viewer could not load its script from '+"

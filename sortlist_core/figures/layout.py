@@ -9,6 +9,10 @@ import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
 
+# Hover values keep 3 significant figures (d3 format, which also draws U+2212 for minus): a QK
+# score of 0.0021 must not read "0.002" next to "0.000" (`sortlist_app.lessons.wording.sig_figs`).
+SIG_HOVER = ".3~g"
+
 SIGNED_SCALE = "RdBu"  # ColorBrewer diverging, colour-blind safe; blue = positive
 PROB_SCALE = "Blues"
 # Okabe-Ito: distinguishable under every common colour-vision deficiency.
@@ -217,7 +221,7 @@ def facet_heatmaps(
             "yaxis": y_id,
             "showscale": i == n - 1,
             "name": facet_titles[i],
-            "hovertemplate": f"{y_title}: %{{y}}<br>{x_title}: %{{x}}<br>{value_name}: %{{z:.3f}}<extra>{facet_titles[i]}</extra>",
+            "hovertemplate": f"{y_title}: %{{y}}<br>{x_title}: %{{x}}<br>{value_name}: %{{z:{SIG_HOVER}}}<extra>{facet_titles[i]}</extra>",
             "colorbar": {"title": {"text": value_name}},
         }
         if text_format:

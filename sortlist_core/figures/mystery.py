@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from .layout import SIGNED_SCALE, finish_grouped_bars, finish_layout, grid_figure, head_colour
+from .layout import SIG_HOVER, SIGNED_SCALE, finish_grouped_bars, finish_layout, grid_figure, head_colour
 
 
 def offset_profile_chart(offsets: Sequence[int], values: np.ndarray, head_names: Sequence[str]) -> go.Figure:
@@ -24,16 +24,21 @@ def offset_profile_chart(offsets: Sequence[int], values: np.ndarray, head_names:
             x=[f"{offsets[i]:+d}" for i in keep],
             y=[values[h][i] for i in keep],
             marker_color=head_colour(h),
-            hovertemplate=f"head {name}<br>offset %{{x}}: %{{y:.3f}} of its own copying<extra></extra>",
+            hovertemplate=f"head {name}<br>offset %{{x}}: %{{y:{SIG_HOVER}}} of its own copying<extra></extra>",
         )
+    # Short lines: at 1280 px the chart is ~700 px wide and 280 px tall inside its margins.
     fig.update_yaxes(
-        title={"text": "OV value ÷ own copying (offset 0 = 1)"}, zeroline=True, zerolinecolor="#444"
+        title={"text": "OV value ÷ own copying<br>(offset 0 = 1)"},
+        zeroline=True,
+        zerolinecolor="#444",
+        automargin=True,
     )
     fig.update_xaxes(title={"text": "offset = predicted token − source token"}, type="category")
     return finish_grouped_bars(
         fig,
-        "What attending to token s writes to the tokens next to s (full OV circuit, tokens each head copies)",
-        height=420,
+        "What attending to token s writes to the tokens next to s<br>"
+        "<sup>full OV circuit, over the tokens each head copies</sup>",
+        height=440,
         legend_y=-0.22,
     )
 
@@ -98,7 +103,7 @@ def dla_grid(dla: np.ndarray, facet_titles: Sequence[str], title: str) -> go.Fig
                 colorbar={"title": {"text": "DLA"}},
                 texttemplate="%{z:+.2f}",
                 textfont={"size": 15},
-                hovertemplate="%{x} → %{y}: %{z:.3f}<extra></extra>",
+                hovertemplate=f"%{{x}} → %{{y}}: %{{z:{SIG_HOVER}}}<extra></extra>",
                 xaxis=x_id,
                 yaxis=y_id,
             )

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import plotly.graph_objects as go
 
 from ..metrics import SequencePrediction
-from .layout import PROB_SCALE, finish_layout, grid_figure, head_colour, token_axis
+from .layout import PROB_SCALE, SIG_HOVER, finish_layout, grid_figure, head_colour, token_axis
 
 TARGET_MARK = "○"  # the write-up's 〇 on the correct label
 WRONG_MARK = "✗"  # the model's argmax where it differs from the target
@@ -38,7 +38,7 @@ def _prediction_heatmap(pred: SequencePrediction, showscale: bool, **axes: str) 
         zmax=1,
         showscale=showscale,
         colorbar={"title": {"text": "probability"}},
-        hovertemplate="position %{y}<br>predicts %{x}: %{z:.3f}<extra></extra>",
+        hovertemplate=f"token (position) %{{y}}<br>predicts %{{x}}: %{{z:{SIG_HOVER}}}<extra></extra>",
         **axes,
     )
 

@@ -88,3 +88,16 @@ def test_search_result_facts(reference_model):
         == "wrong at positions 11 and 13 · margin −0.500 · high"
     )
     assert facts.example_caption([0], 0.25, "gap", 10) == "wrong at position 10 · margin +0.250 · gap"
+
+
+def test_prediction_rows_speak_positions_and_fit_the_page(reference_model):
+    """Issue 14 §1 and §6: wrong positions are sequence positions (SEP = 10), and the table has
+    no seventh column that 1280 px cuts at "verdic"."""
+    preds = predict_lists(reference_model, [HIGH, tuple(range(10))])
+    rows = facts.prediction_rows(preds)
+    assert tuple(k for k in rows[0] if k != "list") == facts.PREDICTION_COLUMNS and "verdict" not in rows[0]
+    assert rows[0]["wrong at positions"] == ", ".join(str(10 + w) for w in preds[0].wrong)
+    assert all(10 <= int(p) <= 19 for p in rows[0]["wrong at positions"].split(", "))
+    assert rows[1]["wrong at positions"] == ("none" if preds[1].correct else rows[1]["wrong at positions"])
+    # compact list cells ("0,40,41"): the six columns fit the ~820 px of the page at 1280 px
+    assert rows[0]["unsorted"] == ",".join(map(str, HIGH)) and ", " not in rows[0]["model predicts"]

@@ -81,3 +81,22 @@ def test_dla_intro_and_other_heads_sentence(reference_model):
     assert "The other heads' net push" in facts.other_heads_sentence(cases, [0.1], ("0", "1", "2"))
     assert facts.head_rule(None, ModelConfig().head_names).startswith("the one whose OV")
     assert facts.head_rule(1, ModelConfig().head_names) == "head 0.1 (your choice)"
+
+
+def test_a_title_used_mid_sentence_and_no_plural_brackets(reference_model):
+    """Issue 14 §6: "For Your list" and "(s)" plurals."""
+    from sortlist_core.figures import multiple_prediction_heatmaps
+    from sortlist_core.metrics import predict_lists
+
+    lst, xyz = DEFAULT_MYSTERY_LISTS[0]
+    case = dla_yz(reference_model, lst, *xyz)
+    question = facts.larger_total_exercise(
+        case, facts.case_title(0, case, custom=True), ("0.0", "0.1")
+    ).question
+    assert question.startswith("For your list (x, y, z)")
+    assert facts.larger_total_exercise(case, facts.case_title(3, case), ("0.0", "0.1")).question.startswith(
+        "For List #3"
+    )
+    preds = predict_lists(reference_model, [(0, 40, 41, 42, 43, 44, 45, 46, 47, 48), tuple(range(10))])
+    titles = [a.text for a in multiple_prediction_heatmaps(preds).layout.annotations]
+    assert not any("(s)" in t for t in titles) and any("wrong at 1 position ✗" in t for t in titles)
