@@ -22,6 +22,7 @@ def test_ov_offset_chart_title_and_axis_fit_at_1280_px():
     fig = figures.offset_profile_chart(offsets, np.zeros((2, 5)), ("0.0", "0.1"))
     assert all(len(line) <= 75 for line in _lines(fig.layout.title.text))
     assert all(len(line) <= 30 for line in _lines(fig.layout.yaxis.title.text))
+    assert list(fig.data[0].x) == ["\u22122", "\u22121", "+1", "+2"]  # one minus sign, as on the y axis
 
 
 def test_hovers_keep_significant_figures(reference_model):

@@ -188,12 +188,27 @@ def qk_scale_note(scores: Float[ndarray, "head src"]) -> str:
     )
 
 
+def tied_with_best(scores: Sequence[float]) -> list[int]:
+    """Tokens whose score reads the same as the best one at the shown precision (`sig_figs`):
+    on the chart they are a tie, so each is a right answer. (The exercise-side half of the shared
+    well-posed-exercise mechanism: when `sortlist_core.well_posed` lands, the page picks another
+    destination instead; until then a near-tie is accepted and said.)"""
+    best = max(range(len(scores)), key=lambda t: scores[t])
+    shown = sig_figs(scores[best])
+    return [t for t in range(len(scores)) if sig_figs(scores[t]) == shown]
+
+
 def grade_top_source(answer: Any, scores: Sequence[float], dest: int) -> Grade:
     """The source token with the highest QK score for destination token `dest` (one head)."""
     value = as_int(answer)
     if value is None or not 0 <= value < len(scores):
         return Grade(False, f"Enter a source token between 0 and {len(scores) - 1}.")
     best = max(range(len(scores)), key=lambda t: scores[t])
+    if value != best and value in tied_with_best(scores):
+        return Grade(
+            True,
+            f"{CORRECT} Token {value} ties with token {best} at the shown precision ({sig_figs(scores[best])}).",
+        )
     if value == best:
         return Grade(True, f"{CORRECT} Token {best} gets the highest score from destination {dest}.")
     if value == dest + 1 and best != dest + 1:
@@ -282,6 +297,12 @@ def top_source_exercise(
     """The value token with the highest QK score from destination `dest` in `head`."""
     value_scores = scores[head, : cfg.max_value + 1]
     top = top_tokens(value_scores, 3)
+    ties = tied_with_best(value_scores.tolist())
+    tie_note = (
+        f" On this model tokens {join_words(map(str, ties))} tie at {sig_figs(value_scores[top[0]])}: any of them is right."
+        if len(ties) > 1
+        else ""
+    )
     return Exercise(
         id="circuits.top_source",
         title="Where does a destination token look?",
@@ -295,7 +316,7 @@ def top_source_exercise(
         ),
         solution=f"Token **{top[0]}** (score {sig_figs(value_scores[top[0]])}); next come "
         + join_words(f"{t} ({sig_figs(value_scores[t])})" for t in top[1:])
-        + f". {qk_scale_note(scores)}",
+        + f".{tie_note} {qk_scale_note(scores)}",
         difficulty=2,
         importance=3,
         context=f"{dest}:{head}",

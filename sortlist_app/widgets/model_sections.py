@@ -115,8 +115,9 @@ def upload_section(chosen: LoadedModel | None) -> None:
     )
     if transport * 1024 * 1024 > limit:
         st.caption(
-            f"A file over {transport} MB never reaches the server: the browser marks its chip red "
-            "(hover it for the reason) and this session keeps its model."
+            f"A checkpoint over {limit / (1024 * 1024):.0f} MB is refused with a message here. The box's "
+            f"{transport} MB is the most the server takes at all: a file over it is refused by the browser "
+            "(a red mark on its chip, the reason on hover), and this session keeps its model."
         )
     if uploaded is not None and st.session_state.get(UPLOAD_SEEN) != uploaded.file_id:
         st.session_state[UPLOAD_SEEN] = uploaded.file_id

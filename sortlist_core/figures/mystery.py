@@ -21,7 +21,7 @@ def offset_profile_chart(offsets: Sequence[int], values: np.ndarray, head_names:
     for h, name in enumerate(head_names):
         fig.add_bar(
             name=f"head {name}",
-            x=[f"{offsets[i]:+d}" for i in keep],
+            x=[f"{offsets[i]:+d}".replace("-", "\u2212") for i in keep],  # the axes' minus sign
             y=[values[h][i] for i in keep],
             marker_color=head_colour(h),
             hovertemplate=f"head {name}<br>offset %{{x}}: %{{y:{SIG_HOVER}}} of its own copying<extra></extra>",

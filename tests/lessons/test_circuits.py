@@ -3,6 +3,9 @@ graders and exercises, on the reference model and on the one with its heads swap
 
 from __future__ import annotations
 
+import re
+
+import numpy as np
 import pytest
 
 from sortlist_app.lessons import circuits as lesson
@@ -41,3 +44,20 @@ def test_default_destination_fits_the_task():
 
     assert lesson.default_dest(ModelConfig()) == 25
     assert lesson.default_dest(ModelConfig(list_len=6, max_value=20)) == 10
+
+
+def test_top_source_solution_reads_with_significant_figures_and_accepts_shown_ties(reference_model):
+    """Issue 14 §4: at d = 25 on the original model the solution read "Token 28 (score 0.00);
+    next come 29 (0.00) and 30 (0.00)"."""
+    from sortlist_core.circuits import qk_scores
+
+    scores = qk_scores(reference_model, 25)
+    head = int(np.argmax(scores[:, :51].max(-1)))
+    exercise = lesson.top_source_exercise(scores, 25, head, ("0.0", "0.1"), reference_model.config)
+    assert "(score 0.00)" not in exercise.solution and "(0.00)" not in exercise.solution
+    assert re.search(r"\(score [0-9.]*[1-9][0-9]*\)", exercise.solution)
+    assert "no fixed scale" in exercise.solution
+    tie = [0.3, 0.00213, 0.00214, 0.1]
+    assert lesson.tied_with_best([0.001, 0.00213, 0.002131]) == [1, 2]
+    assert lesson.grade_top_source(1, tie, 0).ok is False and lesson.grade_top_source(0, tie, 0).ok
+    assert lesson.grade_top_source(2, [0.0, 0.002131, 0.00213], 0).ok  # a tie at the shown precision
