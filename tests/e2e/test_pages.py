@@ -22,6 +22,7 @@ from .harness import (
     BUNDLED_MODEL,
     REFERENCE_MODEL,
     SCREENSHOT_DIR,
+    VIEWPORT,
     AppPage,
     app_pages,
     assert_charts_drawn,
@@ -82,6 +83,7 @@ def interact_problem(c: Ctx) -> None:
 
 def interact_attention(c: Ctx) -> None:
     """Type a list of your own: its circuitsvis view is added next to the evaluation list's."""
+    assert_iframes_fit(c)  # as first drawn, at 1280 x 900
     before = circuitsvis_frames(c.page).count()
     area = c.page.get_by_label(re.compile(r"your own lists"))
     area.fill("3, 1, 4, 15, 9, 2, 6, 5, 35, 8")
@@ -90,6 +92,24 @@ def interact_attention(c: Ctx) -> None:
     c.ready()
     assert circuitsvis_frames(c.page).count() == before + 1, "no circuitsvis view for the typed list"
     expect(c.page.locator('[data-testid="stIFrame"][title*="your list 1"]')).to_have_count(1)
+    c.page.set_viewport_size({"width": 1280, "height": 1440})
+    try:
+        assert_iframes_fit(c)
+    finally:
+        c.page.set_viewport_size(VIEWPORT)
+
+
+def assert_iframes_fit(c: Ctx) -> None:
+    """Issue 14 §6: a circuitsvis view grew to 2156 px around ~600 px of drawing (~1500 px blank):
+    each iframe is as tall as what it drew."""
+    c.page.wait_for_timeout(3_000)  # the view draws, then reports its size
+    sizes = c.page.evaluate(
+        """() => [...document.querySelectorAll('[data-testid="stIFrame"]')].map(f => {
+          const cv = f.contentDocument && f.contentDocument.getElementById('cv');
+          return [f.getBoundingClientRect().height, cv ? cv.getBoundingClientRect().bottom : null];
+        })"""
+    )
+    assert sizes and all(cv is not None and frame <= cv + 40 for frame, cv in sizes), sizes
 
 
 def interact_circuits(c: Ctx) -> None:
