@@ -183,4 +183,5 @@ def test_says_what_it_measures_and_links_to_the_mystery_page(ref_page):
     """Issue 14 §6: Adversarial's "fully sorted" rate and Mystery's "right at d" seemed to disagree."""
     text = joined(ref_page.markdown)
     assert "counts as wrong here when *any* of its 10 predictions" in text
+    assert "Of your 2 lists," in text and "(s)" not in text  # was "Of your 2 list(s)"
     assert any(link.proto.page == "mystery" for link in ref_page.get("page_link"))
