@@ -76,7 +76,7 @@ show_figure(
     f"QK scores for destination {dest}",
     data={"dest": dest, "head_names": names, "scores[head][src]": scores},
 )
-render_exercise(lesson.top_source_exercise(scores, dest, head, names, cfg), model)
+render_exercise(lesson.top_source_exercise(state.full_qk(model), dest, head, names, cfg), model)
 prose.render("circuits_qk_bar", lesson.qk_bar_facts(scores, dest, resp, names))
 
 st.subheader("Positional QK circuit")

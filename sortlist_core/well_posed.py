@@ -107,3 +107,13 @@ def clear_answer(
 ) -> Instance[None] | Skip:
     """A single fixed instance: its winner when clear, else `Skip(reason)`."""
     return pick_instance([None], lambda _: scores, margin, lower_is_better=lower_is_better, reason=reason)
+
+
+def nearest_first(center: int, lo: int, hi: int) -> list[int]:
+    """lo..hi ordered by distance from `center` (center first, then center+1, center-1, ...): the
+    candidates for "the question the learner asked, or the nearest one that is well-posed"."""
+    center = min(max(center, lo), hi)
+    out = [center]
+    for step in range(1, hi - lo + 1):
+        out += [v for v in (center + step, center - step) if lo <= v <= hi]
+    return out

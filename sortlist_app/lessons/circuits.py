@@ -19,8 +19,9 @@ from sortlist_core.circuit_findings import (
 )
 from sortlist_core.circuits import HeadResponsibility
 from sortlist_core.config import ModelConfig
+from sortlist_core.well_posed import Skip, nearest_first, pick_instance
 
-from .exercise import CORRECT, Answer, Exercise, Grade, as_int, grade_count, grade_head_choice
+from .exercise import CORRECT, Answer, Exercise, Grade, Skipped, as_int, grade_count, grade_head_choice
 from .url_params import head_param, int_in, int_param
 from .wording import Values, count, head_name, join_words, pct, responsibility_facts, sig
 
@@ -236,16 +237,35 @@ def copy_count_exercise(resp: HeadResponsibility, head_names: Sequence[str]) -> 
 
 
 def top_source_exercise(
-    scores: Float[ndarray, "head src"], dest: int, head: int, head_names: Sequence[str], cfg: ModelConfig
-) -> Exercise:
-    """The value token with the highest QK score from destination `dest` in `head`."""
-    value_scores = scores[head, : cfg.max_value + 1]
+    qk: Float[ndarray, "head dest src"], dest: int, head: int, head_names: Sequence[str], cfg: ModelConfig
+) -> Exercise | Skipped:
+    """The value token with the highest QK score from destination `dest` in `head`; when the top
+    two scores at `dest` are too close to call, the nearest destination with a clear winner
+    (`well_posed.pick_instance`), or skipped when there is none."""
+    scores_at = lambda d: qk[head, d, : cfg.max_value + 1]  # noqa: E731
+    picked = pick_instance(nearest_first(dest, 0, cfg.max_value), scores_at)
+    if isinstance(picked, Skip):
+        return Skipped(
+            "circuits.top_source",
+            "Where does a destination token look?",
+            f"In head {head_names[head]}, no destination token has a source whose QK score clearly beats the "
+            "runner-up, so the question has no single answer on this model.",
+        )
+    asked, dest = dest, picked.value
+    value_scores = scores_at(dest)
     top = top_tokens(value_scores, 3)
+    moved = ""
+    if dest != asked:
+        close = top_tokens(scores_at(asked), 2)
+        moved = (
+            f" (At destination {asked} the two highest scores, for tokens {close[0]} and {close[1]}, are too "
+            f"close to call, so the question uses {dest}, the nearest destination with a clear winner.)"
+        )
     return Exercise(
         id="circuits.top_source",
         title="Where does a destination token look?",
         question=f"In head **{head_names[head]}**, which source token gets the highest QK score from "
-        f"destination token **{dest}**? (Use the slider and head choice above to change the question.)",
+        f"destination token **{dest}**?{moved} (Use the slider and head choice above to change the question.)",
         answer=Answer.number(0, cfg.max_value, "Source token"),
         grade=lambda answer: grade_top_source(answer, value_scores.tolist(), dest),
         hints=(

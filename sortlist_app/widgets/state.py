@@ -212,7 +212,7 @@ class ModelChoice:
 _KIND_TEXT = {
     model_cache.UPLOAD: "Uploaded in this session.",
     model_cache.TRAINED: "Trained in this session.",
-    model_cache.ORIGINAL: 'ARENA\'s checkpoint for the October 2023 problem "Sorted List", downloaded.',
+    model_cache.ORIGINAL: 'ARENA\'s model for its October 2023 monthly algorithmic problem "Sorted List", downloaded.',
 }
 
 
@@ -264,22 +264,16 @@ def select_model(choice_id: str) -> None:
             set_session_model(entry.model, entry.kind)
 
 
-def _bundled_key_of(model: LoadedModel) -> str | None:
-    """The registry key when `model` is one of the bundled models (by weights)."""
-    for b in paths.BUNDLED_MODELS:
-        if b.exists():
-            loaded = bundled_model(b.key).model
-            if loaded is not None and loaded.weights_sha256 == model.weights_sha256:
-                return b.key
-    return None
-
-
 def model_query(model: LoadedModel | None) -> dict[str, str]:
     """The URL parameters that say which model a page shows: `fp` (the fingerprint) always, and
     `model` (the registry key) when it is a bundled model, so a deep link can switch to it."""
     if model is None:
         return {}
-    key = _bundled_key_of(model)
+    choice = current_choice()
+    key = choice.removeprefix("bundled:") if choice.startswith("bundled:") else None
+    if choice == "default":
+        bundled = _bundled_of_path(default_model_path())
+        key = bundled.key if bundled is not None else None
     return {MODEL_PARAM: key, FP_PARAM: model.short_id} if key else {FP_PARAM: model.short_id}
 
 
@@ -296,9 +290,13 @@ class LinkNotice:
 
 
 def _find_fingerprint(fp: str) -> tuple[str, str] | None:
-    """(switcher id, name) of a model this server has with short fingerprint `fp`: a bundled
-    model, the default, this session's or the server cache's models, or the original challenge
-    model in the download cache."""
+    """(switcher id, name) of a model this server has with short fingerprint `fp`: this session's
+    or the server cache's models (an upload keeps its name), the default, a bundled model, or the
+    original challenge model in the download cache."""
+    entry = _session_models().get(fp) or server_models().get(fp)
+    if entry is not None:
+        _session_models()[fp] = entry
+        return f"fp:{fp}", entry.label
     default = default_model().model
     if default is not None and default.short_id == fp and os.environ.get(MODEL_PATH_ENV, "").strip():
         return "default", default.name
@@ -306,9 +304,7 @@ def _find_fingerprint(fp: str) -> tuple[str, str] | None:
         loaded = bundled_model(b.key).model if b.exists() else None
         if loaded is not None and loaded.short_id == fp:
             return f"bundled:{b.key}", b.name
-    entry = _session_models().get(fp) or server_models().get(fp)
-    if entry is None:
-        entry = _original_from_disk(fp)
+    entry = _original_from_disk(fp)
     if entry is not None:
         _session_models()[fp] = entry
         return f"fp:{fp}", entry.label
