@@ -339,7 +339,7 @@ def original_model_button(where: str) -> None:
         "your cache directory, then appears in the model switcher as "
         f"**{state.ORIGINAL_LABEL}**."
     )
-    if st.button("⬇ Get the original challenge model", key=f"model.fetch.{where}", icon=None):
+    if st.button("⬇ Get the original challenge model", key=f"model.fetch.{where}"):
         bar = st.progress(0.0, text="Connecting…")
 
         def progress(done: int, total: int | None) -> None:
@@ -349,8 +349,10 @@ def original_model_button(where: str) -> None:
         try:
             model = fetch.load_original_model(progress=progress)
         except fetch.FetchError as exc:
+            bar.empty()
             st.session_state[FETCH_OUTCOME] = (where, False, str(exc))
         except CheckpointError as exc:
+            bar.empty()
             st.session_state[FETCH_OUTCOME] = (where, False, f"The downloaded file did not load: {exc}.")
         else:
             state.set_session_model(replace(model, name=state.ORIGINAL_LABEL), model_cache.ORIGINAL)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -368,12 +369,35 @@ def _follow_link(key: str | None, fp: str | None, first_run: bool) -> None:
     )
 
 
+def _bad_link_values(key: str | None, fp: str | None) -> str | None:
+    """Why the link's model parameters are ignored (a bad value, or a bundled model this server
+    does not ship), or None when they can be followed."""
+    shown = current_model(explain=False)
+    instead = f" You are looking at **{shown.name}** (fingerprint `{shown.short_id}`)." if shown else ""
+    if fp is not None and not re.fullmatch(r"[0-9a-f]{8}", fp):
+        return f"The link's model fingerprint (`fp`) is not 8 hexadecimal digits, so it was ignored.{instead}"
+    known = {b.key: b for b in paths.BUNDLED_MODELS}
+    if key is not None and key not in known:
+        return (
+            f"The link asks for a model named `{key[:40]}`, which is not one of the bundled models "
+            f"({', '.join(known)}), so it was ignored.{instead}"
+        )
+    if key is not None and fp is None and not known[key].exists():
+        return f"The link asks for the {known[key].name}, which this server does not have.{instead}"
+    return None
+
+
 def sync_model_with_url() -> None:
     """Call once per run, before the page: follow a link's (or a reload's) `model`/`fp`
     parameters when they are new to this session, then write the model in use into the URL."""
     params = st.query_params
     link = (params.get(MODEL_PARAM) or None, params.get(FP_PARAM) or None)
     first_run = LINK_KEY not in st.session_state
+    if link != st.session_state.get(LINK_KEY) and (link[0] or link[1]):
+        bad = _bad_link_values(*link)
+        if bad:
+            st.session_state[NOTICE_KEY] = LinkNotice(bad)
+            link = (None, None)
     if link != st.session_state.get(LINK_KEY) and (link[0] or link[1]):
         model = current_model(explain=False)
         if first_run or model is None or link[1] != model.short_id:

@@ -213,3 +213,28 @@ def test_get_the_original_model_refuses_a_wrong_hash(two_bundled, original_serve
     assert "not the original model" in text and "upload it on the Model page" in text
     assert "**lesson model**" in _model_line(at)
     assert not fetch.cached_original_path().exists()
+
+
+@pytest.mark.parametrize(
+    "query, why",
+    [
+        ({"fp": "<b>x</b>"}, "not 8 hexadecimal digits"),
+        ({"model": "nonsense"}, "not one of the bundled models (lesson, strong)"),
+    ],
+)
+def test_bad_model_values_in_a_link_are_ignored_with_a_warning(two_bundled, query, why):
+    at = _open(query=query)
+    text = joined(at.warning)
+    assert why in text and "**lesson model**" in text and "ignored" in text
+    assert "**lesson model**" in _model_line(at)
+    assert at.query_params["model"] == "lesson"
+
+
+def test_a_link_to_the_lesson_model_on_a_server_without_it(monkeypatch, tmp_path):
+    missing = BundledModel("lesson", "lesson model", tmp_path / "lesson_model.pt", "not trained yet")
+    monkeypatch.setattr(paths, "LESSON_MODEL", missing)
+    monkeypatch.setattr(paths, "BUNDLED_MODELS", (missing, STRONG_MODEL))
+    monkeypatch.delenv(MODEL_PATH_ENV, raising=False)
+    at = _open(query={"model": "lesson"})
+    assert "asks for the lesson model, which this server does not have" in joined(at.warning)
+    assert "**strong model**" in _model_line(at)
