@@ -228,9 +228,15 @@ def model_choices() -> list[ModelChoice]:
     out += [
         ModelChoice(f"bundled:{b.key}", b.name, b.description) for b in paths.BUNDLED_MODELS if b.exists()
     ]
-    out += [
-        ModelChoice(f"fp:{fp}", f"{e.label} ({fp})", _KIND_TEXT.get(e.kind, ""))
-        for fp, e in _session_models().items()
+    mine = _session_models()
+    labels = [e.label for e in mine.values()]
+    out += [  # the fingerprint only tells apart two models of the same name (the sidebar shows it anyway)
+        ModelChoice(
+            f"fp:{fp}",
+            f"{e.label} ({fp})" if labels.count(e.label) > 1 else e.label,
+            _KIND_TEXT.get(e.kind, ""),
+        )
+        for fp, e in mine.items()
     ]
     return out
 
