@@ -20,8 +20,8 @@ import numpy as np
 
 T = TypeVar("T")
 
-# The winner must beat the runner-up by this fraction of the scores' range (max - min over the
-# candidates' values): 5% is a bar visibly taller than its neighbour in a bar chart.
+# The winner must beat the runner-up by this fraction of the scores' scale (their range, or their
+# largest magnitude if larger): 5% is a bar visibly taller than its neighbour in a bar chart.
 DEFAULT_MARGIN = 0.05
 
 
@@ -31,7 +31,7 @@ class Winner:
 
     index: int
     gap: float  # best - runner-up, in the scores' own units
-    scale: float  # max - min over all the scores (0 when they are all equal)
+    scale: float  # max(max - min, max |score|) over the scores (0 when they are all 0)
 
     @property
     def relative_gap(self) -> float:
@@ -66,7 +66,9 @@ def winner(scores: Sequence[float] | np.ndarray, lower_is_better: bool = False) 
     order = np.argsort(-finite, kind="stable")
     best = int(order[0])
     ok = finite[np.isfinite(finite)]
-    scale = float(ok.max() - ok.min()) if ok.size else 0.0
+    # the range, or the largest magnitude when that is larger: with two heads the range is the
+    # gap itself, and "1.30 vs 0.84" must be clear while "0.840 vs 0.839" is not
+    scale = float(max(ok.max() - ok.min(), np.abs(ok).max())) if ok.size else 0.0
     gap = (
         float(finite[best] - finite[order[1]]) if values.size > 1 and np.isfinite(finite[order[1]]) else scale
     )

@@ -37,3 +37,10 @@ def test_pick_instance_takes_the_first_clear_candidate_or_skips():
     assert skipped == Skip("every destination is a tie")
     assert isinstance(clear_answer([0.2, 0.9]), Instance)
     assert isinstance(clear_answer([1.0, 1.0], reason="all equal"), Skip)
+
+
+def test_two_candidates_are_judged_against_their_magnitude():
+    # with two heads the range is the gap itself: the magnitude keeps a near-tie a near-tie
+    assert is_clear(winner([1.30, 0.84]))
+    assert not is_clear(winner([0.840, 0.839]))
+    assert not is_clear(winner([0.0, 0.0]))

@@ -180,10 +180,24 @@ def probe_token(resp: HeadResponsibility, head: int) -> int:
     return (main_range.start + main_range.end) // 2 if main_range else len(resp.owner) // 2
 
 
-def copier_exercise(resp: HeadResponsibility, head_names: Sequence[str]) -> Exercise:
-    """Which head is the stronger copier of a token the less used head owns."""
+def copier_exercise(resp: HeadResponsibility, head_names: Sequence[str]) -> Exercise | Skipped:
+    """Which head is the stronger copier of a token the less used head owns: the middle of its
+    main range, or the nearest token whose copier wins by a clear margin (`well_posed`)."""
     copying = responsibility_facts(resp, head_names)
-    probe = probe_token(resp, copying["minor_index"])
+    middle = probe_token(resp, copying["minor_index"])
+    n_tokens = len(resp.owner)
+    candidates = [
+        t for t in nearest_first(middle, 0, n_tokens - 1) if resp.owner[t] == copying["minor_index"]
+    ]
+    picked = pick_instance(candidates or [middle], lambda t: resp.copy_strength[:, t])
+    if isinstance(picked, Skip):
+        return Skipped(
+            "circuits.copier_of_token",
+            "Who copies this token?",
+            f"No token of head {head_names[copying['minor_index']]} is copied clearly more by one head than by "
+            "the others on this model, so the question has no single answer.",
+        )
+    probe = picked.value
     return Exercise(
         id="circuits.copier_of_token",
         title=f"Who copies token {probe}?",

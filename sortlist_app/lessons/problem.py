@@ -149,7 +149,8 @@ def least_accurate_position_exercise(metrics: Metrics, cfg: ModelConfig) -> Exer
     position is clearly the least accurate (`well_posed`: every position 100%, or a tie)."""
     acc = metrics.per_position_accuracy
     labels = prediction_positions(cfg)
-    if isinstance(clear_answer(acc, lower_is_better=True), Skip):
+    # error rates, so that the scale is the largest error (accuracies all sit near 100%)
+    if isinstance(clear_answer([1.0 - a for a in acc]), Skip):
         low = min(acc)
         tied = [f"position {labels[i]}" for i, a in enumerate(acc) if a == low]
         reason = (

@@ -23,6 +23,7 @@ WELL_POSED_CHECKED = {
     "problem.least_accurate_position",
     "attention.important_head",
     "circuits.top_source",
+    "circuits.copier_of_token",
     "adversarial.worst_family",
 }
 
