@@ -119,3 +119,20 @@ def nearest_first(center: int, lo: int, hi: int) -> list[int]:
     for step in range(1, hi - lo + 1):
         out += [v for v in (center + step, center - step) if lo <= v <= hi]
     return out
+
+
+def pick_signed(
+    candidates: Iterable[T],
+    value: Callable[[T], float],
+    scale: Callable[[T], float],
+    margin: float = DEFAULT_MARGIN,
+    *,
+    reason: str = "no instance of this question has a clear sign on this model",
+) -> Instance[T] | Skip:
+    """For "is it positive or negative?" questions: the first candidate whose value is at least
+    `margin` of its scale away from 0 (winner index 0: positive, 1: negative); else `Skip`."""
+    for candidate in candidates:
+        v, s = float(value(candidate)), float(scale(candidate))
+        if np.isfinite(v) and s > 0 and abs(v) >= margin * s:
+            return Instance(candidate, Winner(0 if v > 0 else 1, abs(v), s))
+    return Skip(reason)

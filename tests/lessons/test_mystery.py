@@ -55,10 +55,10 @@ def test_exercises_grade_the_measured_answer(request, model):
     names = m.config.head_names
     lst, xyz = DEFAULT_MYSTERY_LISTS[0]
     case = dla_yz(m, lst, *xyz)
-    sign = facts.cross_sign_exercise(case, names)
+    sign = facts.cross_sign_exercise([case], names)
     right = "positive" if case.dla[0][1] > 0 else "negative"
     assert sign.grade(right).ok and not sign.grade({"positive": "negative", "negative": "positive"}[right]).ok
-    total = facts.larger_total_exercise(case, facts.case_title(0, case), names)
+    total = facts.larger_total_exercise([case], [facts.case_title(0, case)], names)
     larger = "y" if case.total_to_y > case.total_to_z else "z"
     assert total.grade(larger).ok and not total.grade("z" if larger == "y" else "y").ok
     exp = direct_path_experiment(m)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from sortlist_app.lessons import adversarial, attention, circuits, problem
+from sortlist_app.lessons import adversarial, attention, circuits, mystery, problem
 from sortlist_app.lessons.exercise import Exercise, Skipped
 from sortlist_core.ablation import head_ablation
 from sortlist_core.adversarial import family_failure_rates
@@ -20,6 +20,7 @@ from sortlist_core.circuits import full_qk, head_responsibility
 from sortlist_core.config import config_from_architecture
 from sortlist_core.data import eval_dataset
 from sortlist_core.metrics import evaluate
+from sortlist_core.mystery import default_cases, dla_yz
 from sortlist_core.paths import BUNDLED_MODEL_PATH, LESSON_MODEL_PATH
 from sortlist_core.training import init_state_dict
 from sortlist_core.well_posed import is_clear, winner
@@ -110,3 +111,23 @@ def test_adversarial_worst_family(model):
     rates = family_failure_rates(model, n_per_family=500)
     ex = adversarial.worst_family_exercise(rates)
     _well_posed_or_skipped(ex, rates.families, rates.wrong)
+
+
+def test_mystery_cross_sign_and_larger_total(model):
+    cases = [
+        dla_yz(model, lst, *xyz) for lst, xyz in default_cases(model.config.list_len, model.config.max_value)
+    ]
+    names = model.config.head_names
+    sign = mystery.cross_sign_exercise(cases, names)
+    if isinstance(sign, Skipped):
+        assert sign.reason.strip()
+        assert all(abs(c.dla[0][1]) < 0.05 * np.abs(c.dla).max() for c in cases)
+    else:
+        case = next(c for c in cases if f"({c.x}, {c.y}, {c.z})" in sign.question)
+        assert abs(case.dla[0][1]) >= 0.05 * np.abs(case.dla).max()
+        assert len(_accepted(sign, ("positive", "negative"))) == 1
+    total = mystery.larger_total_exercise(cases[::-1], [str(i) for i in range(len(cases))][::-1], names)
+    if isinstance(total, Skipped):
+        assert all(not is_clear(winner([c.total_to_y, c.total_to_z])) for c in cases)
+    else:
+        assert len(_accepted(total, ("y", "z"))) == 1

@@ -25,6 +25,8 @@ WELL_POSED_CHECKED = {
     "circuits.top_source",
     "circuits.copier_of_token",
     "adversarial.worst_family",
+    "mystery.cross_sign",
+    "mystery.larger_total",
 }
 
 
@@ -54,7 +56,7 @@ def three_heads_path(tmp_path_factory):
     return path
 
 
-@pytest.mark.parametrize("page", ["problem", "attention", "circuits", "adversarial"])
+@pytest.mark.parametrize("page", ["problem", "attention", "circuits", "adversarial", "mystery"])
 def test_untrained_three_head_model_renders_every_exercise_or_its_reason(monkeypatch, three_heads_path, page):
     at = open_page(monkeypatch, SPECS[page].path, three_heads_path)
     assert not at.error, joined(at.error)
