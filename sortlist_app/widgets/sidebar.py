@@ -47,12 +47,12 @@ def _switcher() -> None:
     by_id = {c.id: c for c in choices}
     st.session_state[SWITCH_KEY] = current
     st.selectbox(
-        "Model in use",
+        "Switch model",
         ids,
         format_func=lambda i: by_id[i].label,
         key=SWITCH_KEY,
         on_change=_on_switch,
-        help="The bundled models, then the models you uploaded, trained or downloaded in this session.",
+        label_visibility="collapsed",  # the subheader above says it; the sidebar opens with "Model in use"
     )
     if by_id[current].description:
         st.caption(by_id[current].description)
@@ -63,7 +63,7 @@ def render_sidebar() -> None:
     state.sync_model_with_url()
     render_model_notice()
     with st.sidebar:
-        st.subheader("Model")
+        st.subheader("Model in use")
         _switcher()
         model = state.current_model(explain=False)
         if model is None:
