@@ -142,15 +142,18 @@ class Context:
 
 
 def resolve_model() -> tuple[Path | None, str, dict[str, str]]:
-    """(path, label, env): the app's default model, or the reference checkpoint when the bundled
-    model is not there yet (then `SORTLIST_MODEL_PATH` points the app at it)."""
+    """(path, label, env): the app's default model (the lesson model when its file exists, else
+    the strong one), or the reference checkpoint when no bundled model is there yet (then `SORTLIST_MODEL_PATH` points the app at it)."""
     env = dict(os.environ)
     override = env.get(MODEL_PATH_ENV, "").strip()
     if override:
         return Path(override), f"{Path(override).name} (from ${MODEL_PATH_ENV})", env
-    bundled = ROOT / "assets" / "bundled_model.pt"
+    from sortlist_core.paths import bundled_model_by_key, default_bundled_key
+
+    default = bundled_model_by_key(default_bundled_key())  # the app's default: lesson, else strong
+    bundled = default.path
     if bundled.is_file():
-        return bundled, "bundled model (assets/bundled_model.pt)", env
+        return bundled, f"{default.name} (assets/{bundled.name})", env
     if REFERENCE_MODEL.is_file():
         env[MODEL_PATH_ENV] = str(REFERENCE_MODEL)
         return REFERENCE_MODEL, "reference checkpoint (assets/bundled_model.pt missing)", env

@@ -78,7 +78,7 @@ show_figure(
     data={"dest": dest, "head_names": names, "scores[head][src]": scores},
 )
 st.caption(lesson.qk_scale_note(scores))
-render_exercise(lesson.top_source_exercise(scores, dest, head, names, cfg), model)
+render_exercise(lesson.top_source_exercise(state.full_qk(model), dest, head, names, cfg), model)
 prose.render("circuits_qk_bar", lesson.qk_bar_facts(scores, dest, resp, names))
 
 st.subheader("Positional QK circuit")

@@ -78,7 +78,7 @@ if custom is not None:
     titles.append(lesson.case_title(len(cases) - 1, cases[-1], custom=True))
 
 if cases:  # predict before you look (prediction first, as in ARENA)
-    render_exercise(lesson.cross_sign_exercise(cases[0], names), model)
+    render_exercise(lesson.cross_sign_exercise(cases, names), model)
 prose.render("mystery_dla", {"head_rule": lesson.head_rule(head_arg, names)})
 if cases:
     rows = [lesson.case_row(t.replace("<br>", " "), c, names) for t, c in zip(titles, cases)]
@@ -93,7 +93,7 @@ if cases:
         data=[c.to_dict() for c in cases],
     )
     # before the per-list sentences, which give its answer
-    render_exercise(lesson.larger_total_exercise(cases[-1], titles[-1], names), model)
+    render_exercise(lesson.larger_total_exercise(cases[::-1], titles[::-1], names), model)
     for t, c in zip(titles, cases):
         st.markdown(f"**{t.replace('<br>', ' ')}.** {lesson.case_sentence(c, names)}")
     prose.render("mystery_resolution", lesson.cases_summary(cases))

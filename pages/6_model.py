@@ -19,6 +19,9 @@ chosen = state.session_model()
 st.header("The model in use")
 model_sections.model_in_use(default, model, chosen)
 
+st.header("The original challenge model")
+model_sections.original_model_button("page")
+
 st.header("Upload a checkpoint")
 model_sections.upload_section(chosen)
 

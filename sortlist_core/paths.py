@@ -25,17 +25,37 @@ class BundledModel:
     key: str
     name: str
     path: Path
+    description: str = ""  # one line, for the model switcher
+
+    def exists(self) -> bool:
+        return self.path.is_file()
 
     @property
     def metadata_path(self) -> Path:
         return self.path.with_name(self.path.name + ".json")
 
 
-LESSON_MODEL = BundledModel("lesson", "lesson model", LESSON_MODEL_PATH)
-STRONG_MODEL = BundledModel("strong", "strong model", STRONG_MODEL_PATH)
+LESSON_MODEL = BundledModel(
+    "lesson",
+    "lesson model",
+    LESSON_MODEL_PATH,
+    "Trained with the original recipe; shows what the write-up describes (a dominant head, failures).",
+)
+STRONG_MODEL = BundledModel(
+    "strong",
+    "strong model",
+    STRONG_MODEL_PATH,
+    "Near-perfect; its two heads share the vocabulary in interleaved ranges.",
+)
 BUNDLED_MODELS: tuple[BundledModel, ...] = (LESSON_MODEL, STRONG_MODEL)
-# The app still opens on the strong model; the model switcher (issue 12, phase 2) makes it "lesson".
+# Kept for callers that need a constant: the model that always ships. The app and the CLI
+# default to `default_bundled_key()`, the lesson model when its file is there.
 DEFAULT_MODEL_KEY = "strong"
+
+
+def default_bundled_key() -> str:
+    """The lesson model when its file exists, else the strong model."""
+    return LESSON_MODEL.key if LESSON_MODEL.exists() else STRONG_MODEL.key
 
 
 def bundled_model_by_key(key: str) -> BundledModel:

@@ -27,8 +27,9 @@ from sortlist_core.adversarial import (
 from sortlist_core.config import ModelConfig
 from sortlist_core.data import InvalidListError, format_list, parse_unsorted_list
 from sortlist_core.metrics import SequencePrediction
+from sortlist_core.well_posed import Skip, clear_answer
 
-from .exercise import CORRECT, Answer, Exercise, Grade, as_int
+from .exercise import CORRECT, Answer, Exercise, Grade, Skipped, as_int
 from .url_params import Param, decode_lists, encode_lists
 from .wording import join_words, pct, plural, round_sig, sig_figs, signed
 
@@ -378,8 +379,20 @@ def maps_facts(maps: Sequence[AccuracyMap]) -> dict[str, Any]:
     return accuracy_map_facts(maps) | {"n_lists": f"{int(maps[0].counts.sum()):,}"}
 
 
-def worst_family_exercise(rates: FamilyRates) -> Exercise:
-    """Predict which kind of list the model gets wrong most often."""
+def worst_family_exercise(rates: FamilyRates) -> Exercise | Skipped:
+    """Predict which kind of list the model gets wrong most often; skipped when no family
+    clearly fails most (`well_posed`: none fails, or a tie)."""
+    if isinstance(clear_answer(rates.wrong), Skip):
+        worst = max(rates.wrong)
+        tied = [FAMILY_LABELS[f] for f in rates.families if rates.rate(f) == worst]
+        reason = (
+            f"None of the {rates.n_per_family:,} lists of any family goes wrong on this model, so no family is "
+            "the most dangerous."
+            if worst == 0
+            else f"Lists with {join_words(tied)} go wrong equally often ({pct(worst)} of {rates.n_per_family:,}), "
+            "so the question has no single answer on this model."
+        )
+        return Skipped("adversarial.worst_family", "Which kind of list is most dangerous?", reason)
     return Exercise(
         id="adversarial.worst_family",
         title="Which kind of list is most dangerous?",

@@ -13,8 +13,9 @@ from sortlist_core.circuit_findings import (
 )
 from sortlist_core.circuits import HeadResponsibility
 from sortlist_core.config import ModelConfig
+from sortlist_core.well_posed import Skip, clear_answer
 
-from .exercise import CORRECT, Answer, Exercise, Grade, as_int, grade_head_choice
+from .exercise import CORRECT, Answer, Exercise, Grade, Skipped, as_int, grade_head_choice
 from .url_params import MAX_LISTS, Param, decode_indices, head_param, int_in, int_param, list_text_param
 from .wording import MOSTLY, Values, count, head_name, join_words, num, pct, responsibility_facts, sig_figs
 
@@ -180,8 +181,17 @@ def top_attended_exercise(
     )
 
 
-def important_head_exercise(result: AblationResult, head_names: Sequence[str]) -> Exercise:
-    """Which head's mean ablation costs the most loss."""
+def important_head_exercise(result: AblationResult, head_names: Sequence[str]) -> Exercise | Skipped:
+    """Which head's mean ablation costs the most loss; skipped when no head clearly costs more
+    (`well_posed`)."""
+    if isinstance(clear_answer(result.mean), Skip):
+        return Skipped(
+            "attention.important_head",
+            "Which head matters more?",
+            "Mean-ablating the heads costs "
+            + join_words(f"{result.mean[h]:.3g} (head {head_names[h]})" for h in range(len(head_names)))
+            + " in loss: no head clearly costs more than the others on this model.",
+        )
     return Exercise(
         id="attention.important_head",
         title="Which head matters more?",

@@ -21,8 +21,9 @@ from sortlist_core.circuit_findings import (
 )
 from sortlist_core.circuits import HeadResponsibility
 from sortlist_core.config import ModelConfig
+from sortlist_core.well_posed import Skip, nearest_first, pick_instance
 
-from .exercise import CORRECT, Answer, Exercise, Grade, as_int, grade_count, grade_head_choice
+from .exercise import CORRECT, Answer, Exercise, Grade, Skipped, as_int, grade_count, grade_head_choice
 from .url_params import head_param, int_in, int_param
 from .wording import (
     CLEAR_SIGN,
@@ -190,9 +191,9 @@ def qk_scale_note(scores: Float[ndarray, "head src"]) -> str:
 
 def tied_with_best(scores: Sequence[float]) -> list[int]:
     """Tokens whose score reads the same as the best one at the shown precision (`sig_figs`):
-    on the chart they are a tie, so each is a right answer. (The exercise-side half of the shared
-    well-posed-exercise mechanism: when `sortlist_core.well_posed` lands, the page picks another
-    destination instead; until then a near-tie is accepted and said.)"""
+    on the chart they are a tie, so each is a right answer. (`top_source_exercise` already moves
+    to a destination whose winner is clear by `well_posed`'s margin; this keeps the grader fair
+    for any scores it is given.)"""
     best = max(range(len(scores)), key=lambda t: scores[t])
     shown = sig_figs(scores[best])
     return [t for t in range(len(scores)) if sig_figs(scores[t]) == shown]
@@ -234,10 +235,24 @@ def probe_token(resp: HeadResponsibility, head: int) -> int:
     return (main_range.start + main_range.end) // 2 if main_range else len(resp.owner) // 2
 
 
-def copier_exercise(resp: HeadResponsibility, head_names: Sequence[str]) -> Exercise:
-    """Which head is the stronger copier of a token the less used head owns."""
+def copier_exercise(resp: HeadResponsibility, head_names: Sequence[str]) -> Exercise | Skipped:
+    """Which head is the stronger copier of a token the less used head owns: the middle of its
+    main range, or the nearest token whose copier wins by a clear margin (`well_posed`)."""
     copying = responsibility_facts(resp, head_names)
-    probe = probe_token(resp, copying["minor_index"])
+    middle = probe_token(resp, copying["minor_index"])
+    n_tokens = len(resp.owner)
+    candidates = [
+        t for t in nearest_first(middle, 0, n_tokens - 1) if resp.owner[t] == copying["minor_index"]
+    ]
+    picked = pick_instance(candidates or [middle], lambda t: resp.copy_strength[:, t])
+    if isinstance(picked, Skip):
+        return Skipped(
+            "circuits.copier_of_token",
+            "Who copies this token?",
+            f"No token of head {head_names[copying['minor_index']]} is copied clearly more by one head than by "
+            "the others on this model, so the question has no single answer.",
+        )
+    probe = picked.value
     return Exercise(
         id="circuits.copier_of_token",
         title=f"Who copies token {probe}?",
@@ -292,10 +307,22 @@ def copy_count_exercise(resp: HeadResponsibility, head_names: Sequence[str]) -> 
 
 
 def top_source_exercise(
-    scores: Float[ndarray, "head src"], dest: int, head: int, head_names: Sequence[str], cfg: ModelConfig
-) -> Exercise:
-    """The value token with the highest QK score from destination `dest` in `head`."""
-    value_scores = scores[head, : cfg.max_value + 1]
+    qk: Float[ndarray, "head dest src"], dest: int, head: int, head_names: Sequence[str], cfg: ModelConfig
+) -> Exercise | Skipped:
+    """The value token with the highest QK score from destination `dest` in `head`; when the top
+    two scores at `dest` are too close to call, the nearest destination with a clear winner
+    (`well_posed.pick_instance`), or skipped when there is none."""
+    scores_at = lambda d: qk[head, d, : cfg.max_value + 1]  # noqa: E731
+    picked = pick_instance(nearest_first(dest, 0, cfg.max_value), scores_at)
+    if isinstance(picked, Skip):
+        return Skipped(
+            "circuits.top_source",
+            "Where does a destination token look?",
+            f"In head {head_names[head]}, no destination token has a source whose QK score clearly beats the "
+            "runner-up, so the question has no single answer on this model.",
+        )
+    asked, dest = dest, picked.value
+    value_scores = scores_at(dest)
     top = top_tokens(value_scores, 3)
     ties = tied_with_best(value_scores.tolist())
     tie_note = (
@@ -303,11 +330,18 @@ def top_source_exercise(
         if len(ties) > 1
         else ""
     )
+    moved = ""
+    if dest != asked:
+        close = top_tokens(scores_at(asked), 2)
+        moved = (
+            f" (At destination {asked} the two highest scores, for tokens {close[0]} and {close[1]}, are too "
+            f"close to call, so the question uses {dest}, the nearest destination with a clear winner.)"
+        )
     return Exercise(
         id="circuits.top_source",
         title="Where does a destination token look?",
         question=f"In head **{head_names[head]}**, which source token gets the highest QK score from "
-        f"destination token **{dest}**? (Use the slider and head choice above to change the question.)",
+        f"destination token **{dest}**?{moved} (Use the slider and head choice above to change the question.)",
         answer=Answer.number(0, cfg.max_value, "Source token"),
         grade=lambda answer: grade_top_source(answer, value_scores.tolist(), dest),
         hints=(
@@ -316,7 +350,7 @@ def top_source_exercise(
         ),
         solution=f"Token **{top[0]}** (score {sig_figs(value_scores[top[0]])}); next come "
         + join_words(f"{t} ({sig_figs(value_scores[t])})" for t in top[1:])
-        + f".{tie_note} {qk_scale_note(scores)}",
+        + f".{tie_note} {qk_scale_note(qk[:, dest, : cfg.max_value + 1])}",
         difficulty=2,
         importance=3,
         context=f"{dest}:{head}",

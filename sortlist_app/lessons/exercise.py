@@ -154,3 +154,14 @@ class Exercise:
     difficulty: int = 1  # 1..5
     importance: int = 3  # 1..5
     context: str = ""  # identifies the question's inputs; feedback is dropped when it changes
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """An exercise with no well-posed instance on the loaded model (a tie, every position 100%
+    correct, no failing list): the page shows its title and `reason` instead of a question
+    (`sortlist_core.well_posed` decides)."""
+
+    id: str
+    title: str
+    reason: str  # markdown, in the model's own numbers

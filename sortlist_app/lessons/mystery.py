@@ -28,8 +28,9 @@ from sortlist_core.mystery import (
     qk_puzzle,
     tally_cases,
 )
+from sortlist_core.well_posed import Skip, pick_instance, pick_signed
 
-from .exercise import CORRECT, Answer, Exercise, Grade
+from .exercise import CORRECT, Answer, Exercise, Grade, Skipped
 from .url_params import BadParam, Param, decode_lists, encode_lists, int_in, split_values
 from .wording import pct, round_sig, sig_figs, signed
 
@@ -382,8 +383,18 @@ def direct_path_exercise(exp: DirectPathExperiment) -> Exercise:
     )
 
 
-def cross_sign_exercise(case: MysteryCase, head_names: Sequence[str]) -> Exercise:
-    """Predict the sign of the z→y attribution in the first list."""
+def cross_sign_exercise(cases: Sequence[MysteryCase], head_names: Sequence[str]) -> Exercise | Skipped:
+    """Predict the sign of the z→y attribution in the first list whose z→y is clearly away from 0
+    (`well_posed.pick_signed`: at least 5% of the list's largest attribution), or skipped."""
+    picked = pick_signed(cases, lambda c: c.dla[0][1], lambda c: float(np.abs(c.dla).max()))
+    if isinstance(picked, Skip):
+        return Skipped(
+            "mystery.cross_sign",
+            "Predict the sign of z→y",
+            "On every list below, the z→y attribution is within 5% of the list's largest attribution from 0, "
+            "so its sign is not a fair question on this model.",
+        )
+    case = picked.value
     x, y, z = case.x, case.y, case.z
     return Exercise(
         id="mystery.cross_sign",
@@ -405,8 +416,21 @@ def cross_sign_exercise(case: MysteryCase, head_names: Sequence[str]) -> Exercis
     )
 
 
-def larger_total_exercise(case: MysteryCase, title: str, head_names: Sequence[str]) -> Exercise:
-    """Which prediction, y or z, gets the larger total attribution in the last list."""
+def larger_total_exercise(
+    cases: Sequence[MysteryCase], titles: Sequence[str], head_names: Sequence[str]
+) -> Exercise | Skipped:
+    """Which prediction, y or z, gets the larger total attribution: in the first of `cases` (the
+    page passes the learner's own list first) whose totals differ clearly (`well_posed`), or
+    skipped when they are near-ties in every list."""
+    picked = pick_instance(range(len(cases)), lambda i: [cases[i].total_to_y, cases[i].total_to_z])
+    if isinstance(picked, Skip):
+        return Skipped(
+            "mystery.larger_total",
+            "Which prediction wins?",
+            "In every list below the total attributions to y and to z are within 5% of each other, so "
+            "which one is larger is not a fair question on this model.",
+        )
+    case, title = cases[picked.value], titles[picked.value]
     return Exercise(
         id="mystery.larger_total",
         title="Which prediction wins?",

@@ -10,8 +10,9 @@ from sortlist_core import positions
 from sortlist_core.config import ModelConfig
 from sortlist_core.data import format_list
 from sortlist_core.metrics import Metrics, SequencePrediction
+from sortlist_core.well_posed import Skip, clear_answer
 
-from .exercise import CORRECT, Answer, Exercise, Grade, as_int
+from .exercise import CORRECT, Answer, Exercise, Grade, Skipped, as_int
 from .url_params import Param, decode_indices, decode_lists, encode_lists, seed_param, valid_lists
 from .wording import Values, count, head_name, join_words, num, pct, sig_figs
 
@@ -147,10 +148,23 @@ def sep_prediction_exercise(
     )
 
 
-def least_accurate_position_exercise(metrics: Metrics, cfg: ModelConfig) -> Exercise:
-    """The prediction position with the lowest accuracy on the evaluation set."""
+def least_accurate_position_exercise(metrics: Metrics, cfg: ModelConfig) -> Exercise | Skipped:
+    """The prediction position with the lowest accuracy on the evaluation set; skipped when no
+    position is clearly the least accurate (`well_posed`: every position 100%, or a tie)."""
     acc = metrics.per_position_accuracy
     where = [positions.prediction_position(i, cfg.list_len) for i in range(len(acc))]
+    # error rates, so that the scale is the largest error (accuracies all sit near 100%)
+    if isinstance(clear_answer([1.0 - a for a in acc]), Skip):
+        low = min(acc)
+        tied = [f"position {p}" for p, a in zip(where, acc) if a == low]
+        reason = (
+            f"This model is {pct(low, 2)} accurate at every prediction position on the {metrics.n_lists} "
+            "evaluation lists, so no position is less accurate than another."
+            if len(tied) == len(acc)
+            else f"{join_words(tied).capitalize()} tie for the lowest accuracy ({pct(low, 2)}) on the "
+            f"{metrics.n_lists} evaluation lists, so the question has no single answer on this model."
+        )
+        return Skipped("problem.least_accurate_position", "Where does it slip?", reason)
     worst = [p for p, a in zip(where, acc) if a == min(acc)]
     return Exercise(
         id="problem.least_accurate_position",

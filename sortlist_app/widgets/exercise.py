@@ -15,7 +15,7 @@ from typing import Any
 
 import streamlit as st
 
-from sortlist_app.lessons.exercise import Answer, Exercise, Grade, read_whole_number
+from sortlist_app.lessons.exercise import Answer, Exercise, Grade, Skipped, read_whole_number
 from sortlist_app.navigation import PAGES, page_of_exercise
 from sortlist_core.checkpoint import LoadedModel
 
@@ -109,10 +109,16 @@ def _more_hints(exercise_id: str) -> None:
     st.session_state[key] = st.session_state.get(key, 0) + 1
 
 
-def render_exercise(exercise: Exercise, model: LoadedModel) -> None:
-    """Draw the exercise in a bordered box: header, question, answer + Check, hints, solution."""
+def render_exercise(exercise: Exercise | Skipped, model: LoadedModel) -> None:
+    """Draw the exercise in a bordered box: header, question, answer + Check, hints, solution.
+    A `Skipped` exercise (no well-posed instance on this model) shows its title and why."""
     if page_of_exercise(exercise.id) is None:
         raise ValueError(f"exercise {exercise.id!r} is not declared in sortlist_app.navigation.PAGES")
+    if isinstance(exercise, Skipped):
+        with st.container(border=True, key=f"exercise.{exercise.id}.skipped"):
+            st.markdown(f"#### ⏭️ Exercise: {exercise.title}")
+            st.info(f"**Skipped on this model.** {exercise.reason}", icon="⏭️")
+        return
     keys = _keys(exercise.id)
     solved = exercise.id in solved_ids(model)
     with st.container(border=True):

@@ -11,12 +11,12 @@ import pandas as pd
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from sortlist_app import model_io
+from sortlist_app import model_cache, model_io
 from sortlist_app import training_jobs as jobs
 from sortlist_app.lessons import model as lesson
 from sortlist_app.lessons.wording import metrics_facts
-from sortlist_core import figures
-from sortlist_core.checkpoint import LoadedModel
+from sortlist_core import fetch, figures
+from sortlist_core.checkpoint import CheckpointError, LoadedModel
 
 from . import prose, state
 from .downloads import json_bytes, show_figure
@@ -24,6 +24,7 @@ from .downloads import json_bytes, show_figure
 UPLOAD, UPLOAD_SEEN, UPLOAD_OUTCOME = "model.upload", "model.upload_seen", "model.upload_outcome"
 OWNER, REFUSAL, WATCHING = "model.owner", "model.train_refusal", "model.watching_job"
 F = "model.train."  # training form widget keys
+FETCH_OUTCOME = "model.fetch_outcome"  # (where, ok, message) of the last "Get the original" click
 
 
 def model_in_use(default: state.DefaultModel, model: LoadedModel | None, chosen: LoadedModel | None) -> None:
@@ -37,7 +38,12 @@ def model_in_use(default: state.DefaultModel, model: LoadedModel | None, chosen:
     if model is None:
         st.info("No model is loaded for this session yet.", icon="ℹ️")
     else:
-        source = "chosen on this page for this session" if chosen is not None else "the default model"
+        if chosen is not None:
+            source = "chosen on this page for this session"
+        elif state.bundled_choice() is not None:
+            source = "a bundled model, chosen in the sidebar"
+        else:
+            source = "the default model"
         st.markdown(f"**{model.name}** ({source}), fingerprint `{model.short_id}`.")
         metrics = state.eval_metrics(model)
         prose.render("model_metrics", metrics_facts(metrics, state.EVAL_SEED))
@@ -125,7 +131,7 @@ def upload_section(chosen: LoadedModel | None) -> None:
         with st.spinner("Checking the checkpoint…"):
             outcome = model_io.check_upload(uploaded.name, uploaded.getvalue(), limit)
         if outcome.ok:
-            state.set_session_model(outcome.model)
+            state.set_session_model(outcome.model, model_cache.UPLOAD)
             st.session_state[UPLOAD_OUTCOME] = (
                 uploaded.file_id,
                 True,
@@ -264,7 +270,7 @@ def training_section(chosen: LoadedModel | None) -> None:
         st.warning(f"Training did not start: {st.session_state[REFUSAL]}", icon="⏳")
 
     def _use(result_model, name: str) -> None:
-        state.set_session_model(replace(result_model, name=name))
+        state.set_session_model(replace(result_model, name=name), model_cache.TRAINED)
 
     def _job_panel() -> None:
         current = manager.job_of(owner)
@@ -331,3 +337,45 @@ def training_section(chosen: LoadedModel | None) -> None:
             _job_panel()
     elif manager.running():
         st.caption(lesson.others_training_sentence(len(manager.running())))
+
+
+def original_model_button(where: str) -> None:
+    """ "Get the original challenge model": download it (with progress) through
+    `sortlist_core.fetch`, then switch to it; on failure, fetch's message with the manual route.
+    `where` keeps the buttons of the sidebar and the Model page apart."""
+    st.caption(
+        f'ARENA\'s checkpoint for its October 2023 monthly algorithmic problem "Sorted List" '
+        f"({fetch.EXPECTED_SIZE:,} bytes, checked against its sha256). It is downloaded once into "
+        "your cache directory, then appears in the model switcher as "
+        f"**{state.ORIGINAL_LABEL}**."
+    )
+    if st.button("⬇ Get the original challenge model", key=f"model.fetch.{where}"):
+        bar = st.progress(0.0, text="Connecting…")
+
+        def progress(done: int, total: int | None) -> None:
+            size = total or fetch.EXPECTED_SIZE
+            bar.progress(min(done / size, 1.0), text=f"Downloading: {done:,} of {size:,} bytes")
+
+        try:
+            model = fetch.load_original_model(progress=progress)
+        except fetch.FetchError as exc:
+            bar.empty()
+            st.session_state[FETCH_OUTCOME] = (where, False, str(exc))
+        except CheckpointError as exc:
+            bar.empty()
+            st.session_state[FETCH_OUTCOME] = (where, False, f"The downloaded file did not load: {exc}.")
+        else:
+            state.set_session_model(replace(model, name=state.ORIGINAL_LABEL), model_cache.ORIGINAL)
+            st.session_state[FETCH_OUTCOME] = (
+                where,
+                True,
+                f"Every page now analyses **{state.ORIGINAL_LABEL}** (fingerprint `{model.short_id}`).",
+            )
+            st.rerun()  # the sidebar, drawn before this button, shows the new model
+    outcome = st.session_state.get(FETCH_OUTCOME)
+    if outcome is not None and outcome[0] == where:
+        _, ok, message = outcome
+        if ok:
+            st.success(message, icon="✅")
+        else:
+            st.error(f"**The original model could not be downloaded.** {message}", icon="🚫")

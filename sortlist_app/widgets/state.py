@@ -4,21 +4,28 @@ Pages never load models or run analyses themselves; they call the functions here
 
 - `require_model()` -> the session's `LoadedModel`, or shows why there is none (with a link to
   the Model page) and stops the page. `current_model()` is the non-stopping variant.
-- `set_session_model(model)` (the Model page) switches this session to another model;
-  `set_session_model(None)` goes back to the default model.
+- `set_session_model(model, kind)` (the Model page) switches this session to an uploaded,
+  trained or fetched model, which also joins the switcher and the server-side cache;
+  `set_session_model(None)` goes back to the default model. `model_choices()`,
+  `current_choice()` and `select_model(id)` drive the sidebar's model switcher.
+- `sync_model_with_url()` (every run, from the sidebar): the URL carries the model (`fp`, and
+  `model` for a bundled one); a reload or a link gets it back from the server-side cache, or a
+  `link_notice()` says plainly which model is shown instead.
 - cached analyses, e.g. `eval_metrics(model)`, `predictions(model, lists)`, `full_ov(model)`,
   `accuracy_maps(model)`, `mystery_case(...)`, `report(model)`:
   each is keyed by `model.weights_sha256` plus its (hashable) inputs and bounded.
   Add more with the `model_cached` decorator (see its docstring).
 
-The default model is `assets/bundled_model.pt`, or the checkpoint named by the environment
-variable `SORTLIST_MODEL_PATH` (used by tests, and by instructors who deploy another model).
+The default model is the lesson model (`assets/lesson_model.pt`) when its file exists, else the
+strong model (`assets/bundled_model.pt`), or the checkpoint named by the environment variable
+`SORTLIST_MODEL_PATH` (used by tests, and by instructors who deploy another model).
 """
 
 from __future__ import annotations
 
 import functools
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,20 +34,28 @@ from typing import Any, ParamSpec, TypeVar
 import numpy as np
 import streamlit as st
 
+from sortlist_app import model_cache
 from sortlist_core import ablation as _ablation
 from sortlist_core import adversarial as _adversarial
 from sortlist_core import attention as _attention
 from sortlist_core import circuits as _circuits
 from sortlist_core import metrics as _metrics
 from sortlist_core import mystery as _mystery
+from sortlist_core import paths
 from sortlist_core import report as _report
 from sortlist_core.checkpoint import CheckpointError, LoadedModel, load_checkpoint
 from sortlist_core.data import EVAL_SEED, EVAL_SIZE, CustomSortedListDataset, SortedListDataset
-from sortlist_core.paths import BUNDLED_MODEL_PATH
+from sortlist_core.paths import BUNDLED_MODEL_PATH, BundledModel
 
 MODEL_PATH_ENV = "SORTLIST_MODEL_PATH"
 MODEL_PAGE = "pages/6_model.py"
-SESSION_MODEL_KEY = "sortlist.model"
+SESSION_MODEL_KEY = "sortlist.model"  # an uploaded / trained / fetched LoadedModel in use
+BUNDLED_CHOICE_KEY = "sortlist.model.bundled"  # registry key of a bundled model chosen in the switcher
+SESSION_MODELS_KEY = "sortlist.model.session"  # {fingerprint: CachedModel} this session's models
+LINK_KEY = "sortlist.model.link"  # (model, fp) last followed from or written to the URL
+NOTICE_KEY = "sortlist.model.notice"  # a LinkNotice
+MODEL_PARAM, FP_PARAM = "model", "fp"  # URL parameters: bundled model key, model fingerprint
+ORIGINAL_LABEL = "original (ARENA)"
 
 Lists = tuple[tuple[int, ...], ...]  # unsorted lists, hashable so they can key caches
 P = ParamSpec("P")
@@ -60,22 +75,32 @@ class DefaultModel:
 
 
 def default_model_path() -> Path:
-    """`$SORTLIST_MODEL_PATH` if set, else the bundled model."""
+    """`$SORTLIST_MODEL_PATH` if set, else the lesson model when its file exists, else the
+    strong bundled model."""
     override = os.environ.get(MODEL_PATH_ENV, "").strip()
-    return Path(override) if override else BUNDLED_MODEL_PATH
+    return Path(override) if override else paths.bundled_model_by_key(paths.default_bundled_key()).path
 
 
-@st.cache_resource(max_entries=4, show_spinner="Loading the model…")
-def _load_default(path: str, mtime_ns: int, size: int) -> DefaultModel:
+@st.cache_resource(max_entries=8, show_spinner="Loading the model…")
+def _load_default(path: str, mtime_ns: int, size: int, name: str) -> DefaultModel:
     # Keyed by mtime and size as well, so a retrained bundled model is picked up without a restart.
     try:
-        return DefaultModel(load_checkpoint(path, name=_default_name(Path(path))), None, Path(path))
+        return DefaultModel(load_checkpoint(path, name=name), None, Path(path))
     except CheckpointError as exc:
         return DefaultModel(None, f"`{_display_path(Path(path))}` could not be loaded: {exc}.", Path(path))
 
 
+def _bundled_of_path(path: Path) -> BundledModel | None:
+    try:
+        resolved = path.resolve()
+    except OSError:
+        return None
+    return next((b for b in paths.BUNDLED_MODELS if b.path.resolve() == resolved), None)
+
+
 def _default_name(path: Path) -> str:
-    return "bundled model" if path.resolve() == BUNDLED_MODEL_PATH.resolve() else path.name
+    bundled = _bundled_of_path(path)
+    return bundled.name if bundled is not None else path.name
 
 
 def _display_path(path: Path) -> str:
@@ -85,37 +110,62 @@ def _display_path(path: Path) -> str:
         return str(path)
 
 
-def default_model() -> DefaultModel:
-    """The default model (shared by all sessions), loaded once per file version."""
-    path = default_model_path()
+def _load_path(path: Path) -> DefaultModel:
     try:
         stat = path.stat()
     except OSError:
         problem = f"The model file `{_display_path(path)}` is missing."
-        if os.environ.get(MODEL_PATH_ENV):
+        if os.environ.get(MODEL_PATH_ENV) and _bundled_of_path(path) is None:
             problem += f" (It was named by the environment variable `{MODEL_PATH_ENV}`.)"
         return DefaultModel(None, problem, path)
-    return _load_default(str(path), stat.st_mtime_ns, stat.st_size)
+    return _load_default(str(path), stat.st_mtime_ns, stat.st_size, _default_name(path))
+
+
+def default_model() -> DefaultModel:
+    """The default model (shared by all sessions), loaded once per file version."""
+    return _load_path(default_model_path())
+
+
+def bundled_model(key: str) -> DefaultModel:
+    """A bundled model by registry key (`lesson`, `strong`), loaded once per file version."""
+    return _load_path(paths.bundled_model_by_key(key).path)
 
 
 def session_model() -> LoadedModel | None:
-    """The model this session chose on the Model page, if any."""
+    """The uploaded, trained or fetched model this session chose, if any."""
     model = st.session_state.get(SESSION_MODEL_KEY)
     return model if isinstance(model, LoadedModel) else None
 
 
-def set_session_model(model: LoadedModel | None) -> None:
-    """Use `model` for this session from now on (None: back to the default model)."""
+def bundled_choice() -> str | None:
+    """The key of the bundled model chosen in the switcher (None: not chosen, the default)."""
+    key = st.session_state.get(BUNDLED_CHOICE_KEY)
+    return key if isinstance(key, str) else None
+
+
+def _chosen_bundled() -> LoadedModel | None:
+    key = st.session_state.get(BUNDLED_CHOICE_KEY)
+    return bundled_model(key).model if isinstance(key, str) else None
+
+
+def set_session_model(model: LoadedModel | None, kind: str = model_cache.UPLOAD) -> None:
+    """Use `model` for this session from now on (None: back to the default model). It joins the
+    session's models in the switcher and the server's cache (so a reload gets it back)."""
+    st.session_state.pop(NOTICE_KEY, None)
+    st.session_state.pop(BUNDLED_CHOICE_KEY, None)
     if model is None:
         st.session_state.pop(SESSION_MODEL_KEY, None)
-    else:
-        st.session_state[SESSION_MODEL_KEY] = model
+        return
+    entry = model_cache.CachedModel(model, model.name, kind)
+    _session_models()[entry.fingerprint] = entry
+    server_models().put(entry)
+    st.session_state[SESSION_MODEL_KEY] = model
 
 
 def current_model(explain: bool = True) -> LoadedModel | None:
     """The session's model, else the default model; None (and, with `explain`, a message with a
     link to the Model page) when there is neither."""
-    model = session_model()
+    model = session_model() or _chosen_bundled()
     if model is not None:
         return model
     default = default_model()
@@ -136,6 +186,245 @@ def require_model() -> LoadedModel:
     if model is None:
         st.stop()
     return model
+
+
+# --------------------------------------------------------------------------- the switcher
+
+
+@st.cache_resource(show_spinner=False)
+def server_models() -> model_cache.ModelCache:
+    """The server-wide cache of uploaded, trained and fetched models, by fingerprint."""
+    return model_cache.ModelCache(model_cache.max_entries_from_env())
+
+
+def _session_models() -> dict[str, model_cache.CachedModel]:
+    return st.session_state.setdefault(SESSION_MODELS_KEY, {})
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    """One entry of the model switcher. `id`: `default`, `bundled:<key>` or `fp:<fingerprint>`."""
+
+    id: str
+    label: str
+    description: str
+
+
+_KIND_TEXT = {
+    model_cache.UPLOAD: "Uploaded in this session.",
+    model_cache.TRAINED: "Trained in this session.",
+    model_cache.ORIGINAL: 'ARENA\'s model for its October 2023 monthly algorithmic problem "Sorted List", downloaded.',
+}
+
+
+def model_choices() -> list[ModelChoice]:
+    """The switcher's entries: this server's default model when `$SORTLIST_MODEL_PATH` names one,
+    the bundled models whose files exist (lesson model first), then this session's uploads,
+    trained models and the original challenge model."""
+    out: list[ModelChoice] = []
+    if os.environ.get(MODEL_PATH_ENV, "").strip():
+        path = default_model_path()
+        out.append(ModelChoice("default", f"{_default_name(path)} (this server's default)", f"`{path.name}`"))
+    out += [
+        ModelChoice(f"bundled:{b.key}", b.name, b.description) for b in paths.BUNDLED_MODELS if b.exists()
+    ]
+    mine = _session_models()
+    labels = [e.label for e in mine.values()]
+    out += [  # the fingerprint only tells apart two models of the same name (the sidebar shows it anyway)
+        ModelChoice(
+            f"fp:{fp}",
+            f"{e.label} ({fp})" if labels.count(e.label) > 1 else e.label,
+            _KIND_TEXT.get(e.kind, ""),
+        )
+        for fp, e in mine.items()
+    ]
+    return out
+
+
+def current_choice() -> str:
+    """The switcher id of the model in use."""
+    chosen = session_model()
+    if chosen is not None:
+        return f"fp:{chosen.short_id}"
+    key = st.session_state.get(BUNDLED_CHOICE_KEY)
+    if isinstance(key, str):
+        return f"bundled:{key}"
+    if os.environ.get(MODEL_PATH_ENV, "").strip():
+        return "default"
+    return f"bundled:{paths.default_bundled_key()}"
+
+
+def select_model(choice_id: str) -> None:
+    """Switch this session to a switcher entry (unknown ids are ignored)."""
+    if choice_id == "default":
+        set_session_model(None)
+    elif choice_id.startswith("bundled:"):
+        key = choice_id.removeprefix("bundled:")
+        if key in {b.key for b in paths.BUNDLED_MODELS} and bundled_model(key).model is not None:
+            set_session_model(None)
+            st.session_state[BUNDLED_CHOICE_KEY] = key
+    elif choice_id.startswith("fp:"):
+        entry = _session_models().get(choice_id.removeprefix("fp:")) or server_models().get(
+            choice_id.removeprefix("fp:")
+        )
+        if entry is not None:
+            set_session_model(entry.model, entry.kind)
+
+
+def model_query(model: LoadedModel | None) -> dict[str, str]:
+    """The URL parameters that say which model a page shows: `fp` (the fingerprint) always, and
+    `model` (the registry key) when it is a bundled model, so a deep link can switch to it."""
+    if model is None:
+        return {}
+    choice = current_choice()
+    key = choice.removeprefix("bundled:") if choice.startswith("bundled:") else None
+    if choice == "default":
+        bundled = _bundled_of_path(default_model_path())
+        key = bundled.key if bundled is not None else None
+    return {MODEL_PARAM: key, FP_PARAM: model.short_id} if key else {FP_PARAM: model.short_id}
+
+
+# --------------------------------------------------------------------------- links and reloads
+
+
+@dataclass(frozen=True)
+class LinkNotice:
+    """Shown at the top of every page until dismissed or the model changes."""
+
+    text: str
+    switch_to: str | None = None  # a switcher id that gives the link's model back
+    switch_label: str = ""
+
+
+def _find_fingerprint(fp: str) -> tuple[str, str] | None:
+    """(switcher id, name) of a model this server has with short fingerprint `fp`: this session's
+    or the server cache's models (an upload keeps its name), the default, a bundled model, or the
+    original challenge model in the download cache."""
+    entry = _session_models().get(fp) or server_models().get(fp)
+    if entry is not None:
+        _session_models()[fp] = entry
+        return f"fp:{fp}", entry.label
+    default = default_model().model
+    if default is not None and default.short_id == fp and os.environ.get(MODEL_PATH_ENV, "").strip():
+        return "default", default.name
+    for b in paths.BUNDLED_MODELS:
+        loaded = bundled_model(b.key).model if b.exists() else None
+        if loaded is not None and loaded.short_id == fp:
+            return f"bundled:{b.key}", b.name
+    entry = _original_from_disk(fp)
+    if entry is not None:
+        _session_models()[fp] = entry
+        return f"fp:{fp}", entry.label
+    return None
+
+
+def _original_from_disk(fp: str) -> model_cache.CachedModel | None:
+    """The original challenge model, if it was downloaded earlier and has this fingerprint."""
+    from sortlist_core import fetch
+
+    path = fetch.cached_original_path()
+    if not path.is_file() or fetch.sha256_of(path) != fetch.EXPECTED_SHA256:
+        return None
+    try:
+        model = load_checkpoint(path, name=ORIGINAL_LABEL)
+    except CheckpointError:
+        return None
+    if model.short_id != fp:
+        return None
+    entry = model_cache.CachedModel(model, ORIGINAL_LABEL, model_cache.ORIGINAL)
+    server_models().put(entry)
+    return entry
+
+
+def _follow_link(key: str | None, fp: str | None, first_run: bool) -> None:
+    """A link (or a reload) names a model: use it when this server has it; otherwise say plainly
+    which model is shown instead. Mid-session, a link to another model only offers the switch."""
+    bundled = next((b for b in paths.BUNDLED_MODELS if b.key == key and b.exists()), None)
+    found = _find_fingerprint(fp) if fp else None
+    if found is None and fp is None and bundled is not None:
+        found = (f"bundled:{bundled.key}", bundled.name)
+    if first_run and found is not None:
+        select_model(found[0])
+        return
+    if first_run and bundled is not None and fp:
+        # the link's bundled model, but another version of it: its numbers may differ
+        select_model(f"bundled:{bundled.key}")
+        shown = current_model(explain=False)
+        st.session_state[NOTICE_KEY] = LinkNotice(
+            f"This link was made on the **{bundled.name}** with fingerprint `{fp}`; this server's "
+            f"{bundled.name} has fingerprint `{shown.short_id if shown else '?'}`, so its numbers may differ "
+            "from the link's."
+        )
+        return
+    shown = current_model(explain=False)
+    shown_text = f"**{shown.name}** (fingerprint `{shown.short_id}`)" if shown is not None else "no model"
+    if found is not None:
+        if shown is not None and found[0] == current_choice():
+            return
+        st.session_state[NOTICE_KEY] = LinkNotice(
+            f"This link was made on model **{found[1]}** (fingerprint `{fp or '?'}`); you are looking at {shown_text}.",
+            found[0],
+            f"Switch to {found[1]}",
+        )
+        return
+    name = f"the **{bundled.name}**" if bundled is not None else "a model"
+    st.session_state[NOTICE_KEY] = LinkNotice(
+        f"This link was made on {name} with fingerprint `{fp}`, which this server no longer has (uploaded "
+        "and trained models are kept for a while only, and not across a server restart). You are looking "
+        f"at {shown_text} instead. To use the link's model, upload its checkpoint again on the Model page."
+    )
+
+
+def _bad_link_values(key: str | None, fp: str | None) -> str | None:
+    """Why the link's model parameters are ignored (a bad value, or a bundled model this server
+    does not ship), or None when they can be followed."""
+    shown = current_model(explain=False)
+    instead = f" You are looking at **{shown.name}** (fingerprint `{shown.short_id}`)." if shown else ""
+    if fp is not None and not re.fullmatch(r"[0-9a-f]{8}", fp):
+        return f"The link's model fingerprint (`fp`) is not 8 hexadecimal digits, so it was ignored.{instead}"
+    known = {b.key: b for b in paths.BUNDLED_MODELS}
+    if key is not None and key not in known:
+        return (
+            f"The link asks for a model named `{key[:40]}`, which is not one of the bundled models "
+            f"({', '.join(known)}), so it was ignored.{instead}"
+        )
+    if key is not None and fp is None and not known[key].exists():
+        return f"The link asks for the {known[key].name}, which this server does not have.{instead}"
+    return None
+
+
+def sync_model_with_url() -> None:
+    """Call once per run, before the page: follow a link's (or a reload's) `model`/`fp`
+    parameters when they are new to this session, then write the model in use into the URL."""
+    params = st.query_params
+    link = (params.get(MODEL_PARAM) or None, params.get(FP_PARAM) or None)
+    first_run = LINK_KEY not in st.session_state
+    if link != st.session_state.get(LINK_KEY) and (link[0] or link[1]):
+        bad = _bad_link_values(*link)
+        if bad:
+            st.session_state[NOTICE_KEY] = LinkNotice(bad)
+            link = (None, None)
+    if link != st.session_state.get(LINK_KEY) and (link[0] or link[1]):
+        model = current_model(explain=False)
+        if first_run or model is None or link[1] != model.short_id:
+            _follow_link(*link, first_run=first_run)
+    model = current_model(explain=False)
+    wanted = model_query(model)
+    for name in (MODEL_PARAM, FP_PARAM):
+        if name in wanted and params.get(name) != wanted[name]:
+            params[name] = wanted[name]
+        elif name not in wanted and name in params:
+            del params[name]
+    st.session_state[LINK_KEY] = (wanted.get(MODEL_PARAM), wanted.get(FP_PARAM))
+
+
+def link_notice() -> LinkNotice | None:
+    notice = st.session_state.get(NOTICE_KEY)
+    return notice if isinstance(notice, LinkNotice) else None
+
+
+def dismiss_link_notice() -> None:
+    st.session_state.pop(NOTICE_KEY, None)
 
 
 # --------------------------------------------------------------------------- caching

@@ -166,7 +166,13 @@ def interact_model(c: Ctx) -> None:
     c.ready()
     sidebar = c.page.locator('[data-testid="stSidebarUserContent"]')
     expect(sidebar).to_contain_text("uploaded_checkpoint.pt")
-    expect(sidebar).to_contain_text("Chosen on the Model page")
+    expect(sidebar).to_contain_text("Uploaded in this session")
+    # F5 keeps the model: the URL carries its fingerprint, the server's cache gives it back
+    assert re.search(r"[?&]fp=[0-9a-f]{8}", c.page.url), c.page.url
+    c.page.reload(wait_until="domcontentloaded")
+    c.ready()
+    expect(sidebar).to_contain_text("uploaded_checkpoint.pt", timeout=TIMEOUT_MS)
+    expect(c.page.locator('[data-testid="stMain"]')).not_to_contain_text("no longer has")
 
 
 @dataclass(frozen=True)

@@ -56,10 +56,10 @@ def test_exercises_grade_the_measured_answer(request, model):
     names = m.config.head_names
     lst, xyz = DEFAULT_MYSTERY_LISTS[0]
     case = dla_yz(m, lst, *xyz)
-    sign = facts.cross_sign_exercise(case, names)
+    sign = facts.cross_sign_exercise([case], names)
     right = "positive" if case.dla[0][1] > 0 else "negative"
     assert sign.grade(right).ok and not sign.grade({"positive": "negative", "negative": "positive"}[right]).ok
-    total = facts.larger_total_exercise(case, facts.case_title(0, case), names)
+    total = facts.larger_total_exercise([case], [facts.case_title(0, case)], names)
     larger = "y" if case.total_to_y > case.total_to_z else "z"
     assert total.grade(larger).ok and not total.grade("z" if larger == "y" else "y").ok
     exp = direct_path_experiment(m)
@@ -91,12 +91,12 @@ def test_a_title_used_mid_sentence_and_no_plural_brackets(reference_model):
     lst, xyz = DEFAULT_MYSTERY_LISTS[0]
     case = dla_yz(reference_model, lst, *xyz)
     question = facts.larger_total_exercise(
-        case, facts.case_title(0, case, custom=True), ("0.0", "0.1")
+        [case], [facts.case_title(0, case, custom=True)], ("0.0", "0.1")
     ).question
     assert question.startswith("For your list (x, y, z)")
-    assert facts.larger_total_exercise(case, facts.case_title(3, case), ("0.0", "0.1")).question.startswith(
-        "For List #3"
-    )
+    assert facts.larger_total_exercise(
+        [case], [facts.case_title(3, case)], ("0.0", "0.1")
+    ).question.startswith("For List #3")
     preds = predict_lists(reference_model, [(0, 40, 41, 42, 43, 44, 45, 46, 47, 48), tuple(range(10))])
     titles = [a.text for a in multiple_prediction_heatmaps(preds).layout.annotations]
     assert not any("(s)" in t for t in titles) and any("wrong at 1 position ✗" in t for t in titles)

@@ -10,6 +10,7 @@ import pickle
 import pytest
 import torch
 from streamlit import config as st_config
+from streamlit.testing.v1 import AppTest
 
 from sortlist_app import model_io
 from sortlist_app import training_jobs as jobs
@@ -18,7 +19,7 @@ from sortlist_app.widgets.state import SESSION_MODEL_KEY
 from sortlist_core.checkpoint import load_checkpoint
 from sortlist_core.report import build_report, report_markdown
 
-from ..page_helpers import _walk, assert_ok, default_model_usable, joined, open_page
+from ..page_helpers import APP, _walk, assert_ok, default_model_usable, joined, open_page
 
 PAGE = "pages/6_model.py"
 SUBMIT = "FormSubmitter:model.train_form-▶ Start training"
@@ -234,6 +235,14 @@ def test_training_runs_one_at_a_time_is_cancellable_and_usable(monkeypatch, refe
     for page in ("pages/4_adversarial.py", "pages/5_mystery.py"):  # every page follows the new model
         other.switch_page(page).run()
         assert_ok(other)
+    # the trained model is in the switcher and in the URL; a reload (new session, same URL) keeps it
+    assert other.sidebar.selectbox(key="sortlist.sidebar.model").value == f"fp:{trained.short_id}"
+    assert other.query_params["fp"] == trained.short_id
+    reloaded = AppTest.from_file(APP, default_timeout=60)
+    reloaded.query_params.update(dict(other.query_params))
+    reloaded.run()
+    assert_ok(reloaded)
+    assert f"fingerprint `{trained.short_id}`" in joined(reloaded.sidebar.markdown) and not reloaded.warning
     other.switch_page(PAGE).run()
     other.button(key="model.use_default").click().run()
     assert _session_model(other) is None
