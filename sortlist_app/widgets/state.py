@@ -17,6 +17,7 @@ variable `SORTLIST_MODEL_PATH` (used by tests, and by instructors who deploy ano
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 from collections.abc import Callable
@@ -141,13 +142,36 @@ def require_model() -> LoadedModel:
 # --------------------------------------------------------------------------- caching
 
 
-def model_cached(max_entries: int = 32) -> Callable[[Callable[P, R]], Callable[P, R]]:
-    """Decorator: cache `fn(model, *args, **kwargs)` by `(model.weights_sha256, args, kwargs)`.
+def read_only(value: R) -> R:
+    """`value` with every numpy array inside it (dataclass fields, lists, tuples, dict values)
+    made read-only in place, so a result shared by all sessions cannot be changed by one."""
+    if isinstance(value, np.ndarray):
+        value.setflags(write=False)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            read_only(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            read_only(item)
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for field in dataclasses.fields(value):
+            read_only(getattr(value, field.name))
+    return value
 
-    `LoadedModel` is not hashable, so the model travels as an unhashed `_model` argument next to
-    its fingerprint. The other arguments must be hashable by `st.cache_data` (ints, strings,
-    tuples); keyword arguments whose name starts with `_` are not hashed (e.g. a progress
-    callback). Return values are pickled per call, so callers may mutate them freely.
+
+def model_cached(max_entries: int = 32) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Decorator: cache `fn(model, *args, **kwargs)` by `(model.weights_sha256, args, kwargs)`,
+    as one result shared by every session of the process (`st.cache_resource`).
+
+    A class opening the same page on the same model then computes each result once, and no
+    session pays for copying it (`st.cache_data` would pickle and unpickle it on every call).
+    Shared means read-only: numpy arrays come back with `writeable=False` (see `read_only`),
+    result types are frozen dataclasses, and callers must copy a list or dict before changing
+    it. `LoadedModel` is not hashable, so the model travels as an unhashed `_model` argument
+    next to its fingerprint. The other arguments must be hashable (ints, strings, tuples);
+    keyword arguments whose name starts with `_` are not hashed (e.g. a progress callback).
+    The core functions are pure (no TransformerLens hooks), so sessions may call them from
+    their threads at once.
 
         @model_cached(max_entries=16)
         def my_analysis(model: LoadedModel, lists: Lists) -> np.ndarray: ...
@@ -155,17 +179,18 @@ def model_cached(max_entries: int = 32) -> Callable[[Callable[P, R]], Callable[P
 
     def decorate(fn: Callable[P, R]) -> Callable[P, R]:
         def cached(model_key: str, _model: LoadedModel, *args: Any, **kwargs: Any) -> Any:
-            return fn(_model, *args, **kwargs)
+            return read_only(fn(_model, *args, **kwargs))
 
-        # st.cache_data identifies a function by module + qualname: make each wrapper distinct.
+        # Streamlit identifies a cached function by module + qualname: make each wrapper distinct.
         cached.__module__ = fn.__module__
         cached.__qualname__ = f"{fn.__qualname__}.<model_cached>"
-        cached_fn = st.cache_data(max_entries=max_entries, show_spinner=False)(cached)
+        cached_fn = st.cache_resource(max_entries=max_entries, show_spinner=False)(cached)
 
         @functools.wraps(fn)
         def call(model: LoadedModel, *args: Any, **kwargs: Any) -> Any:
             return cached_fn(model.weights_sha256, model, *args, **kwargs)
 
+        call.clear = cached_fn.clear  # type: ignore[attr-defined]
         return call  # type: ignore[return-value]
 
     return decorate
