@@ -61,6 +61,8 @@ def test_sixty_learners_behind_nginx_survive_a_replica_kill(postgres_url, nginx_
     try:
         for r in replicas:
             r.start()
+        for r in replicas:  # warm up, as a deployment's readiness check would: model and caches loaded
+            AgentLearner(f"http://{r.address}", new_learner_key()).open()
         nginx.start()
         base = f"http://127.0.0.1:{nginx.port}"
         learners = [AgentLearner(base, new_learner_key()) for _ in range(N_CLASS)]

@@ -81,6 +81,15 @@ class AgentLearner:
         self.reconnects = 0
 
     def _post(self, body: dict, timeout: float = 120) -> dict:
+        """One interaction; a run still going after the server's wait (30 s, e.g. a cold replica
+        under a whole class) is waited for with the session id alone, as the API asks."""
+        response = self._post_once(body, timeout)
+        deadline = time.monotonic() + timeout
+        while response.get("error", {}).get("code") == "wait_timed_out" and time.monotonic() < deadline:
+            response = self._post_once({"session_id": response["session_id"]}, timeout)
+        return response
+
+    def _post_once(self, body: dict, timeout: float) -> dict:
         request = urllib.request.Request(
             f"{self.base_url}/_stcore/agent/interact",
             data=json.dumps(body).encode(),
