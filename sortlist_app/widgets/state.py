@@ -196,6 +196,21 @@ def model_cached(max_entries: int = 32) -> Callable[[Callable[P, R]], Callable[P
     return decorate
 
 
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _shared_figure(model_key: str, name: str, key: tuple, _build: Callable[[], Any]) -> Any:
+    return _build()
+
+
+def shared_figure(model: LoadedModel, name: str, build: Callable[[], R], *key: Any) -> R:
+    """`build()` (a plotly figure of `model`'s cached results) made once per model, `name` and
+    hashable `key` values, and shared by every session: a class opening a page builds each
+    figure once. The figure is shared, so pages draw it and never change it.
+
+        fig = state.shared_figure(model, "ablation", lambda: figures.ablation_bar(abl, names), names)
+    """
+    return _shared_figure(model.weights_sha256, name, key, build)
+
+
 @st.cache_resource(max_entries=16, show_spinner=False)
 def dataset(
     seed: int = EVAL_SEED, size: int = EVAL_SIZE, list_len: int = 10, max_value: int = 50
