@@ -30,7 +30,6 @@ PARAM = "learner"
 COOKIE_MAX_AGE_S = 400 * 24 * 3600  # the longest lifetime browsers honour
 KEY_STATE = "sortlist.learner.key"
 SOURCE_STATE = "sortlist.learner.source"  # "link", "cookie" or "new"
-COOKIE_WRITTEN_STATE = "sortlist.learner.cookie_written"
 TOUCHED_STATE = "sortlist.learner.touched"
 NAME_STATE = "sortlist.learner.name"
 LINK_PROBLEM_STATE = "sortlist.learner.link_problem"
@@ -82,7 +81,6 @@ def _adopt_link() -> None:
         if value != st.session_state.get(KEY_STATE):
             st.session_state[KEY_STATE] = value
             st.session_state[SOURCE_STATE] = "link"
-            st.session_state.pop(COOKIE_WRITTEN_STATE, None)
             st.session_state.pop(TOUCHED_STATE, None)
             st.session_state.pop(NAME_STATE, None)
             from .exercise import forget_stored_progress
@@ -110,16 +108,17 @@ def start_session() -> str:
 
 
 def write_cookie(key: str) -> None:
-    """Store the key in this browser (once per session, unless it is already there)."""
-    if st.session_state.get(COOKIE_WRITTEN_STATE) or _cookie_key() == key:
+    """Store the key in this browser unless it came with the session's cookie. On every run:
+    a run that switches pages (`/` opens the first page) drops what it drew, so a once-only
+    flag could skip the write; an unchanged element is not reloaded by the browser."""
+    if _cookie_key() == key:
         return
     script = (
         "<script>document.cookie = "
         + json.dumps(f"{COOKIE}={key}; path=/; max-age={COOKIE_MAX_AGE_S}; SameSite=Lax")
         + ";</script>"
     )
-    st.iframe(script, height=1)  # HTML string: runs same-origin, so it sets the app's cookie
-    st.session_state[COOKIE_WRITTEN_STATE] = True
+    st.iframe(script, height=1)  # an HTML string runs same-origin, so it sets the app's cookie
 
 
 def resume_link(key: str) -> str:
