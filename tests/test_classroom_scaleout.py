@@ -12,10 +12,12 @@ tests/infra/app_learners.py).
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import threading
 import time
+import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -30,6 +32,7 @@ from .infra.nginx import Nginx
 pytestmark = pytest.mark.slow
 N_CLASS = 60
 N_ANSWERING = 20
+TOKEN = "the-instructors-token-" + secrets.token_urlsafe(12)
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +54,20 @@ def stored_answers(env: dict[str, str], key: str, model_fp: str) -> list[tuple[s
 def is_subsequence(part: list, whole: list) -> bool:
     it = iter(whole)
     return all(item in it for item in part)
+
+
+def check_instructor_view(base: str, learners: list[AgentLearner]) -> None:
+    """`/instructor` and its data, without and with the token, on a server with a class."""
+    with urllib.request.urlopen(f"{base}/instructor", timeout=30) as response:
+        html = response.read().decode()  # the app's static shell: no class data in it
+    assert "Solve rates" not in html and EXERCISE not in html
+    client = AgentLearner(base, new_learner_key())
+    for query in ({}, {"instructor": [TOKEN[:-1]]}, {"instructor": ["x" + TOKEN]}):
+        body = json.dumps(client._post({"page": "instructor", "query_params": query}))
+        assert "Solve rates" not in body and "Instructor" not in body and "attempts" not in body, query
+    body = json.dumps(client._post({"page": "instructor", "query_params": {"instructor": [TOKEN]}}))
+    assert "Solve rates" in body and EXERCISE in body and TOKEN not in body
+    assert all(x.key not in body for x in learners)  # keys never reach the instructor
 
 
 def test_sixty_learners_behind_nginx_survive_a_replica_kill(postgres_url, nginx_binary, model):
@@ -107,7 +124,7 @@ def test_sixty_learners_behind_nginx_survive_a_replica_kill(postgres_url, nginx_
 
 def test_kill_9_loses_no_acknowledged_answer(tmp_path, model):
     right, wrong = sep_answers(model)
-    env = replica_env(SORTLIST_DATA_DIR=str(tmp_path))
+    env = replica_env(SORTLIST_DATA_DIR=str(tmp_path), SORTLIST_INSTRUCTOR_TOKEN=TOKEN)
     server = AppReplica(env).start()
     learners = [AgentLearner(f"http://{server.address}", new_learner_key()) for _ in range(N_ANSWERING)]
     stop = threading.Event()
@@ -146,6 +163,7 @@ def test_kill_9_loses_no_acknowledged_answer(tmp_path, model):
             shown = learner.progress(learner.open())  # through the app, after the restart
             assert shown == (1 if any(passed for _, passed in stored) else 0)
         print(f"{acknowledged} acknowledged answers of {N_ANSWERING} learners, all kept")
+        check_instructor_view(f"http://{server.address}", learners)
     finally:
         stop.set()
         server.kill()
