@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import threading
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
@@ -26,10 +28,9 @@ from sortlist_app.progress import new_learner_key, open_store
 from sortlist_core.checkpoint import load_checkpoint
 from sortlist_core.paths import BUNDLED_MODEL_PATH
 
-from .infra.app_learners import EXERCISE, AgentLearner, AppReplica, sep_answers
+from .infra.app_learners import EXERCISE, REPLICA_COMMAND, AgentLearner, AppReplica, sep_answers
 from .infra.nginx import Nginx
 
-pytestmark = pytest.mark.slow
 N_CLASS = 60
 N_ANSWERING = 20
 TOKEN = "the-instructors-token-" + secrets.token_urlsafe(12)
@@ -56,6 +57,12 @@ def is_subsequence(part: list, whole: list) -> bool:
     return all(item in it for item in part)
 
 
+def test_the_replicas_run_the_readmes_command():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    commands = re.findall(r"^\s*PORT=\d+ (bash scripts/run\.sh)\s", readme, flags=re.M)
+    assert len(commands) >= 2 and all(c.split() == REPLICA_COMMAND for c in commands)
+
+
 def check_instructor_view(base: str, learners: list[AgentLearner]) -> None:
     """`/instructor` and its data, without and with the token, on a server with a class."""
     with urllib.request.urlopen(f"{base}/instructor", timeout=30) as response:
@@ -70,6 +77,7 @@ def check_instructor_view(base: str, learners: list[AgentLearner]) -> None:
     assert all(x.key not in body for x in learners)  # keys never reach the instructor
 
 
+@pytest.mark.slow
 def test_sixty_learners_behind_nginx_survive_a_replica_kill(postgres_url, nginx_binary, model):
     right, wrong = sep_answers(model)
     env = replica_env(SORTLIST_DATABASE_URL=postgres_url)
@@ -122,6 +130,7 @@ def test_sixty_learners_behind_nginx_survive_a_replica_kill(postgres_url, nginx_
             r.kill()
 
 
+@pytest.mark.slow
 def test_kill_9_loses_no_acknowledged_answer(tmp_path, model):
     right, wrong = sep_answers(model)
     env = replica_env(SORTLIST_DATA_DIR=str(tmp_path), SORTLIST_INSTRUCTOR_TOKEN=TOKEN)

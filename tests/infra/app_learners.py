@@ -28,6 +28,7 @@ from .ports import free_port, wait_for_port
 ROOT = Path(__file__).resolve().parents[2]
 EXERCISE = "problem.sep_prediction"
 PROGRESS = re.compile(r"Problem: (\d) of 2")
+REPLICA_COMMAND = ["bash", "scripts/run.sh"]  # with PORT=...: the README's replica command
 
 
 class AppReplica:
@@ -49,7 +50,7 @@ class AppReplica:
 
     def start(self, timeout: float = 90) -> AppReplica:
         self.proc = subprocess.Popen(
-            ["bash", "scripts/run.sh"],
+            REPLICA_COMMAND,
             cwd=ROOT,
             env=self.env,
             stdout=self.log,
