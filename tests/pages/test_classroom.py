@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
 import sqlite3
 
 import numpy as np
@@ -20,6 +21,7 @@ from sortlist_core.metrics import evaluate
 
 from ..infra.ports import free_port
 from ..page_helpers import APP, assert_ok, check_exercise, joined, open_page
+from ..test_progress_failures import tiny_disk  # noqa: F401 - the 1 MB tmpfs fixture
 
 PROBLEM = "pages/1_problem.py"
 EXERCISE = "problem.least_accurate_position"
@@ -176,12 +178,26 @@ def test_db_unreachable_keeps_working_and_says_so(monkeypatch, store_dir, refere
     assert "not being saved" in save_notes(at)
 
 
-@pytest.mark.parametrize("damage", ["corrupt", "locked"])
-def test_bad_sqlite_file_gets_a_clear_message(monkeypatch, store_dir, reference_path, answers, damage):
+@pytest.mark.parametrize("damage", ["corrupt", "locked", "full"])
+def test_bad_sqlite_file_gets_a_clear_message(
+    monkeypatch, store_dir, reference_path, answers, damage, request
+):
     right, _ = answers
     path = store_dir / "progress.sqlite3"
     holder = None
-    if damage == "corrupt":
+    if damage == "full":  # a real full disk: a 1 MB tmpfs holding the store, then filled up
+        disk = request.getfixturevalue("tiny_disk")
+        monkeypatch.setenv("SORTLIST_DATA_DIR", str(disk))
+        open_store().check()
+        fd = os.open(disk / "filler", os.O_WRONLY | os.O_CREAT)
+        try:
+            while os.write(fd, b"\0" * 4096):
+                pass
+        except OSError:  # ENOSPC: the disk is full
+            pass
+        finally:
+            os.close(fd)
+    elif damage == "corrupt":
         path.write_bytes(b"this is not a database\x00" * 200)
     else:
         open_store().check()  # a real database file, held by another connection's write lock
@@ -195,7 +211,7 @@ def test_bad_sqlite_file_gets_a_clear_message(monkeypatch, store_dir, reference_
         ok, _ = check_exercise(at, EXERCISE, right, "select")
         assert ok is True
         notes = save_notes(at)
-        expected = "damaged" if damage == "corrupt" else "busy"
+        expected = {"corrupt": "damaged", "locked": "busy", "full": "full"}[damage]
         assert "not being saved" in notes and expected in notes, notes
         assert any(b.label == "Retry saving" for b in at.button)
     finally:
