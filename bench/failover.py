@@ -114,7 +114,7 @@ def _run(ctx: Context, n: int) -> dict:
 
 
 def run(ctx: Context) -> list[Row]:
-    n = 6 if ctx.quick else 60
+    n = 10 if ctx.quick else 60  # 10: both replicas get learners (all on one: 2 in 1024)
     name = f"failover: {n} learners on 2 replicas + nginx + PostgreSQL, one replica killed"
     try:
         r = _run(ctx, n)
