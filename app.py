@@ -10,6 +10,7 @@ import streamlit as st
 
 from sortlist_app import entrypoint_run
 from sortlist_app.navigation import PAGES
+from sortlist_app.widgets import instructor_view, learner
 from sortlist_app.widgets.attention_view import ensure_bundle
 from sortlist_app.widgets.sidebar import render_sidebar
 
@@ -21,6 +22,8 @@ st.set_page_config(
 )
 
 ensure_bundle()  # copy the circuitsvis JS into ./static once per process (offline views)
+learner.start_session()  # before any page rewrites the URL: adopts a resume link (?learner=)
+instructor = instructor_view.unlock()  # ?instructor=<token> once; the page exists only then
 
 pages = [st.Page(p.path, title=p.title, icon=p.icon, url_path=p.key) for p in PAGES]
 
@@ -31,6 +34,8 @@ def _home() -> None:
     st.switch_page(pages[0], query_params=st.query_params.to_dict())
 
 
+if instructor:
+    pages.append(instructor_view.page())
 page = st.navigation(
     [st.Page(_home, title=PAGES[0].title, url_path="home", default=True, visibility="hidden"), *pages]
 )

@@ -29,6 +29,7 @@ MEASUREMENTS: dict[str, tuple[str, str]] = {
     "attention_bytes": ("bench.attention_bytes", "bytes per attention view"),
     "memory": ("bench.memory", "memory"),
     "concurrency": ("bench.concurrency", "concurrency"),
+    "failover": ("bench.failover", "failover"),
     "advex": ("bench.advex", "adversarial search"),
     "report_cli": ("bench.report_cli", "report CLI"),
     "code_runner": ("bench.code_runner", "code exercise check"),

@@ -59,6 +59,11 @@ PAGES: tuple[PageSpec, ...] = (
 )
 
 
+# The instructor's view (`widgets/instructor_view.py`; its script is outside pages/): registered in
+# st.navigation only for a session holding the instructor token; no exercises, not in PAGES.
+INSTRUCTOR_PAGE = PageSpec("instructor", "sortlist_app/instructor_page.py", "Instructor", "🧑‍🏫")
+
+
 def page_of_exercise(exercise_id: str) -> PageSpec | None:
     """The page that declares `exercise_id`."""
     return next((p for p in PAGES if exercise_id in p.exercises), None)

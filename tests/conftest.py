@@ -76,6 +76,21 @@ def eval_toks():
     return eval_dataset(ModelConfig()).toks
 
 
+@pytest.fixture(scope="session", autouse=True)
+def progress_in_a_temp_dir(tmp_path_factory):
+    """Learner progress of every test (AppTest and the servers tests start) goes to a SQLite file
+    in a temp dir, never to the developer's own `~/.local/share/sortlist`."""
+    saved = {k: os.environ.get(k) for k in ("SORTLIST_DATA_DIR", "SORTLIST_DATABASE_URL")}
+    os.environ["SORTLIST_DATA_DIR"] = str(tmp_path_factory.mktemp("progress"))
+    os.environ.pop("SORTLIST_DATABASE_URL", None)
+    yield
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
 @pytest.fixture(autouse=True)
 def pages_run_inside_app_py(monkeypatch):
     """Run each AppTest page inside `app.py`'s `st.navigation`, as the server does after its

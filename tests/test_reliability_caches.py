@@ -23,7 +23,7 @@ MAX_RSS_GROWTH_MB = 8.0  # between 300 and 500 lists (bounded: ~1 MB; unbounded 
 SCRIPT = r"""
 import gc, json, os, random, sys
 import psutil
-from streamlit.runtime.caching import cache_data_api
+from streamlit.runtime.caching import cache_data_api, cache_resource_api
 from sortlist_app.widgets import state
 from sortlist_app.lessons.mystery import suggest_xyz
 
@@ -50,7 +50,8 @@ for i in range(1, n + 1):
     state.mystery_case(model, one[0], suggest_xyz(one[0]), None)
     if i in checkpoints:
         gc.collect()
-        stats = [s for family in cache_data_api.get_data_cache_stats_provider().get_stats().values() for s in family]
+        providers = (cache_data_api.get_data_cache_stats_provider(), cache_resource_api.get_resource_cache_stats_provider())
+        stats = [s for p in providers for family in p.get_stats().values() for s in family]
         caches = {}
         for s in stats:
             caches[s.cache_name] = caches.get(s.cache_name, 0) + s.byte_length
@@ -80,7 +81,7 @@ def test_caches_are_bounded(tmp_path):
     report = f"RSS (MB) by lists tried: {rss}; cached bytes: { {k: s['caches'] for k, s in samples.items()} }"
 
     before, after = samples[300]["caches"], samples[500]["caches"]
-    assert after, "no cache entries were recorded: is the app still using st.cache_data?"
+    assert after, "no cache entries were recorded: are the analyses still cached?"
     for name, size in after.items():
         # bounded caches are full long before 300 lists: their size no longer grows
         assert size <= 1.2 * before.get(name, 0) + 64 * 1024, (

@@ -183,6 +183,15 @@ def attention_html(
     )
 
 
+@st.cache_resource(max_entries=256, show_spinner=False)
+def shared_attention_html(
+    tokens: tuple[str, ...], pattern: np.ndarray, head_names: tuple[str, ...], script_url: str
+) -> str:
+    """`attention_html`, built once per content (the pattern's bytes are part of the key) and
+    shared by every session: a class viewing the same lists builds each view once."""
+    return attention_html(tokens, pattern, head_names, script_url)
+
+
 def render_attention(
     tokens: Sequence[str], pattern: np.ndarray, head_names: Sequence[str], title: str, key: str
 ) -> None:
@@ -192,7 +201,7 @@ def render_attention(
     status = ensure_bundle()
     if status.url is not None:
         st.iframe(
-            attention_html(tokens, pattern, head_names, status.url),
+            shared_attention_html(tuple(tokens), pattern, tuple(head_names), status.url),
             height="content",  # Streamlit measures the drawn view: its size depends on the width
             alt=title,
         )

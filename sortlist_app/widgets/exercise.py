@@ -3,24 +3,34 @@
 A page gets an `Exercise` from its lesson module (`sortlist_app.lessons.<page>`: question, answer
 widget, grader, hints, solution, all computed from the loaded model) and calls
 `render_exercise(exercise, model)`. The grader is a pure function returning `Grade(ok, nudge)`
-(see `lessons/exercise.py`). Progress is kept in `st.session_state` per model fingerprint,
-survives page switches, and is summarised in the sidebar by `progress_by_page`.
+(see `lessons/exercise.py`). Every checked attempt goes through
+`record_attempt`, which saves it in the progress store (`widgets/learner.py`); progress is per
+learner key and model fingerprint, survives reloads, restarts and devices, and is summarised in
+the sidebar by `progress_by_page`.
 
     render_exercise(circuits.copier_exercise(resp, token, names), model)
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import streamlit as st
 
 from sortlist_app.lessons.exercise import Answer, Exercise, Grade, Skipped, read_whole_number
 from sortlist_app.navigation import PAGES, page_of_exercise
+from sortlist_app.progress import ProgressStoreError, SaveResult
 from sortlist_core.checkpoint import LoadedModel
 
-PROGRESS_KEY = "sortlist.progress"  # {model weights_sha256: set of solved exercise ids}
+from . import learner
+
+PROGRESS_KEY = "sortlist.progress"  # {model weights_sha256: set of ids solved in this session}
+STORED_KEY = "sortlist.progress.stored"  # {model weights_sha256: ids the store had solved}
+SAVE_KEY = "sortlist.progress.save"  # {exercise id: SaveResult or a message} of the last attempt
 LEVELS = 5
+
+log = logging.getLogger(__name__)
 
 
 def rating(level: int, on: str, off: str = "⚪") -> str:
@@ -36,9 +46,30 @@ def _progress() -> dict[str, set[str]]:
     return st.session_state.setdefault(PROGRESS_KEY, {})
 
 
+def _stored(model_key: str) -> set[str]:
+    """What the store says this learner solved on the model (read once per session and model;
+    nothing while the store cannot be read, then tried again on the next run)."""
+    cache = st.session_state.setdefault(STORED_KEY, {})
+    if model_key not in cache:
+        try:
+            cache[model_key] = frozenset(learner.recorder().solved(learner.learner_key(), model_key))
+        except ProgressStoreError as exc:
+            log.warning("progress store: %s", exc)
+            return set()
+    return set(cache[model_key])
+
+
+def forget_stored_progress() -> None:
+    """Read the store again (another learner key was adopted)."""
+    st.session_state.pop(STORED_KEY, None)
+    st.session_state.pop(PROGRESS_KEY, None)
+
+
 def solved_ids(model: LoadedModel) -> set[str]:
-    """Exercise ids this session solved on `model`."""
-    return _progress().get(model.weights_sha256, set())
+    """Exercise ids this learner solved on `model`: the store's (every device and session) plus
+    this session's passes, saved or still waiting to be saved."""
+    key = model.weights_sha256
+    return _stored(key) | _progress().get(key, set())
 
 
 def mark_solved(model_key: str, exercise_id: str) -> None:
@@ -47,9 +78,35 @@ def mark_solved(model_key: str, exercise_id: str) -> None:
 
 def record_attempt(model_key: str, exercise_id: str, answer: str, passed: bool, kind: str = "answer") -> None:
     """Every checked attempt (a quiz answer or code) goes through here: the one place that keeps
-    the learner's progress."""
+    the learner's progress. It is written to the progress store; the exercise shows "saved" only
+    once the store has committed it, else why not, with a Retry button."""
     if passed:
         mark_solved(model_key, exercise_id)
+    try:
+        result: SaveResult | str = learner.recorder().record(
+            learner.learner_key(), model_key, exercise_id, answer, passed, kind
+        )
+    except ValueError as exc:  # an answer the store refuses (e.g. too long): retrying won't help
+        result = f"This answer was not saved: {exc}."
+    st.session_state.setdefault(SAVE_KEY, {})[exercise_id] = result
+
+
+def _retry(exercise_id: str) -> None:
+    st.session_state.setdefault(SAVE_KEY, {})[exercise_id] = learner.recorder().retry()
+
+
+def render_save_status(exercise_id: str) -> None:
+    """Under an exercise's feedback: saved, or why not (with Retry)."""
+    result = st.session_state.get(SAVE_KEY, {}).get(exercise_id)
+    if result is None:
+        return
+    if isinstance(result, str):
+        st.warning(result, icon="💾")
+    elif result.saved:
+        st.caption("💾 Saved: your progress is kept for next time (see the sidebar for a resume link).")
+    else:
+        st.warning(result.message, icon="💾")
+        st.button("Retry saving", key=f"exercise.{exercise_id}.retry", on_click=_retry, args=(exercise_id,))
 
 
 def progress_by_page(model: LoadedModel) -> list[tuple[str, int, int]]:
@@ -140,6 +197,7 @@ def render_exercise(exercise: Exercise | Skipped, model: LoadedModel) -> None:
         if feedback is not None and feedback[1:] == (value, exercise.context, model.weights_sha256):
             grade = feedback[0]
             (st.success if grade.ok else st.warning)(grade.nudge, icon="✅" if grade.ok else "🤔")
+            render_save_status(exercise.id)  # classroom: whether the attempt reached the store
         shown = min(st.session_state.get(keys["hints"], 0), len(exercise.hints))
         for i in range(shown):
             st.info(f"**Hint {i + 1}.** {exercise.hints[i]}", icon="💡")

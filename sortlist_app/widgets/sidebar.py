@@ -9,7 +9,7 @@ import streamlit as st
 
 from sortlist_app.lessons.wording import pct
 
-from . import state
+from . import learner, state
 from .exercise import progress_by_page
 
 SWITCH_KEY = "sortlist.sidebar.model"
@@ -88,4 +88,9 @@ def render_sidebar() -> None:
         st.progress(solved / total if total else 0.0, text=f"{solved} of {total} exercises solved")
         for title, done, count in rows:
             st.markdown(f"{'✅' if done == count else '▫️'} {title}: {done} of {count}")
-        st.caption("Progress is kept for this browser session and this model.")
+        status = learner.recorder().status()
+        if status.saved:
+            st.caption("Progress is saved for this model; it comes back when you return on this browser.")
+        else:
+            st.warning(status.message, icon="💾")
+        learner.render_learner_section()

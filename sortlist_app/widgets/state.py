@@ -23,6 +23,7 @@ strong model (`assets/bundled_model.pt`), or the checkpoint named by the environ
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import re
@@ -430,13 +431,36 @@ def dismiss_link_notice() -> None:
 # --------------------------------------------------------------------------- caching
 
 
-def model_cached(max_entries: int = 32) -> Callable[[Callable[P, R]], Callable[P, R]]:
-    """Decorator: cache `fn(model, *args, **kwargs)` by `(model.weights_sha256, args, kwargs)`.
+def read_only(value: R) -> R:
+    """`value` with every numpy array inside it (dataclass fields, lists, tuples, dict values)
+    made read-only in place, so a result shared by all sessions cannot be changed by one."""
+    if isinstance(value, np.ndarray):
+        value.setflags(write=False)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            read_only(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            read_only(item)
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for field in dataclasses.fields(value):
+            read_only(getattr(value, field.name))
+    return value
 
-    `LoadedModel` is not hashable, so the model travels as an unhashed `_model` argument next to
-    its fingerprint. The other arguments must be hashable by `st.cache_data` (ints, strings,
-    tuples); keyword arguments whose name starts with `_` are not hashed (e.g. a progress
-    callback). Return values are pickled per call, so callers may mutate them freely.
+
+def model_cached(max_entries: int = 32) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Decorator: cache `fn(model, *args, **kwargs)` by `(model.weights_sha256, args, kwargs)`,
+    as one result shared by every session of the process (`st.cache_resource`).
+
+    A class opening the same page on the same model then computes each result once, and no
+    session pays for copying it (`st.cache_data` would pickle and unpickle it on every call).
+    Shared means read-only: numpy arrays come back with `writeable=False` (see `read_only`),
+    result types are frozen dataclasses, and callers must copy a list or dict before changing
+    it. `LoadedModel` is not hashable, so the model travels as an unhashed `_model` argument
+    next to its fingerprint. The other arguments must be hashable (ints, strings, tuples);
+    keyword arguments whose name starts with `_` are not hashed (e.g. a progress callback).
+    The core functions are pure (no TransformerLens hooks), so sessions may call them from
+    their threads at once.
 
         @model_cached(max_entries=16)
         def my_analysis(model: LoadedModel, lists: Lists) -> np.ndarray: ...
@@ -444,20 +468,36 @@ def model_cached(max_entries: int = 32) -> Callable[[Callable[P, R]], Callable[P
 
     def decorate(fn: Callable[P, R]) -> Callable[P, R]:
         def cached(model_key: str, _model: LoadedModel, *args: Any, **kwargs: Any) -> Any:
-            return fn(_model, *args, **kwargs)
+            return read_only(fn(_model, *args, **kwargs))
 
-        # st.cache_data identifies a function by module + qualname: make each wrapper distinct.
+        # Streamlit identifies a cached function by module + qualname: make each wrapper distinct.
         cached.__module__ = fn.__module__
         cached.__qualname__ = f"{fn.__qualname__}.<model_cached>"
-        cached_fn = st.cache_data(max_entries=max_entries, show_spinner=False)(cached)
+        cached_fn = st.cache_resource(max_entries=max_entries, show_spinner=False)(cached)
 
         @functools.wraps(fn)
         def call(model: LoadedModel, *args: Any, **kwargs: Any) -> Any:
             return cached_fn(model.weights_sha256, model, *args, **kwargs)
 
+        call.clear = cached_fn.clear  # type: ignore[attr-defined]
         return call  # type: ignore[return-value]
 
     return decorate
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _shared_figure(model_key: str, name: str, key: tuple, _build: Callable[[], Any]) -> Any:
+    return _build()
+
+
+def shared_figure(model: LoadedModel, name: str, build: Callable[[], R], *key: Any) -> R:
+    """`build()` (a plotly figure of `model`'s cached results) made once per model, `name` and
+    hashable `key` values, and shared by every session: a class opening a page builds each
+    figure once. The figure is shared, so pages draw it and never change it.
+
+        fig = state.shared_figure(model, "ablation", lambda: figures.ablation_bar(abl, names), names)
+    """
+    return _shared_figure(model.weights_sha256, name, key, build)
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)

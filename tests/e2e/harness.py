@@ -421,9 +421,13 @@ def assert_charts_drawn(page, where: str, minimum: int = 0) -> list[dict]:
     return charts
 
 
+CIRCUITSVIS_FRAME = '[data-testid="stMain"] [data-testid="stIFrame"]'
+
+
 def circuitsvis_frames(page):
-    """The iframes the app renders with `st.iframe` (circuitsvis views)."""
-    return page.locator('[data-testid="stIFrame"]')
+    """The iframes the page renders with `st.iframe` (circuitsvis views; the main area only: the
+    sidebar may hold the tiny frame that stores the learner cookie)."""
+    return page.locator(CIRCUITSVIS_FRAME)
 
 
 _CANVAS_PAINTED_JS = """(canvas) => {
@@ -442,7 +446,7 @@ def assert_circuitsvis_rendered(page, where: str, minimum: int = 1, n_heads: int
     count = frames.count()
     assert count >= minimum, f"{where}: {count} circuitsvis iframe(s), expected at least {minimum}"
     for i in range(count):
-        frame = page.frame_locator('[data-testid="stIFrame"]').nth(i)
+        frame = page.frame_locator(CIRCUITSVIS_FRAME).nth(i)
         root = frame.locator("#cv")
         drawn = frame.locator("#cv canvas").nth(n_heads)
         try:  # the view drew its canvases, or its script failed and it says so

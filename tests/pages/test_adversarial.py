@@ -44,7 +44,7 @@ def test_renders_on_the_reference_with_the_writeup_presets(ref_page, reference_m
         if p.wrong:
             assert f"**List {i}**" in md and facts.describe_prediction(p) in md
     assert len(at.get("plotly_chart")) >= 3  # family bars, show_multiple, accuracy maps
-    assert at.get("iframe") or at.get("plotly_chart")  # circuitsvis view (or its fallback)
+    assert at.main.get("iframe") or at.get("plotly_chart")  # circuitsvis view (or its fallback)
     assert at.query_params["lists"] == "0-40-41-42-43-44-45-46-47-48_5-30-32-34-36-38-40-42-44-46"
 
 

@@ -19,12 +19,12 @@ def flat(text: str) -> str:
 
 def test_attention_widgets(monkeypatch, reference_path):
     at = open_page(monkeypatch, ATTENTION, reference_path)
-    assert len(at.get("iframe")) == 1  # circuitsvis view of list #0
+    assert len(at.main.get("iframe")) == 1  # circuitsvis view of list #0
     at.multiselect(key="attention.idx").select(5).run()
-    assert len(at.get("iframe")) == 2
+    assert len(at.main.get("iframe")) == 2
     at.text_area(key="attention.lists").input("0 1 2 3 4 5 6 7 8 9\n40 41 42 43 44 45 46 47 48 49").run()
     assert_ok(at)
-    assert len(at.get("iframe")) == 4 and not at.error
+    assert len(at.main.get("iframe")) == 4 and not at.error
     at.radio(key="attention.head").set_value(1).run()
     at.selectbox(key="attention.pos").select(15).run()
     assert_ok(at)
@@ -35,12 +35,12 @@ def test_attention_widgets(monkeypatch, reference_path):
     at.multiselect(key="attention.idx").unselect(0).unselect(5).run()
     at.text_area(key="attention.lists").input("").run()
     assert_ok(at)
-    assert not at.get("iframe") and "Choose at least one list" in joined(at.info)
+    assert not at.main.get("iframe") and "Choose at least one list" in joined(at.info)
 
 
 def test_attention_views_are_small(monkeypatch, reference_path):
     at = open_page(monkeypatch, ATTENTION, reference_path)
-    html = at.get("iframe")[0].proto.srcdoc
+    html = at.main.get("iframe")[0].proto.srcdoc
     assert len(html.encode()) <= 10_000
     assert "/app/static/circuitsvis-" in html and "CircuitsVis.AttentionHeads" in html
 
@@ -52,7 +52,7 @@ def test_attention_invalid_list_shows_error_and_keeps_text(monkeypatch, referenc
     assert_ok(at)
     assert "Line 2" in joined(at.error) and "out of range" in joined(at.error)
     assert at.text_area(key="attention.lists").value == text
-    assert len(at.get("iframe")) == 2  # list #0 and the valid line
+    assert len(at.main.get("iframe")) == 2  # list #0 and the valid line
 
 
 def test_attention_exercises_and_prose(monkeypatch, reference_path, reference_model):
@@ -77,7 +77,7 @@ def test_attention_link_reproduces_the_view(monkeypatch, reference_path):
     assert at.radio(key="attention.head").value == 1
     assert at.selectbox(key="attention.pos").value == 14
     assert at.text_area(key="attention.lists").value == "9, 8, 7, 6, 5, 4, 3, 2, 1, 0"
-    assert len(at.get("iframe")) == 3
+    assert len(at.main.get("iframe")) == 3
 
 
 def test_attention_falls_back_to_heatmaps_without_static_serving(monkeypatch, reference_path):
@@ -92,7 +92,7 @@ def test_attention_falls_back_to_heatmaps_without_static_serving(monkeypatch, re
     ensure_bundle.clear()
     try:
         at = open_page(monkeypatch, ATTENTION, reference_path)
-        assert not at.get("iframe")
+        assert not at.main.get("iframe")
         assert "circuitsvis view unavailable" in joined(at.caption)
         assert len(at.get("plotly_chart")) == 3  # the fallback heatmaps, the claims and the ablation
     finally:

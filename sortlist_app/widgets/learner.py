@@ -1,0 +1,177 @@
+"""Who the learner is (no account) and where their progress is saved.
+
+- A random learner key (`progress.new_learner_key`, 192 bits) identifies a learner. It is kept
+  in the browser as the cookie `sortlist_learner` (written by a tiny inline script, no external
+  JS) and read back from `st.context.cookies` when a new session starts.
+- The "resume link" (`?learner=<key>`) carries the key to another device: opening it adopts the
+  key there (and writes that browser's cookie), then the parameter is removed from the address.
+- The store only ever sees the key (it keeps its sha256): there is no learner id to edit, and
+  the hash prefix the instructor sees is not a key.
+
+`start_session()` runs in `app.py` on every run, before the page (whose `url.publish` rewrites
+the query string). The process holds one `ProgressRecorder` (`recorder()`), shared by every
+session, so any session's next write flushes what an outage queued.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+import streamlit as st
+
+from sortlist_app.progress import ProgressRecorder, ProgressStoreError, open_store
+from sortlist_app.progress.errors import InvalidLearnerKey
+from sortlist_app.progress.store import key_hash, new_learner_key
+
+COOKIE = "sortlist_learner"
+PARAM = "learner"
+COOKIE_MAX_AGE_S = 400 * 24 * 3600  # the longest lifetime browsers honour
+KEY_STATE = "sortlist.learner.key"
+SOURCE_STATE = "sortlist.learner.source"  # "link", "cookie" or "new"
+TOUCHED_STATE = "sortlist.learner.touched"
+NAME_STATE = "sortlist.learner.name"
+LINK_PROBLEM_STATE = "sortlist.learner.link_problem"
+
+log = logging.getLogger(__name__)
+
+
+@st.cache_resource(show_spinner=False)
+def recorder() -> ProgressRecorder:
+    """The process's one recorder over the configured store (SQLite file or PostgreSQL)."""
+    return ProgressRecorder(open_store())
+
+
+def is_learner_key(value: object) -> bool:
+    try:
+        key_hash(value)  # type: ignore[arg-type]
+    except (InvalidLearnerKey, TypeError):
+        return False
+    return True
+
+
+def _cookie_key() -> str | None:
+    try:
+        value = st.context.cookies.get(COOKIE)
+    except Exception:  # noqa: BLE001 - no browser context (e.g. a bare script run)
+        return None
+    return value if is_learner_key(value) else None
+
+
+def learner_key() -> str:
+    """This session's learner key: from the session, else the browser's cookie, else new."""
+    key = st.session_state.get(KEY_STATE)
+    if key:
+        return key
+    key = _cookie_key()
+    st.session_state[SOURCE_STATE] = "cookie" if key else "new"
+    key = key or new_learner_key()
+    st.session_state[KEY_STATE] = key
+    return key
+
+
+def _adopt_link() -> None:
+    """A resume link (`?learner=`) switches this browser to that learner, then leaves the URL."""
+    if PARAM not in st.query_params:
+        return
+    value = st.query_params.get(PARAM)
+    del st.query_params[PARAM]
+    if is_learner_key(value):
+        if value != st.session_state.get(KEY_STATE):
+            st.session_state[KEY_STATE] = value
+            st.session_state[SOURCE_STATE] = "link"
+            st.session_state.pop(TOUCHED_STATE, None)
+            st.session_state.pop(NAME_STATE, None)
+            from .exercise import forget_stored_progress
+
+            forget_stored_progress()
+        st.session_state.pop(LINK_PROBLEM_STATE, None)
+    else:
+        st.session_state[LINK_PROBLEM_STATE] = (
+            "This resume link is not valid (it may have been cut short when copied); "
+            "your progress on this browser is used instead."
+        )
+
+
+def start_session() -> str:
+    """Adopt a resume link, make sure the browser keeps the key, mark the learner seen."""
+    _adopt_link()
+    key = learner_key()
+    if not st.session_state.get(TOUCHED_STATE):
+        try:
+            recorder().store.touch(key)
+            st.session_state[TOUCHED_STATE] = True
+        except ProgressStoreError as exc:
+            log.warning("progress store: %s", exc)  # shown with the first answer; try again next run
+    return key
+
+
+def write_cookie(key: str) -> None:
+    """Store the key in this browser unless it came with the session's cookie. On every run:
+    a run that switches pages (`/` opens the first page) drops what it drew, so a once-only
+    flag could skip the write; an unchanged element is not reloaded by the browser."""
+    if _cookie_key() == key:
+        return
+    script = (
+        "<script>document.cookie = "
+        + json.dumps(f"{COOKIE}={key}; path=/; max-age={COOKIE_MAX_AGE_S}; SameSite=Lax")
+        + ";</script>"
+    )
+    st.iframe(script, height=1)  # an HTML string runs same-origin, so it sets the app's cookie
+
+
+def resume_link(key: str) -> str:
+    """The app's address with `?learner=<key>` (relative when the address is unknown)."""
+    try:
+        url = st.context.url or ""
+    except Exception:  # noqa: BLE001
+        url = ""
+    parts = urlsplit(url)
+    query = urlencode({PARAM: key})
+    if not parts.scheme:
+        return f"/?{query}"
+    return urlunsplit((parts.scheme, parts.netloc, "/", query, ""))
+
+
+def _save_name() -> None:
+    name = st.session_state.get(NAME_STATE) or None
+    try:
+        stored = recorder().store.set_display_name(learner_key(), name)
+        st.session_state[NAME_STATE] = stored or ""
+    except ProgressStoreError as exc:
+        st.session_state[LINK_PROBLEM_STATE] = f"Your display name was not saved: {exc.user_message}"
+
+
+def _stored_name(key: str) -> str:
+    try:
+        info = recorder().store.learner(key)
+    except ProgressStoreError:
+        return ""
+    return (info.display_name or "") if info else ""
+
+
+def render_learner_section() -> None:
+    """Sidebar: the resume link (with a copy button) and the optional display name."""
+    key = learner_key()
+    write_cookie(key)
+    problem = st.session_state.get(LINK_PROBLEM_STATE)
+    if problem:
+        st.warning(problem, icon="🔗")
+    if st.session_state.get(SOURCE_STATE) == "link":
+        st.caption("Progress loaded from your resume link.")
+    with st.expander("Continue on another device"):
+        st.caption(
+            "Open this link on another device (or after clearing cookies) to carry on where you "
+            "left off. Keep it to yourself: anyone with it can see and add to your progress."
+        )
+        st.code(resume_link(key), language=None, wrap_lines=True)
+        if NAME_STATE not in st.session_state:
+            st.session_state[NAME_STATE] = _stored_name(key)
+        st.text_input(
+            "Display name for your class (optional)",
+            key=NAME_STATE,
+            max_chars=40,
+            on_change=_save_name,
+            help="Only your instructor sees it. Leave it empty to stay anonymous.",
+        )
