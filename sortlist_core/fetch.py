@@ -118,6 +118,12 @@ def cached_original_path() -> Path:
     return cache_dir() / FILE_NAME
 
 
+def cached_original() -> Path | None:
+    """The verified cached copy if there is one (no network): lets the app say "already here"."""
+    path = cached_original_path()
+    return path if sha256_of(path) == EXPECTED_SHA256 else None
+
+
 def sha256_of(path: Path) -> str | None:
     """The file's sha256, or None if it cannot be read."""
     try:

@@ -29,6 +29,7 @@ from sortlist_core.fetch import (
     FetchTooLarge,
     FetchUnreachable,
     FetchWrongHash,
+    cached_original,
     cached_original_path,
     download_original,
     load_original_model,
@@ -154,7 +155,9 @@ def test_success_writes_the_cache_atomically_and_loads(server, isolated):
 
 
 def test_cache_is_reused_without_network(server):
+    assert cached_original() is None
     download_original(url(server, "/ok"), limits=QUICK)
+    assert cached_original() == cached_original_path()
     n = len(server.requests)
     path = download_original(url(server, "/missing"), limits=QUICK)
     assert len(server.requests) == n

@@ -4,11 +4,15 @@ reference (which tells the write-up's story), its heads-swapped copy and the bun
 
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
+import torch
 
 from sortlist_core.adversarial import family_failure_rates
+from sortlist_core.checkpoint import model_from_state_dict
+from sortlist_core.config import ModelConfig
 from sortlist_core.lesson_criteria import (
     CriterionResult,
     family_failures,
@@ -17,6 +21,7 @@ from sortlist_core.lesson_criteria import (
     selection_key,
 )
 from sortlist_core.paths import load_bundled_model
+from sortlist_core.training import init_state_dict
 from tests.conftest import REPO_ROOT
 
 NAMES = [
@@ -115,3 +120,19 @@ def test_selection_key_prefers_more_criteria_then_the_write_ups_loss():
 
     candidates = {"a": results(5, 0.039), "b": results(6, 0.055), "c": results(6, 0.041)}
     assert sorted(candidates, key=lambda k: selection_key(candidates[k])) == ["c", "b", "a"]
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        ModelConfig(n_heads=3, d_head=32),  # the write-up's task, three heads
+        ModelConfig(list_len=4, max_value=6, d_model=32, d_head=16, n_heads=2),  # too few values for some
+    ],
+)
+def test_other_shapes_give_every_criterion_as_strict_json(config):
+    state = init_state_dict(config, None, torch.Generator().manual_seed(0))
+    results = lesson_criteria(model_from_state_dict(state))
+    assert [r.name for r in results] == NAMES
+    json.dumps([r.to_dict() for r in results], allow_nan=False)
+    weak = by_name(results)["minor_head_block"]
+    assert weak.text.startswith("the weaker head")
