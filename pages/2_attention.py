@@ -79,10 +79,8 @@ else:
             st.markdown(f"**{label}**: `{' '.join(strs)}`")
             render_attention(strs, pattern, names, f"Attention of both heads for {label}", key=str(n))
     # the exercise first: the table below answers it
-    expected = state.top_attended(model, lists[0], pos, head)
-    weight = float(patterns[0][head, pos, expected])
     exercise = lesson.top_attended_exercise(
-        labels[0], focus_labels, pos, head, expected, weight, names, cfg, lists[0]
+        labels[0], focus_labels, pos, head, patterns[0][head], names, cfg, lists[0]
     )
     render_exercise(exercise, model)
     with st.expander(f"What each prediction position attends to most: {labels[0]} (answers the exercise)"):

@@ -6,6 +6,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+from jaxtyping import Float
+from numpy import ndarray
+
 from sortlist_core.ablation import AblationResult, importance_contrast
 from sortlist_core.attention import AttentionClaims, AttentionMisses
 from sortlist_core.circuit_findings import (
@@ -13,7 +17,7 @@ from sortlist_core.circuit_findings import (
 )
 from sortlist_core.circuits import HeadResponsibility
 from sortlist_core.config import ModelConfig
-from sortlist_core.well_posed import Skip, clear_answer
+from sortlist_core.well_posed import Skip, clear_answer, nearest_first, pick_instance
 
 from .exercise import CORRECT, Answer, Exercise, Grade, Skipped, as_int, grade_head_choice
 from .url_params import MAX_LISTS, Param, decode_indices, head_param, int_in, int_param, list_text_param
@@ -151,19 +155,41 @@ def top_attended_exercise(
     labels: Sequence[str],
     pos: int,
     head: int,
-    expected: int,
-    weight: float,
+    pattern: Float[ndarray, "dest src"],
     head_names: Sequence[str],
     cfg: ModelConfig,
     unsorted: Sequence[int],
-) -> Exercise:
-    """Which position `pos` attends to most in `head`, for the first list shown (token `labels`)."""
+) -> Exercise | Skipped:
+    """Which position `pos` attends to most in `head`, for the first list shown (token `labels`,
+    `pattern` = that head's attention). When the top two weights of row `pos` are too close to
+    call, the nearest prediction position with a clear winner (`well_posed.pick_instance`);
+    skipped when there is none."""
     name = head_names[head]
+    L = cfg.list_len
+    row = lambda d: pattern[d, : d + 1]  # noqa: E731  (causal: a position sees itself and earlier ones)
+    picked = pick_instance(nearest_first(pos, L, 2 * L - 1), row)
+    if isinstance(picked, Skip):
+        return Skipped(
+            "attention.top_attended",
+            "Follow one position's attention",
+            f"In {label}, no prediction position of head {name} attends to one position clearly more than to "
+            "the next, so the question has no single answer here: try another list or head.",
+        )
+    asked, pos = pos, picked.value
+    expected = int(np.argmax(row(pos)))
+    weight = float(pattern[pos, expected])
+    moved = ""
+    if pos != asked:
+        close = np.argsort(-row(asked), kind="stable")[:2]
+        moved = (
+            f" (Position {asked} attends almost equally to positions {close[0]} and {close[1]}, so the question "
+            f"uses position {pos}, the nearest one with a clear winner.)"
+        )
     return Exercise(
         id="attention.top_attended",
         title="Follow one position's attention",
         question=f"In {label} (`{' '.join(labels)}`), which **position** does position "
-        f"{pos} (token `{labels[pos]}`) attend to most in head {name}? "
+        f"{pos} (token `{labels[pos]}`) attend to most in head {name}?{moved} "
         "Change the head and the destination position above for a new question.",
         answer=Answer.number(0, cfg.n_ctx - 1, "Source position"),
         grade=lambda answer: grade_top_attended(answer, expected, pos),

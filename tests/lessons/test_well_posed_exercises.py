@@ -16,6 +16,7 @@ from sortlist_app.lessons.exercise import Exercise, Skipped
 from sortlist_core import positions
 from sortlist_core.ablation import head_ablation
 from sortlist_core.adversarial import family_failure_rates
+from sortlist_core.attention import attention_patterns
 from sortlist_core.checkpoint import load_checkpoint, save_checkpoint
 from sortlist_core.circuits import full_qk, head_responsibility
 from sortlist_core.config import config_from_architecture
@@ -71,6 +72,26 @@ def test_problem_least_accurate_position(model):
     _well_posed_or_skipped(ex, where, [1.0 - a for a in acc])
     if min(acc) == 1.0:
         assert isinstance(ex, Skipped) and "every prediction position" in ex.reason
+
+
+def test_attention_top_attended(model):
+    """Every head and destination of the first evaluation list: a clear answer or a skip."""
+    cfg = model.config
+    toks = eval_dataset(cfg).toks[:1]
+    pattern = attention_patterns(model, toks)[0]
+    labels = [str(t) for t in toks[0].tolist()]
+    L = cfg.list_len
+    for head in range(cfg.n_heads):
+        for pos in range(L, 2 * L):
+            ex = attention.top_attended_exercise(
+                "list", labels, pos, head, pattern[head], cfg.head_names, cfg, ()
+            )
+            if isinstance(ex, Skipped):
+                assert all(not is_clear(winner(pattern[head, d, : d + 1])) for d in range(L, 2 * L))
+                continue
+            asked = int(re.search(r"does position (\d+)", ex.question).group(1))
+            row = pattern[head, asked, : asked + 1]
+            _well_posed_or_skipped(ex, range(asked + 1), row)
 
 
 def test_attention_important_head(model):
