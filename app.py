@@ -11,6 +11,7 @@ import streamlit as st
 from sortlist_app import entrypoint_run
 from sortlist_app.navigation import PAGES
 from sortlist_app.widgets.attention_view import ensure_bundle
+from sortlist_app.widgets.code_exercise import warm_up_runner
 from sortlist_app.widgets.sidebar import render_sidebar
 
 st.set_page_config(
@@ -21,6 +22,7 @@ st.set_page_config(
 )
 
 ensure_bundle()  # copy the circuitsvis JS into ./static once per process (offline views)
+warm_up_runner()  # start the code-exercise runner's worker in the background, once per process
 
 pages = [st.Page(p.path, title=p.title, icon=p.icon, url_path=p.key) for p in PAGES]
 
