@@ -107,8 +107,9 @@ def _plots(ex: CodeExercise, model: LoadedModel, params: dict, verdict: Verdict)
         return
     if mine is None or ref is None:
         return
-    left, right = st.columns(2)
-    for column, fig, caption in ((left, mine, "Your output"), (right, ref, "Reference")):
+    # The per-head token heatmaps need the full width to stay readable: one above the other.
+    places = st.columns(2) if ex.id == "mystery.dla_yz" else (st.container(), st.container())
+    for column, fig, caption in zip(places, (mine, ref), ("Your output", "Reference")):
         fig.update_layout(title={"text": caption})
         column.plotly_chart(fig, key=f"code.{ex.id}.plot.{caption}", width="stretch")
 
@@ -153,7 +154,7 @@ def _editor(ex: CodeExercise) -> str:
             keybinding="vscode",
             min_lines=n_lines,
             max_lines=EDITOR_LINES[1],
-            font_size=14,
+            font_size=15,  # at 14 px Ace clips the underscores (W_OV reads "W OV")
             tab_size=4,
             auto_update=True,
             key=editor_key,

@@ -18,6 +18,7 @@ from sortlist_core.runner import RunOutcome
 
 from ..page_helpers import _walk, assert_ok, check_exercise, joined, open_page
 
+PLOTTED = ("circuits.full_ov", "circuits.full_qk", "circuits.positional_qk", "mystery.dla_yz")
 LESSON_PAGES = [p for p in PAGES if p.key in ("problem", "attention", "circuits", "adversarial", "mystery")]
 
 
@@ -93,6 +94,9 @@ def test_code_exercises_starter_fails_solution_passes_and_counts(monkeypatch, sp
         assert sidebar_count(at, spec.title) == f"{solved} of {n_total}"
         titles = [str(n.value) for n in _walk(code_box(at, exercise_id)) if type(n).__name__ == "Markdown"]
         assert any(t.startswith("#### ✅") for t in titles)
+        # the output is plotted next to the reference with the page's own figure
+        charts = [n for n in _walk(code_box(at, exercise_id)) if getattr(n, "type", None) == "plotly_chart"]
+        assert len(charts) == (2 if exercise_id in PLOTTED else 0), exercise_id
 
 
 def test_code_survives_page_switch_and_reset(monkeypatch):
