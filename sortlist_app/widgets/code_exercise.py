@@ -156,6 +156,7 @@ def _editor(ex: CodeExercise) -> str:
             max_lines=EDITOR_LINES[1],
             font_size=15,  # at 14 px Ace clips the underscores (W_OV reads "W OV")
             tab_size=4,
+            wrap=True,  # long signatures stay visible without scrolling sideways
             auto_update=True,
             key=editor_key,
         )
@@ -193,8 +194,8 @@ def _body(ex: CodeExercise, model: LoadedModel) -> None:
     if off and exercises_on_page(ex.page)[0].id == ex.id:  # the reason once per page
         st.info(f"Checking code is turned off on this server: {decision.reason}", icon="🔒")
     code = _editor(ex)
-    check_col, reset_col, _ = st.columns([1, 1, 3])
-    check_col.button(
+    buttons = st.container(horizontal=True, gap="small")
+    buttons.button(
         "Check my code",
         key=_key(ex.id, "check"),
         on_click=_request_check,
@@ -205,7 +206,7 @@ def _body(ex: CodeExercise, model: LoadedModel) -> None:
         if off
         else "Runs your function on the model in use",
     )
-    reset_col.button("Reset to starter code", key=_key(ex.id, "reset"), on_click=_reset, args=(ex,))
+    buttons.button("Reset to starter code", key=_key(ex.id, "reset"), on_click=_reset, args=(ex,))
     # A request flag, not the button's value: it survives a rerun that happens before this line.
     if ss.pop(_key(ex.id, "pending"), False) and not off:
         _check(ex, model, params, code, decision.mode)
