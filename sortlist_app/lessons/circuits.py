@@ -171,9 +171,9 @@ def grade_top_source(answer: Any, scores: Sequence[float], dest: int) -> Grade:
 # them in the order the page renders them.
 CODE_EXERCISES: tuple[str, ...] = (
     "circuits.full_ov",
+    "circuits.copying_head",
     "circuits.full_qk",
     "circuits.positional_qk",
-    "circuits.copying_head",
 )
 QUICK_PICKS = (25, 40)  # the destination tokens the write-up looks at
 

@@ -11,6 +11,7 @@ survives reruns and page switches; the editor's own key carries a version that "
 
 from __future__ import annotations
 
+import importlib
 import threading
 from typing import Any
 
@@ -22,7 +23,7 @@ from sortlist_app.navigation import page_of_exercise
 from sortlist_core import figures
 from sortlist_core.checkpoint import LoadedModel
 from sortlist_core.circuits import position_labels
-from sortlist_core.exercises import CodeExercise, exercises_on_page, get_exercise
+from sortlist_core.exercises import CodeExercise, get_exercise
 from sortlist_core.exercises.check import job_params, run_submission
 from sortlist_core.exercises.verdict import Verdict
 from sortlist_core.runner import RunnerMode, default_runner, runner_mode
@@ -117,6 +118,12 @@ def _plots(ex: CodeExercise, model: LoadedModel, params: dict, verdict: Verdict)
 # --------------------------------------------------------------------------- state
 
 
+def _first_on_page(ex: CodeExercise) -> bool:
+    """Whether the page renders this exercise first (its lesson lists them in render order)."""
+    lesson = importlib.import_module(f"sortlist_app.lessons.{ex.page}")
+    return lesson.CODE_EXERCISES[:1] == (ex.id,)
+
+
 def _key(exercise_id: str, part: str) -> str:
     return f"code.{exercise_id}.{part}"
 
@@ -191,7 +198,7 @@ def _body(ex: CodeExercise, model: LoadedModel) -> None:
     st.markdown(ex.render_statement(params))
     decision = runner_mode()
     off = decision.mode is RunnerMode.OFF
-    if off and exercises_on_page(ex.page)[0].id == ex.id:  # the reason once per page
+    if off and _first_on_page(ex):  # the reason once per page, above its first code exercise
         st.info(f"Checking code is turned off on this server: {decision.reason}", icon="🔒")
     code = _editor(ex)
     buttons = st.container(horizontal=True, gap="small")
