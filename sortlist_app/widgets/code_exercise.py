@@ -152,7 +152,8 @@ def _editor(ex: CodeExercise) -> str:
     if editor_key not in ss:  # a fresh mount (first visit, back from another page, reset)
         ss[_key(ex.id, "seed")] = text
     seed = ss.get(_key(ex.id, "seed"), text)
-    n_lines = min(max(seed.count("\n") + 2, EDITOR_LINES[0]), EDITOR_LINES[1])
+    # room to write below the stub: the frame does not always grow as the code does
+    n_lines = min(max(seed.count("\n") + 8, EDITOR_LINES[0]), EDITOR_LINES[1])
     if st_ace is not None:
         code = st_ace(
             value=seed,
@@ -209,9 +210,7 @@ def _body(ex: CodeExercise, model: LoadedModel) -> None:
         args=(ex,),
         type="primary",
         disabled=off,
-        help="Checking is off on this server (see above)"
-        if off
-        else "Runs your function on the model in use",
+        help="Checking is off on this server (see above)" if off else None,
     )
     buttons.button("Reset to starter code", key=_key(ex.id, "reset"), on_click=_reset, args=(ex,))
     # A request flag, not the button's value: it survives a rerun that happens before this line.
