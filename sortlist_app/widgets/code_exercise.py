@@ -195,7 +195,11 @@ def _body(ex: CodeExercise, model: LoadedModel) -> None:
     solved = ex.id in solved_ids(model)
     st.markdown(f"#### {'✅' if solved else '✍️'} Write the analysis yourself: {ex.title}")
     with st.spinner("Choosing this exercise's parameters for the model in use…"):
-        params = exercise_params(model, ex.id)
+        try:
+            params = exercise_params(model, ex.id)
+        except Exception as exc:  # noqa: BLE001 - one exercise must not take the page down
+            st.info(f"This exercise cannot be posed on the model in use ({exc}).", icon="ℹ️")
+            return
     st.markdown(ex.render_statement(params))
     decision = runner_mode()
     off = decision.mode is RunnerMode.OFF

@@ -156,3 +156,16 @@ def test_busy_runner_keeps_the_code(monkeypatch):
     assert not good and bad and "busy checking other learners' code" in bad[0]
     assert at.session_state[f"code.{ex.id}.text"] == ex.solution
     assert sidebar_count(at, "Problem") == "0 of 4"
+
+
+def test_exercise_that_cannot_be_posed_leaves_the_page_working(monkeypatch):
+    from sortlist_app.widgets import code_exercise
+
+    def refuse(model, exercise_id):
+        raise ValueError("no list with three close values fits")
+
+    monkeypatch.setattr(code_exercise, "exercise_params", refuse)
+    at = open_page(monkeypatch, "pages/1_problem.py")
+    notes = [str(i.value) for i in at.info if "cannot be posed" in str(i.value)]
+    assert len(notes) == 2 and "three close values" in notes[0]
+    assert check_exercise(at, "problem.sep_prediction", 999, "number")[0] is False  # quiz still checks
