@@ -12,6 +12,7 @@ from sortlist_app import entrypoint_run
 from sortlist_app.navigation import PAGES
 from sortlist_app.widgets import instructor_view, learner
 from sortlist_app.widgets.attention_view import ensure_bundle
+from sortlist_app.widgets.code_exercise import warm_up_runner
 from sortlist_app.widgets.sidebar import render_sidebar
 
 st.set_page_config(
@@ -24,6 +25,7 @@ st.set_page_config(
 ensure_bundle()  # copy the circuitsvis JS into ./static once per process (offline views)
 learner.start_session()  # before any page rewrites the URL: adopts a resume link (?learner=)
 instructor = instructor_view.unlock()  # ?instructor=<token> once; the page exists only then
+warm_up_runner()  # start the code-exercise runner's worker in the background, once per process
 
 pages = [st.Page(p.path, title=p.title, icon=p.icon, url_path=p.key) for p in PAGES]
 

@@ -4,14 +4,19 @@ selects; sandbox where bubblewrap works) for a correct full-OV solution.
 Rows: warm (worker already started; target <= 1 s), cold (a new runner: worker start with its
 imports, then the check), the in-process baseline (the same function on a model built from the
 same checkpoint, no isolation), and 20 sessions submitting at once (p50/p95 per submission,
-under the server's caps: some may be answered "busy")."""
+under the server's caps: some may be answered "busy").
+
+The same again through `check_submission` (what the app's Check button calls: the job plus the
+trusted comparison, i.e. check -> verdict) on the process-wide runner the app uses: warm, cold
+(its first check in this process) and 20 sessions at once, with the in-process baseline
+`check_in_process` (the same checker, the learner's function called here, no isolation)."""
 
 from __future__ import annotations
 
 import threading
 import time
 
-from .common import Context, Row, Target, median, na_row, percentile
+from .common import NA, OK, Context, Row, Target, median, na_row, percentile
 
 FIGURE = "code exercise check"
 SOLUTION = """
@@ -41,6 +46,76 @@ def _in_process(checkpoint: bytes) -> float:
     exec(compile(SOLUTION, "<solution>", "exec"), module.__dict__)  # noqa: S102 - our own reference code
     module.full_ov(model).detach().numpy()
     return time.perf_counter() - t0
+
+
+def verdict_rows(ctx: Context) -> list[Row]:
+    """check -> verdict through `check_submission`, as the app's Check button runs it."""
+    from sortlist_core.checkpoint import load_checkpoint
+    from sortlist_core.exercises import get_exercise
+    from sortlist_core.exercises.check import check_submission
+    from sortlist_core.exercises.local import check_in_process
+    from sortlist_core.runner import pool
+
+    ex = get_exercise("circuits.full_ov")
+    model = load_checkpoint(_checkpoint(ctx))
+    fresh = pool._RUNNER is None  # cold only means something if nothing started the worker yet
+
+    def timed_check(session: str) -> float:
+        t0 = time.perf_counter()
+        verdict = check_submission(ex, model, ex.solution, session=session)
+        if not verdict.passed:
+            raise RuntimeError(f"the reference solution failed: {verdict.message}")
+        return time.perf_counter() - t0
+
+    cold = timed_check("bench-cold")
+    warm = [timed_check("bench-warm") for _ in range(ctx.reps(10))]
+    check_in_process(ex, model, ex.solution)  # TransformerLens imported: the baseline is the warm call
+    baseline = []
+    for _ in range(ctx.reps(5)):
+        t0 = time.perf_counter()
+        check_in_process(ex, model, ex.solution)
+        baseline.append(time.perf_counter() - t0)
+    latencies: list[float] = []
+    failed: list[str] = []
+    lock = threading.Lock()
+
+    def submit(i: int) -> None:
+        t0 = time.perf_counter()
+        verdict = check_submission(ex, model, ex.solution, session=f"bench-verdict-{i}")
+        with lock:
+            latencies.append(time.perf_counter() - t0)
+            if not verdict.passed:
+                failed.append(verdict.message[:60])
+
+    threads = [threading.Thread(target=submit, args=(i,)) for i in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    mode = pool.default_runner().decision.mode.value
+    value, base = median(warm), median(baseline)
+    p50, p95 = percentile(latencies, 50), percentile(latencies, 95)
+    busy = sum("busy" in m for m in failed)
+    return [
+        Row(
+            FIGURE, f"check → verdict, warm ({mode} mode, check_submission, correct full OV)", value=value,
+            unit="s", baseline=base, baseline_label="check_in_process (same checker, no isolation)",
+            ratio=value / base, ratio_label="× in-process", target="≤ 1 s", targets=(Target("value", "<=", 1.0),),
+            details={"warm_s": warm, "in_process_s": baseline, "mode": mode},
+        ),
+        Row(
+            FIGURE, f"check → verdict, cold ({mode} mode: the app's first check, worker start included)",
+            value=cold if fresh else None, unit="s", status=OK if fresh else NA,
+            note="" if fresh else "the process-wide runner was already warm", details={"cold_s": cold, "mode": mode},
+        ),
+        Row(
+            FIGURE, f"check → verdict, 20 sessions at once ({mode} mode, check_submission)", value=p95, unit="s",
+            display=f"p50 {p50:.2f} s, p95 {p95:.2f} s",
+            note=f"{20 - len(failed)} passed, {busy} busy, {len(failed) - busy} other of 20",
+            targets=(Target("answered", ">=", 20),), target="all 20 answered",
+            details={"p50_s": p50, "p95_s": p95, "answered": len(latencies), "failed": failed},
+        ),
+    ]  # fmt: skip
 
 
 def run(ctx: Context) -> list[Row]:
@@ -86,6 +161,7 @@ def run(ctx: Context) -> list[Row]:
             t.join()
     finally:
         runner.close()
+    verdict = verdict_rows(ctx)
     value = median(warm)
     mode = decision.mode.value
     p50, p95 = percentile(latencies, 50), percentile(latencies, 95)
@@ -109,4 +185,5 @@ def run(ctx: Context) -> list[Row]:
             target="all 20 answered",
             details={"p50_s": p50, "p95_s": p95, "ok": ok, "busy": busy, "answered": len(statuses)},
         ),
+        *verdict,
     ]  # fmt: skip

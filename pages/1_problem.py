@@ -6,7 +6,7 @@ import streamlit as st
 from sortlist_app.lessons import problem as lesson
 from sortlist_app.lessons.url_params import DATASET_SIZE, MAX_SEED
 from sortlist_app.lessons.wording import metrics_facts
-from sortlist_app.widgets import page, prose, state, url
+from sortlist_app.widgets import code_exercise, page, prose, state, url
 from sortlist_app.widgets.downloads import show_figure
 from sortlist_app.widgets.exercise import render_exercise
 from sortlist_app.widgets.tables import predictions_frame, tokens_html
@@ -40,6 +40,8 @@ show_figure(
     "per-position accuracy",
     data=metrics.to_dict(),
 )
+code_exercise.render("problem.correct_probs", model)  # the numbers on the tiles above, from scratch
+code_exercise.render("problem.summary", model)
 
 # --------------------------------------------------------------------------- explorer
 st.header("Explore the dataset")

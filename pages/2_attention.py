@@ -6,7 +6,7 @@ import streamlit as st
 
 from sortlist_app.lessons import attention as lesson
 from sortlist_app.lessons.url_params import DATASET_SIZE, MAX_INDICES, MAX_LISTS
-from sortlist_app.widgets import page, prose, state, url
+from sortlist_app.widgets import code_exercise, page, prose, state, url
 from sortlist_app.widgets.attention_view import render_attention
 from sortlist_app.widgets.downloads import show_figure, show_table
 from sortlist_app.widgets.exercise import render_exercise
@@ -104,6 +104,7 @@ misses = state.eval_attention_misses(model)
 prose.render("attention_observations", lesson.observation_facts(claims, resp, misses, names))
 claims_fig = state.shared_figure(model, "claims", lambda: figures.attention_claims_bar(claims, names), names)
 show_figure(claims_fig, "attention claims", data=claims.to_dict())
+code_exercise.render("attention.sep_attends_min", model)
 
 st.header("Head ablation")
 ablation = state.ablation(model)
@@ -111,4 +112,5 @@ ablation_fig = state.shared_figure(model, "ablation", lambda: figures.ablation_b
 show_figure(ablation_fig, "head ablation", data=ablation.to_dict())
 # the exercise comes before the written conclusion, which gives its answer away
 render_exercise(lesson.important_head_exercise(ablation, names), model)
+code_exercise.render("attention.mean_ablation", model)
 prose.render("attention_ablation", lesson.ablation_prose_facts(ablation, resp, names))

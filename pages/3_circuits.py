@@ -5,7 +5,7 @@ import streamlit as st
 
 from sortlist_app.lessons import circuits as lesson
 from sortlist_app.lessons.wording import responsibility_facts
-from sortlist_app.widgets import page, prose, state, url
+from sortlist_app.widgets import code_exercise, page, prose, state, url
 from sortlist_app.widgets.downloads import show_figure
 from sortlist_app.widgets.exercise import render_exercise
 from sortlist_core import figures
@@ -36,6 +36,8 @@ show_figure(
 # Exercises come right after the figures they are about, before the prose that answers them.
 render_exercise(lesson.copier_exercise(resp, names), model)
 render_exercise(lesson.copy_count_exercise(resp, names), model)
+code_exercise.render("circuits.full_ov", model)
+code_exercise.render("circuits.copying_head", model)
 prose.render("circuits_ov", copying | lesson.ov_facts(ov, resp, names))
 prose.render("circuits_responsibility", copying)
 
@@ -48,6 +50,7 @@ show_figure(
     data={"head_names": names, "vocab": vocab, "full_qk[head][dest][src]": qk},
 )
 st.caption(lesson.qk_scale_note(qk))
+code_exercise.render("circuits.full_qk", model)
 prose.render("circuits_qk", lesson.qk_facts(qk, resp))
 
 st.subheader("Attention scores for one destination token")
@@ -89,6 +92,7 @@ show_figure(
     "positional QK",
     data={"positions": pos_labels, "vocab": vocab, "pos_qk[head][pos][token]": pos_qk},
 )
+code_exercise.render("circuits.positional_qk", model)
 prose.render("circuits_positional", lesson.positional_facts(pos_qk, cfg.list_len, names))
 
 st.header("The direct path")

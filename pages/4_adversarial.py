@@ -6,7 +6,7 @@ import streamlit as st
 
 from sortlist_app.lessons import adversarial as lesson
 from sortlist_app.widgets import adversarial_editor as editor
-from sortlist_app.widgets import adversarial_search, page, prose, state, url
+from sortlist_app.widgets import adversarial_search, code_exercise, page, prose, state, url
 from sortlist_app.widgets.downloads import show_figure
 from sortlist_app.widgets.exercise import render_exercise
 from sortlist_app.widgets.tables import accuracy_map_frame
@@ -44,6 +44,8 @@ lists_section()
 st.header("Search for adversarial examples")
 prose.render("adversarial_search")
 adversarial_search.search_section(model)
+code_exercise.render("adversarial.fool_model", model)
+code_exercise.render("adversarial.sep_fails", model)
 
 # --------------------------------------------------------------------------- accuracy maps
 st.header("Accuracy over structured families")

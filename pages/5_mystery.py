@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from sortlist_app.lessons import mystery as lesson
-from sortlist_app.widgets import mystery_input, page, prose, state, url
+from sortlist_app.widgets import code_exercise, mystery_input, page, prose, state, url
 from sortlist_app.widgets.downloads import show_figure
 from sortlist_app.widgets.exercise import render_exercise
 from sortlist_app.widgets.tables import offset_profile_frame
@@ -52,6 +52,7 @@ with right:
         table=figures.matrix_frame(direct, labels, labels, "input token"),
         data={"W_E_W_U": np.round(direct, 5).tolist(), "labels": labels},
     )
+code_exercise.render("mystery.direct_path_accuracy", model)
 
 # --------------------------------------------------------------------------- OV off-diagonal
 st.header("The OV circuit's off-diagonal (explanation 3)")
@@ -94,6 +95,7 @@ if cases:
     )
     # before the per-list sentences, which give its answer
     render_exercise(lesson.larger_total_exercise(cases[::-1], titles[::-1], names), model)
+    code_exercise.render("mystery.dla_yz", model)
     for t, c in zip(titles, cases):
         st.markdown(f"**{t.replace('<br>', ' ')}.** {lesson.case_sentence(c, names)}")
     prose.render("mystery_resolution", lesson.cases_summary(cases))

@@ -16,7 +16,9 @@ class PageSpec:
     path: str  # script path relative to app.py
     title: str
     icon: str
-    exercises: tuple[str, ...] = ()  # exercise ids rendered on the page, `<key>.<name>`
+    # exercise ids rendered on the page, `<key>.<name>`: quiz exercises (lessons/<key>.py), then
+    # code exercises (the lesson's CODE_EXERCISES, from sortlist_core/exercises/<key>.py)
+    exercises: tuple[str, ...] = ()
 
 
 PAGES: tuple[PageSpec, ...] = (
@@ -25,35 +27,48 @@ PAGES: tuple[PageSpec, ...] = (
         "pages/1_problem.py",
         "Problem",
         "🔢",
-        ("problem.sep_prediction", "problem.least_accurate_position"),
+        (
+            "problem.sep_prediction",
+            "problem.least_accurate_position",
+            "problem.correct_probs",
+            "problem.summary",
+        ),
     ),
     PageSpec(
         "attention",
         "pages/2_attention.py",
         "Attention",
         "👀",
-        ("attention.top_attended", "attention.important_head"),
+        (
+            "attention.top_attended",
+            "attention.important_head",
+            "attention.sep_attends_min",
+            "attention.mean_ablation",
+        ),
     ),
     PageSpec(
         "circuits",
         "pages/3_circuits.py",
         "OV/QK circuits",
         "🔌",
-        ("circuits.copier_of_token", "circuits.copy_count", "circuits.top_source"),
+        ("circuits.copier_of_token", "circuits.copy_count", "circuits.top_source")
+        + ("circuits.full_ov", "circuits.full_qk", "circuits.positional_qk", "circuits.copying_head"),
     ),
     PageSpec(
         "adversarial",
         "pages/4_adversarial.py",
         "Adversarial",
         "🧨",
-        ("adversarial.find_wrong_list", "adversarial.wrong_position", "adversarial.worst_family"),
+        ("adversarial.find_wrong_list", "adversarial.wrong_position", "adversarial.worst_family")
+        + ("adversarial.fool_model", "adversarial.sep_fails"),
     ),
     PageSpec(
         "mystery",
         "pages/5_mystery.py",
         "Mystery",
         "🕵️",
-        ("mystery.cross_sign", "mystery.larger_total", "mystery.direct_path"),
+        ("mystery.cross_sign", "mystery.larger_total", "mystery.direct_path")
+        + ("mystery.dla_yz", "mystery.direct_path_accuracy"),
     ),
     PageSpec("model", "pages/6_model.py", "Model", "📦"),
 )

@@ -335,8 +335,11 @@ def pick_exercise_list(candidates: Sequence[SequencePrediction]) -> SequencePred
 
 
 # Code exercises for this page (issue 11) live in `sortlist_core/exercises/adversarial.py`; list
-# them here when they exist.
-CODE_EXERCISES: tuple[str, ...] = ()
+# them in the order the page renders them.
+CODE_EXERCISES: tuple[str, ...] = (
+    "adversarial.fool_model",
+    "adversarial.sep_fails",
+)
 BUDGETS = (2_048, 8_192, 32_768)  # search sizes offered
 
 

@@ -121,8 +121,11 @@ def grade_top_attended(answer: Any, expected: int, dest: int) -> Grade:
 
 
 # Code exercises for this page (issue 11) live in `sortlist_core/exercises/attention.py`; list
-# them here when they exist.
-CODE_EXERCISES: tuple[str, ...] = ()
+# them in the order the page renders them.
+CODE_EXERCISES: tuple[str, ...] = (
+    "attention.sep_attends_min",
+    "attention.mean_ablation",
+)
 
 
 def observation_facts(

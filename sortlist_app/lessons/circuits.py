@@ -224,8 +224,13 @@ def grade_top_source(answer: Any, scores: Sequence[float], dest: int) -> Grade:
 
 
 # Code exercises for this page (issue 11) live in `sortlist_core/exercises/circuits.py`; list
-# them here when they exist.
-CODE_EXERCISES: tuple[str, ...] = ()
+# them in the order the page renders them.
+CODE_EXERCISES: tuple[str, ...] = (
+    "circuits.full_ov",
+    "circuits.copying_head",
+    "circuits.full_qk",
+    "circuits.positional_qk",
+)
 QUICK_PICKS = (25, 40)  # the destination tokens the write-up looks at
 
 

@@ -310,8 +310,11 @@ def grade_direct_path(answer: Any, exp: DirectPathExperiment) -> Grade:
 
 
 # Code exercises for this page (issue 11) live in `sortlist_core/exercises/mystery.py`; list
-# them here when they exist.
-CODE_EXERCISES: tuple[str, ...] = ()
+# them in the order the page renders them.
+CODE_EXERCISES: tuple[str, ...] = (
+    "mystery.direct_path_accuracy",
+    "mystery.dla_yz",
+)
 
 
 def dla_intro(cases: Sequence[tuple[tuple[int, ...], tuple[int, int, int]]]) -> str:

@@ -77,7 +77,10 @@ EXAMPLE = {"seed": 42, "size": 1, "list_len": 5, "max_value": 10}
 
 # Code exercises for this page (issue 11) live in `sortlist_core/exercises/problem.py`; list them
 # here when they exist, so the page renders them after its widget exercises.
-CODE_EXERCISES: tuple[str, ...] = ()
+CODE_EXERCISES: tuple[str, ...] = (
+    "problem.correct_probs",
+    "problem.summary",
+)
 
 
 def task_facts(cfg: ModelConfig, example_tokens: Sequence[int], example_str_tokens: Sequence[str]) -> Values:

@@ -53,7 +53,7 @@ def test_circuits_exercises(monkeypatch, reference_path, reference_model):
     best = int(np.argmax(scores))
     assert check_exercise(at, "circuits.top_source", best - 1, "number")[0] is False
     assert check_exercise(at, "circuits.top_source", best, "number")[0] is True
-    assert "OV/QK circuits: 3 of 3" in sidebar_text(at)
+    assert "OV/QK circuits: 3 of 7" in sidebar_text(at)  # 3 quiz of 3 quiz + 4 code exercises
 
 
 @pytest.mark.parametrize("model, minor, major", [("reference", "0.0", "0.1"), ("swapped", "0.1", "0.0")])

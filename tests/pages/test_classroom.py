@@ -62,7 +62,7 @@ def test_answers_are_saved_and_follow_the_resume_link(monkeypatch, store_dir, re
     assert check_exercise(at, EXERCISE, wrong, "select")[0] is False
     assert "Saved" in joined(at.caption)
     assert check_exercise(at, EXERCISE, right, "select")[0] is True
-    assert "Saved" in joined(at.caption) and "Problem: 1 of 2" in sidebar(at)
+    assert "Saved" in joined(at.caption) and "Problem: 1 of 4" in sidebar(at)
     # the resume link shown in the sidebar carries the key
     assert any(f"learner={key}" in str(c.value) for c in at.sidebar.code)
 
@@ -75,14 +75,14 @@ def test_answers_are_saved_and_follow_the_resume_link(monkeypatch, store_dir, re
 
     # another device: a new session opened with the resume link has the progress
     other = open_page(monkeypatch, PROBLEM, reference_path, query=None)
-    assert "Problem: 0 of 2" in sidebar(other)  # a new browser is a new learner
+    assert "Problem: 0 of 4" in sidebar(other)  # a new browser is a new learner
     resumed = AppTest.from_file(APP, default_timeout=60)
     resumed.query_params["learner"] = key
     resumed.run()
     assert_ok(resumed)
     assert resumed.session_state[KEY_STATE] == key
     assert "learner" not in resumed.query_params  # the key leaves the address bar
-    assert "Problem: 1 of 2" in sidebar(resumed)
+    assert "Problem: 1 of 4" in sidebar(resumed)
 
 
 def test_no_learner_can_reach_another_by_editing_the_link(monkeypatch, store_dir, reference_path, answers):
@@ -99,7 +99,7 @@ def test_no_learner_can_reach_another_by_editing_the_link(monkeypatch, store_dir
         probe.run()
         assert_ok(probe)
         assert probe.session_state[KEY_STATE] != key
-        assert "Problem: 0 of 2" in sidebar(probe), guess
+        assert "Problem: 0 of 4" in sidebar(probe), guess
     bad = AppTest.from_file(APP, default_timeout=60)
     bad.query_params["learner"] = "abc"
     bad.run()
@@ -170,7 +170,7 @@ def test_db_unreachable_keeps_working_and_says_so(monkeypatch, store_dir, refere
     learner.recorder.clear()
     at = open_page(monkeypatch, PROBLEM, reference_path)
     ok, _ = check_exercise(at, EXERCISE, right, "select")
-    assert ok is True and "Problem: 1 of 2" in sidebar(at)  # the session still counts it
+    assert ok is True and "Problem: 1 of 4" in sidebar(at)  # the session still counts it
     notes = save_notes(at)
     assert "not being saved" in notes and "cannot be reached" in notes and "Saved" not in joined(at.caption)
     retry = next(b for b in at.button if b.label == "Retry saving")

@@ -84,16 +84,16 @@ def test_switching_models_keeps_progress_per_model(two_bundled, swapped_model):
     toks = eval_dataset(swapped_model.config).toks
     right = head_ablation(swapped_model, toks).most_important_head
     assert check_exercise(at, "attention.important_head", right, "select")[0]
-    assert "Attention: 1 of 2" in _model_line(at)
+    assert "Attention: 1 of 4" in _model_line(at)
 
     at.sidebar.selectbox(key=SWITCH).select("bundled:strong").run()
     assert_ok(at)
     assert "**strong model**" in _model_line(at)
     assert at.query_params["model"] == "strong" and at.query_params["fp"] == _short_id(STRONG_MODEL.path)
-    assert "Attention: 0 of 2" in _model_line(at)
+    assert "Attention: 0 of 4" in _model_line(at)
 
     at.sidebar.selectbox(key=SWITCH).select("bundled:lesson").run()
-    assert "**lesson model**" in _model_line(at) and "Attention: 1 of 2" in _model_line(at)
+    assert "**lesson model**" in _model_line(at) and "Attention: 1 of 4" in _model_line(at)
 
 
 def test_a_deep_link_to_a_bundled_model_opens_it(two_bundled):

@@ -27,7 +27,7 @@ def test_sidebar_shows_model_and_progress(monkeypatch, reference_path, reference
     at = open_page(monkeypatch, PROBLEM, reference_path)
     text = sidebar_text(at)
     assert reference_model.short_id in text and reference_model.name in text
-    assert "Problem: 0 of 2" in text
+    assert "Problem: 0 of 4" in text  # 2 quiz + 2 code exercises
     accuracy = evaluate(reference_model, SortedListDataset(500).toks).accuracy
     assert f"{accuracy:.1%}" in [m.value for m in at.sidebar.metric]
 
@@ -75,7 +75,7 @@ def test_problem_exercises(monkeypatch, reference_path, reference_model):
     assert (
         check_exercise(at, "problem.least_accurate_position", 10 + int(np.argmin(acc)), "select")[0] is True
     )
-    assert "Problem: 2 of 2" in sidebar_text(at)
+    assert "Problem: 2 of 4" in sidebar_text(at)
 
 
 def test_problem_link_reproduces_the_view(monkeypatch, reference_path):

@@ -1,0 +1,297 @@
+"""The code-exercise widget: the learner writes one step of the write-up as a Python function and
+the app checks it on the loaded model (issue 11).
+
+A page calls `render("circuits.full_ov", model)` right after the figure the exercise reproduces.
+The learner's code never runs here: `check_submission` sends it to `sortlist_core.runner` (a
+sandboxed child process) and compares the plain-data result with the reference in this process.
+
+State lives in `st.session_state` under `code.<id>.*` plain keys (not widget keys), so the code
+survives reruns and page switches; the editor's own key carries a version that "Reset" bumps.
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+from typing import Any
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+
+from sortlist_app.navigation import page_of_exercise
+from sortlist_core import figures
+from sortlist_core.checkpoint import LoadedModel
+from sortlist_core.circuits import position_labels
+from sortlist_core.exercises import CodeExercise, get_exercise
+from sortlist_core.exercises.check import job_params, run_submission
+from sortlist_core.exercises.verdict import Verdict
+from sortlist_core.runner import RunnerMode, default_runner, runner_mode
+
+from . import state
+from .exercise import record_attempt, solved_ids
+
+BUSY = "The server is busy checking other learners' code; try again in a few seconds. Your code is kept."
+EDITOR_LINES = (10, 40)  # the editor grows with the code between these line counts
+
+try:  # Ace (react-ace, JS bundled in the wheel: works offline); a plain text area otherwise
+    from streamlit_ace import st_ace
+except ImportError:  # pragma: no cover - requirements.txt pins streamlit-ace
+    st_ace = None
+
+
+# --------------------------------------------------------------------------- runner
+
+
+@st.cache_resource(show_spinner=False)
+def warm_up_runner() -> threading.Thread | None:
+    """Start the runner's worker (imports torch/TransformerLens: seconds) once per server
+    process, in the background, so a learner's first check is fast."""
+    if runner_mode().mode is RunnerMode.OFF:
+        return None
+    thread = threading.Thread(target=_warm, name="sortlist-runner-warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
+def _warm() -> None:
+    try:
+        default_runner().warm_up()
+    except Exception:  # noqa: BLE001 - a failed warm-up shows up, explained, at the first check
+        pass
+
+
+def _session_id() -> str | None:
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return ctx.session_id if ctx is not None else None
+
+
+@state.model_cached(max_entries=64)
+def exercise_params(model: LoadedModel, exercise_id: str) -> dict:
+    """The exercise's well-posed parameters on this model (the adversarial ones search: seconds)."""
+    return job_params(get_exercise(exercise_id), model)
+
+
+# --------------------------------------------------------------------------- plots
+
+
+def _figure(ex: CodeExercise, model: LoadedModel, params: dict, values: np.ndarray) -> go.Figure | None:
+    """The page's own figure for this exercise's output, or None where a plot would not help."""
+    names = model.config.head_names
+    if ex.id == "circuits.full_ov":
+        return figures.ov_circuit_heatmaps(values, names)
+    if ex.id == "circuits.full_qk":
+        return figures.qk_circuit_heatmaps(values, names)
+    if ex.id == "circuits.positional_qk":
+        labels = position_labels(model.config.list_len)
+        labels = labels if len(labels) == values.shape[1] else [str(p) for p in range(values.shape[1])]
+        return figures.positional_qk_heatmaps(values, labels, names)
+    if ex.id == "mystery.dla_yz":
+        titles = [
+            f"x={x}, y={y}, z={z}" for x, y, z in zip(params["x_list"], params["y_list"], params["z_list"])
+        ]
+        return figures.dla_grid(values, titles, "Direct logit attribution at x")
+    return None
+
+
+def _plots(ex: CodeExercise, model: LoadedModel, params: dict, verdict: Verdict) -> None:
+    """Yours next to the reference, drawn only when the shapes match (else the message says why)."""
+    got, expected = verdict.got, verdict.expected
+    if got is None or expected is None or np.shape(got) != np.shape(expected) or not np.isfinite(got).all():
+        return
+    try:
+        mine = _figure(ex, model, params, np.asarray(got, dtype=float))
+        ref = _figure(ex, model, params, np.asarray(expected, dtype=float))
+    except Exception:  # noqa: BLE001 - a plot is a bonus; the verdict above already explains
+        return
+    if mine is None or ref is None:
+        return
+    # The per-head token heatmaps need the full width to stay readable: one above the other.
+    places = st.columns(2) if ex.id == "mystery.dla_yz" else (st.container(), st.container())
+    for column, fig, caption in zip(places, (mine, ref), ("Your output", "Reference")):
+        fig.update_layout(title={"text": caption})
+        column.plotly_chart(fig, key=f"code.{ex.id}.plot.{caption}", width="stretch")
+
+
+# --------------------------------------------------------------------------- state
+
+
+def _first_on_page(ex: CodeExercise) -> bool:
+    """Whether the page renders this exercise first (its lesson lists them in render order)."""
+    lesson = importlib.import_module(f"sortlist_app.lessons.{ex.page}")
+    return lesson.CODE_EXERCISES[:1] == (ex.id,)
+
+
+def _key(exercise_id: str, part: str) -> str:
+    return f"code.{exercise_id}.{part}"
+
+
+def _reset(ex: CodeExercise) -> None:
+    """Button callback: back to the starter; the editor remounts (new key) with it."""
+    st.session_state[_key(ex.id, "text")] = ex.starter
+    st.session_state[_key(ex.id, "version")] = st.session_state.get(_key(ex.id, "version"), 0) + 1
+    st.session_state.pop(_key(ex.id, "verdict"), None)
+
+
+def _request_check(ex: CodeExercise) -> None:
+    st.session_state[_key(ex.id, "pending")] = True
+
+
+def _more_hints(ex: CodeExercise) -> None:
+    key = _key(ex.id, "hints")
+    st.session_state[key] = st.session_state.get(key, 0) + 1
+
+
+def _editor(ex: CodeExercise) -> str:
+    """The editor, seeded with the learner's last code; returns the current text."""
+    ss = st.session_state
+    text = ss.setdefault(_key(ex.id, "text"), ex.starter)
+    editor_key = _key(ex.id, f"editor.{ss.get(_key(ex.id, 'version'), 0)}")
+    if editor_key not in ss:  # a fresh mount (first visit, back from another page, reset)
+        ss[_key(ex.id, "seed")] = text
+    seed = ss.get(_key(ex.id, "seed"), text)
+    # room to write below the stub: the frame does not always grow as the code does
+    n_lines = min(max(seed.count("\n") + 8, EDITOR_LINES[0]), EDITOR_LINES[1])
+    if st_ace is not None:
+        code = st_ace(
+            value=seed,
+            language="python",
+            theme="chrome",
+            keybinding="vscode",
+            min_lines=n_lines,
+            max_lines=EDITOR_LINES[1],
+            font_size=15,  # at 14 px Ace clips the underscores (W_OV reads "W OV")
+            tab_size=4,
+            wrap=True,  # long signatures stay visible without scrolling sideways
+            auto_update=True,
+            key=editor_key,
+        )
+    else:
+        code = st.text_area("Your code", value=seed, height=22 * n_lines, key=editor_key)
+    code = seed if code is None else str(code)
+    ss[_key(ex.id, "text")] = code
+    return code
+
+
+# --------------------------------------------------------------------------- widget
+
+
+def render(exercise_id: str, model: LoadedModel) -> None:
+    """Draw one code exercise in a bordered box: statement, editor, Check/Reset, verdict (with
+    the output plotted next to the reference), hints, and the solution after one attempt."""
+    if page_of_exercise(exercise_id) is None:
+        raise ValueError(f"code exercise {exercise_id!r} is not declared in sortlist_app.navigation.PAGES")
+    ex = get_exercise(exercise_id)
+    with st.container(border=True):
+        _body(ex, model)
+
+
+@st.fragment
+def _body(ex: CodeExercise, model: LoadedModel) -> None:
+    # A fragment: typing and checking rerun this box only, not the page's analyses.
+    ss = st.session_state
+    solved = ex.id in solved_ids(model)
+    st.markdown(f"#### {'✅' if solved else '✍️'} Write the analysis yourself: {ex.title}")
+    with st.spinner("Choosing this exercise's parameters for the model in use…"):
+        try:
+            params = exercise_params(model, ex.id)
+        except Exception as exc:  # noqa: BLE001 - one exercise must not take the page down
+            st.info(f"This exercise cannot be posed on the model in use ({exc}).", icon="ℹ️")
+            return
+    st.markdown(ex.render_statement(params))
+    decision = runner_mode()
+    off = decision.mode is RunnerMode.OFF
+    if off and _first_on_page(ex):  # the reason once per page, above its first code exercise
+        st.info(f"Checking code is turned off on this server: {decision.reason}", icon="🔒")
+    code = _editor(ex)
+    buttons = st.container(horizontal=True, gap="small")
+    buttons.button(
+        "Check my code",
+        key=_key(ex.id, "check"),
+        on_click=_request_check,
+        args=(ex,),
+        type="primary",
+        disabled=off,
+        help="Checking is off on this server (see above)" if off else None,
+    )
+    buttons.button("Reset to starter code", key=_key(ex.id, "reset"), on_click=_reset, args=(ex,))
+    # A request flag, not the button's value: it survives a rerun that happens before this line.
+    if ss.pop(_key(ex.id, "pending"), False) and not off:
+        _check(ex, model, params, code, decision.mode)
+        if ex.id in solved_ids(model) and not solved:
+            st.rerun()  # the whole app: the sidebar's progress and this box's ✅ follow
+    _feedback(ex, model, params, code)
+    _hints(ex)
+    if ss.get(_key(ex.id, "attempts"), 0) > 0:
+        with st.expander("Reference solution"):
+            st.code(ex.solution, language="python")
+
+
+def _check(ex: CodeExercise, model: LoadedModel, params: dict, code: str, mode: RunnerMode) -> None:
+    where = "in the sandbox" if mode is RunnerMode.SANDBOX else "in a separate process"
+    with st.spinner(f"Running your code {where}…"):
+        try:
+            verdict, outcome = run_submission(ex, model, code, session=_session_id())
+        except Exception as exc:  # noqa: BLE001 - e.g. RunnerUnavailable: say so, keep the code
+            st.session_state[_key(ex.id, "verdict")] = {
+                "status": "off",
+                "message": f"Your code could not be run: {exc}",
+                "code": code,
+                "model": model.weights_sha256,
+            }
+            return
+    status = outcome.status
+    if status not in ("busy", "off"):  # the code ran: an attempt that counts
+        record_attempt(model.weights_sha256, ex.id, code, verdict.passed, kind="code")
+        st.session_state[_key(ex.id, "attempts")] = st.session_state.get(_key(ex.id, "attempts"), 0) + 1
+    message = verdict.message
+    traceback = (outcome.traceback or "").strip()
+    if traceback and message.endswith(traceback):
+        message = message[: -len(traceback)].strip()
+    st.session_state[_key(ex.id, "verdict")] = {
+        "status": status,
+        "verdict": verdict,
+        "message": BUSY if status == "busy" else message,
+        "traceback": traceback,
+        "stdout": outcome.stdout or "",
+        "seconds": outcome.seconds,
+        "code": code,
+        "model": model.weights_sha256,
+    }
+
+
+def _feedback(ex: CodeExercise, model: LoadedModel, params: dict, code: str) -> None:
+    last: dict[str, Any] | None = st.session_state.get(_key(ex.id, "verdict"))
+    if last is None or last["model"] != model.weights_sha256:
+        return
+    if last["status"] in ("busy", "off"):
+        st.warning(last["message"], icon="⏳")
+        return
+    verdict: Verdict = last["verdict"]
+    if verdict.passed:
+        st.success(last["message"], icon="✅")
+    else:
+        st.warning(last["message"], icon="🤔")
+    if last["code"] != code:
+        st.caption("This verdict is for the code you checked last; you have edited it since.")
+    if last["traceback"]:
+        st.code(last["traceback"], language="text")
+    if last["stdout"].strip():
+        st.caption("What your code printed:")
+        st.code(last["stdout"], language="text")
+    _plots(ex, model, params, verdict)
+
+
+def _hints(ex: CodeExercise) -> None:
+    shown = min(st.session_state.get(_key(ex.id, "hints"), 0), len(ex.hints))
+    for i in range(shown):
+        st.info(f"**Hint {i + 1}.** {ex.hints[i]}", icon="💡")
+    if shown < len(ex.hints):
+        st.button(
+            f"Show hint {shown + 1} of {len(ex.hints)}",
+            key=_key(ex.id, "hint_button"),
+            on_click=_more_hints,
+            args=(ex,),
+        )
