@@ -77,6 +77,11 @@ def _candidate_margins(model: LoadedModel, n_per_family: int = 1000, seed: int =
     return score_lists(model, torch.unique(batch, dim=0))[0].numpy()  # distinct lists only
 
 
+def _margin_bar(margins: np.ndarray) -> float:
+    """The margin bar that K_WANTED of these lists clear (rounded up a hair, so they still do)."""
+    return round(float(np.sort(margins)[K_WANTED - 1]) + 1e-4, 4)
+
+
 def _fool_params(model: LoadedModel) -> dict:
     def compute() -> dict:
         cfg = model.config
@@ -87,7 +92,7 @@ def _fool_params(model: LoadedModel) -> dict:
                 "are sorted wrongly by the model (some prediction in the sorted half is not the right value)"
             )
             return base | {"k": min(K_WANTED, found), "mode": "wrong", "margin": 0.0, "goal": goal}
-        margin = round(float(np.sort(_candidate_margins(model))[K_WANTED - 1]) + 1e-4, 4)
+        margin = _margin_bar(_candidate_margins(model))
         goal = (
             f"are hard for the model: their logit margin (correct logit minus the best other logit, at "
             f"the worst position) is at most {margin}. This model sorted every list right in a "
@@ -218,7 +223,7 @@ def _sep_params(model: LoadedModel) -> dict:
                 return base | {"low": low, "mode": "wrong", "margin": 0.0, "goal": goal}
         low = cfg.max_value // 2
         _, margins = _sep_stats(model, low)
-        margin = round(float(np.sort(margins)[K_WANTED - 1]) + 1e-4, 4)
+        margin = _margin_bar(margins)
         goal = (
             f"SEP's logit margin (the smallest value's logit minus the best other logit) is at most "
             f"{margin}. This model found the minimum at SEP in every high-value list we tried, so aim "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 import numpy as np
 
 from ..ablation import head_ablation
@@ -11,6 +13,13 @@ from ..model import run
 from .common import EVAL_PARAMS, cached, eval_toks, head_word, source
 from .spec import CodeExercise
 from .verdict import Verdict, compare
+
+
+def _other_head_alternatives(
+    n_heads: int, head: int, per_head: Sequence[float], message: Callable[[int], str]
+) -> dict[str, np.ndarray]:
+    """The learner's likeliest slip: the right quantity read off another head (`message(h)` says so)."""
+    return {message(h): np.array(per_head[h]) for h in range(n_heads) if h != head}
 
 
 def _claims(model: LoadedModel, params: dict):
@@ -35,13 +44,14 @@ def _sep_column_fraction(model: LoadedModel, params: dict, head: int) -> float:
 def _check_sep(model: LoadedModel, params: dict, value) -> Verdict:
     head = params["head"]
     claims = _claims(model, params)
-    alternatives = {
-        f"That is {head_word(h)}'s fraction; the exercise asks for {head_word(head)} (use the `head` argument).": np.array(
-            claims.sep_attends_min[h]
-        )
-        for h in range(model.config.n_heads)
-        if h != head
-    }
+    alternatives = _other_head_alternatives(
+        model.config.n_heads,
+        head,
+        claims.sep_attends_min,
+        lambda h: (
+            f"That is {head_word(h)}'s fraction; the exercise asks for {head_word(head)} (use the `head` argument)."
+        ),
+    )
     column = cached(model, "sep_column", params, lambda: _sep_column_fraction(model, params, head))
     alternatives[
         "You read SEP's column of the pattern (how much later tokens attend *to* SEP) instead of its "
@@ -103,13 +113,14 @@ def _ablation_params(model: LoadedModel) -> dict:
 def _check_ablation(model: LoadedModel, params: dict, value) -> Verdict:
     head = params["head"]
     result = _ablation(model, params)
-    alternatives = {
-        f"That is the loss increase from ablating {head_word(h)}; the exercise asks for {head_word(head)}.": np.array(
-            result.mean[h]
-        )
-        for h in range(model.config.n_heads)
-        if h != head
-    }
+    alternatives = _other_head_alternatives(
+        model.config.n_heads,
+        head,
+        result.mean,
+        lambda h: (
+            f"That is the loss increase from ablating {head_word(h)}; the exercise asks for {head_word(head)}."
+        ),
+    )
     alternatives[
         "That is the zero-ablation figure: replace the head's z by its mean over the batch (per "
         "position), not by zeros."

@@ -30,14 +30,22 @@ def _scale_factors(model: LoadedModel) -> dict[str, float]:
     return {"1/sqrt(d_head)": 1 / math.sqrt(d), "sqrt(d_head)": math.sqrt(d), "1/d_head": 1 / d}
 
 
-def _check_full_ov(model: LoadedModel, params: dict, value) -> Verdict:
-    ref = core.full_ov(model)
+def _compare_head_circuit(
+    model: LoadedModel, value, ref: np.ndarray, axes: tuple[str, ...], what: str
+) -> Verdict:
+    """A per-head circuit against the reference; names swapped heads and a d_head scale slip."""
     return compare(
         value,
         ref,
-        ("head", "source token", "prediction"),
-        alternatives=_head_order_alternative(ref, "OV circuit"),
+        axes,
+        alternatives=_head_order_alternative(ref, what),
         factors=_scale_factors(model),
+    )
+
+
+def _check_full_ov(model: LoadedModel, params: dict, value) -> Verdict:
+    return _compare_head_circuit(
+        model, value, core.full_ov(model), ("head", "source token", "prediction"), "OV circuit"
     )
 
 
@@ -73,13 +81,8 @@ def full_ov(model) -> Float[Tensor, "n_heads d_vocab d_vocab"]:
 
 
 def _check_full_qk(model: LoadedModel, params: dict, value) -> Verdict:
-    ref = core.full_qk(model)
-    return compare(
-        value,
-        ref,
-        ("head", "destination token", "source token"),
-        alternatives=_head_order_alternative(ref, "QK circuit"),
-        factors=_scale_factors(model),
+    return _compare_head_circuit(
+        model, value, core.full_qk(model), ("head", "destination token", "source token"), "QK circuit"
     )
 
 
@@ -116,13 +119,12 @@ def full_qk(model) -> Float[Tensor, "n_heads d_vocab d_vocab"]:
 
 
 def _check_positional_qk(model: LoadedModel, params: dict, value) -> Verdict:
-    ref = core.positional_qk(model)
-    return compare(
+    return _compare_head_circuit(
+        model,
         value,
-        ref,
+        core.positional_qk(model),
         ("head", "query position", "key token"),
-        alternatives=_head_order_alternative(ref, "positional QK circuit"),
-        factors=_scale_factors(model),
+        "positional QK circuit",
     )
 
 

@@ -10,8 +10,7 @@ from typing import Any
 import torch
 
 from ..checkpoint import LoadedModel
-from ..data import SortedListDataset
-from .fixtures import DEFAULT_DATASET_SEED, DEFAULT_DATASET_SIZE
+from .fixtures import DEFAULT_DATASET_SEED, DEFAULT_DATASET_SIZE, dataset_for
 
 # What every starter and solution imports: the ecosystem's names, so the code runs unchanged
 # in a notebook next to a TransformerLens model. (TransformerLens 4.x renamed `utils` to
@@ -43,13 +42,7 @@ def cached(model: LoadedModel, key: str, params: dict, compute: Callable[[], Any
 
 
 def eval_toks(model: LoadedModel, params: dict) -> torch.Tensor:
-    cfg = model.config
-    return SortedListDataset(
-        int(params.get("dataset_size", DEFAULT_DATASET_SIZE)),
-        cfg.list_len,
-        cfg.max_value,
-        seed=int(params.get("dataset_seed", DEFAULT_DATASET_SEED)),
-    ).toks
+    return dataset_for(model, params).toks
 
 
 def source(body: str) -> str:
