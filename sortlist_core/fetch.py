@@ -173,6 +173,11 @@ def _connection(
     return http.client.HTTPConnection(host, port, timeout=timeout), False
 
 
+def _socket_timeout(deadline: float, past_deadline: str, stalled: str) -> FetchTimeout:
+    """A socket wait timed out: either the whole fetch ran out of time or the server went quiet."""
+    return FetchTimeout(past_deadline if time.monotonic() >= deadline else stalled)
+
+
 def _download_one(url: str, limits: FetchLimits, deadline: float, progress: Progress | None) -> bytes:
     """The body at `url` (following up to MAX_REDIRECTS http(s) redirects) within the limits."""
     for _ in range(MAX_REDIRECTS + 1):
@@ -199,10 +204,10 @@ def _download_one(url: str, limits: FetchLimits, deadline: float, progress: Prog
                 conn.request("GET", url if absolute_form else path, headers={"User-Agent": "sortlist-fetch"})
                 resp = conn.getresponse()
             except TimeoutError:
-                if time.monotonic() >= deadline:
-                    raise FetchTimeout(f"Fetching {url} took longer than {limits.deadline_s:g} s.") from None
-                raise FetchTimeout(
-                    f"{host} accepted the connection but sent no answer within {limits.stall_s:g} s."
+                raise _socket_timeout(
+                    deadline,
+                    f"Fetching {url} took longer than {limits.deadline_s:g} s.",
+                    f"{host} accepted the connection but sent no answer within {limits.stall_s:g} s.",
                 ) from None
             except (OSError, http.client.HTTPException) as exc:
                 raise FetchUnreachable(f"The connection to {host} failed ({exc}).") from None
@@ -249,10 +254,10 @@ def _read_body(
         try:
             chunk = resp.read1(CHUNK)
         except TimeoutError:
-            if time.monotonic() >= deadline:
-                raise FetchTimeout(f"Downloading {url} took longer than {limits.deadline_s:g} s.") from None
-            raise FetchTimeout(
-                f"{url} stopped sending for {limits.stall_s:g} s after {len(body):,} bytes."
+            raise _socket_timeout(
+                deadline,
+                f"Downloading {url} took longer than {limits.deadline_s:g} s.",
+                f"{url} stopped sending for {limits.stall_s:g} s after {len(body):,} bytes.",
             ) from None
         except (OSError, http.client.HTTPException) as exc:
             raise FetchUnreachable(
