@@ -222,12 +222,8 @@ class Worker:
             self.reap()
 
     def on_out(self, run: Running) -> None:
-        try:
-            chunk = os.read(run.out_fd, 1 << 16)
-        except BlockingIOError:
-            return
+        chunk = self._read_chunk(run, "out_fd", 1 << 16)
         if not chunk:
-            self._close(run, "out_fd")
             return
         run.stdout_seen += len(chunk)
         room = int(run.limits["stdout_bytes"]) - len(run.stdout)
@@ -238,12 +234,8 @@ class Worker:
             self.kill(run)
 
     def on_res(self, run: Running) -> None:
-        try:
-            chunk = os.read(run.res_fd, 1 << 20)
-        except BlockingIOError:
-            return
+        chunk = self._read_chunk(run, "res_fd", 1 << 20)
         if not chunk:
-            self._close(run, "res_fd")
             return
         run.result += chunk
         if len(run.result) > int(run.limits["result_bytes"]) + 65536:
@@ -251,6 +243,17 @@ class Worker:
             run.result = bytearray()
             self._close(run, "res_fd")
             self.kill(run)
+
+    def _read_chunk(self, run: Running, attr: str, size: int) -> bytes:
+        """Up to `size` bytes from the child's pipe `attr`; b"" when nothing is ready yet, or at
+        its end (then the pipe is closed here)."""
+        try:
+            chunk = os.read(getattr(run, attr), size)
+        except BlockingIOError:
+            return b""
+        if not chunk:
+            self._close(run, attr)
+        return chunk
 
     def _close(self, run: Running, attr: str) -> None:
         fd = getattr(run, attr)
