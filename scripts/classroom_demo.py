@@ -27,8 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from sortlist_app.navigation import PAGES  # noqa: E402
 from sortlist_app.progress import new_learner_key, open_store  # noqa: E402
-from sortlist_core.checkpoint import load_checkpoint  # noqa: E402
-from sortlist_core.paths import BUNDLED_MODEL_PATH  # noqa: E402
+from sortlist_core.paths import default_bundled_key, load_bundled  # noqa: E402
 
 NAMES = ["Ada", "Alan", "Grace", "Edsger", "Barbara", "Donald", "Frances", "John", "Radia", "Ken"]
 
@@ -101,7 +100,7 @@ def main() -> None:
     parser.add_argument("--no-screenshot", action="store_true")
     args = parser.parse_args()
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="sortlist-class-"))
-    model = load_checkpoint(BUNDLED_MODEL_PATH)
+    model = load_bundled(default_bundled_key())  # the app's default model
     n = record_class(data_dir, model.weights_sha256, args.learners, args.seed)
     print(f"{args.learners} learners, {n} attempts recorded in {data_dir}")
     if not args.no_screenshot:

@@ -25,8 +25,7 @@ from pathlib import Path
 import pytest
 
 from sortlist_app.progress import new_learner_key, open_store
-from sortlist_core.checkpoint import load_checkpoint
-from sortlist_core.paths import BUNDLED_MODEL_PATH
+from sortlist_core.paths import default_bundled_key, load_bundled
 
 from .infra.app_learners import EXERCISE, REPLICA_COMMAND, AgentLearner, AppReplica, sep_answers
 from .infra.nginx import Nginx
@@ -38,7 +37,7 @@ TOKEN = "the-instructors-token-" + secrets.token_urlsafe(12)
 
 @pytest.fixture(scope="module")
 def model():
-    return load_checkpoint(BUNDLED_MODEL_PATH)
+    return load_bundled(default_bundled_key())  # the app's default model
 
 
 def replica_env(**extra: str) -> dict[str, str]:

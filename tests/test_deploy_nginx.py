@@ -5,6 +5,7 @@ through, and a killed replica's browsers move to the other."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 import re
 import shlex
@@ -130,7 +131,7 @@ async def ws_exchange(port: int, route: str, message: str) -> tuple[str, str]:
 def test_websocket_upgrade_reaches_the_sticky_replica(proxied):
     nginx, _ = proxied
     route, replica = new_browser(nginx.port)
-    greeting, echo = asyncio.run(ws_exchange(nginx.port, route, "ping"))
+    greeting, echo = _run_async(ws_exchange(nginx.port, route, "ping"))
     assert greeting == f"hello from {replica}" and echo == f"{replica}:ping"
 
 
@@ -144,7 +145,7 @@ def test_a_killed_replicas_browsers_move_to_the_other_one(proxied):
     replicas[victim].kill()
     for route in on[victim]:
         assert get(nginx.port, cookie=route)[0]["replica"] == survivor
-        greeting, _ = asyncio.run(ws_exchange(nginx.port, route, "again"))
+        greeting, _ = _run_async(ws_exchange(nginx.port, route, "again"))
         assert greeting == f"hello from {survivor}"
     for route in on[survivor]:  # the survivor's own browsers are undisturbed
         assert get(nginx.port, cookie=route)[0]["replica"] == survivor
@@ -156,3 +157,10 @@ def test_the_test_script_installs_the_real_components_when_missing():
     for package in ("nginx", "postgresql", "bubblewrap", "chromium"):
         assert re.search(rf"missing\+=\({package}[ )]", script), package
     assert 'apt-get install -y -qq --no-install-recommends "${missing[@]}"' in script
+
+
+def _run_async(coro):
+    """asyncio.run in a thread of its own: an earlier test (Playwright's sync API) may have left an
+    event loop running in this one."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()

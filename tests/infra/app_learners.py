@@ -125,7 +125,7 @@ class AgentLearner:
     def answer(self, option: int) -> tuple[bool, bool]:
         """Type `option` and press Check: (passed, saved as the page says)."""
         for body in (
-            {"widget_state": {f"exercise.{EXERCISE}.answer": option}},
+            {"widget_state": {f"exercise.{EXERCISE}.answer": str(option)}},  # a text field
             {"trigger": {"key": f"exercise.{EXERCISE}.check"}},
         ):
             response = self._post({"session_id": self.session_id, **body})
