@@ -174,3 +174,24 @@ def test_outcome_not_implemented_is_the_starter_message(bundled):
         ex, bundled, {}, _outcome("error", message="Your code raised NotImplementedError", traceback=tb)
     )
     assert v.message.startswith("Not implemented yet")
+
+
+def test_code_longer_than_the_limit_is_refused_before_it_runs(monkeypatch):
+    """Bad input: a pasted 200,000-character file gets a sentence naming the limit, and the runner
+    is never asked (the progress store could not keep such an answer either)."""
+    from sortlist_core import runner
+    from sortlist_core.checkpoint import load_checkpoint
+    from sortlist_core.exercises import get_exercise
+    from sortlist_core.exercises.check import MAX_SOURCE_CHARS, run_submission
+    from sortlist_core.paths import BUNDLED_MODEL_PATH
+
+    def never(*args, **kwargs):
+        raise AssertionError("the runner must not be called")
+
+    monkeypatch.setattr(runner, "run_job", never)
+    source = "x = 1\n" * (MAX_SOURCE_CHARS // 6 + 1)
+    verdict, outcome = run_submission(
+        get_exercise("circuits.full_ov"), load_checkpoint(BUNDLED_MODEL_PATH), source
+    )
+    assert not verdict.passed and outcome.status == "error"
+    assert f"{len(source):,} characters" in verdict.message and f"{MAX_SOURCE_CHARS:,}" in verdict.message

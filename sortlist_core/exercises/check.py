@@ -56,6 +56,11 @@ def check_submission(
     return run_submission(exercise, model, source, session=session, timeout_s=timeout_s)[0]
 
 
+# The longest code a check accepts, in characters: the progress store keeps at most this much of
+# an answer, so a checked attempt can always be saved.
+MAX_SOURCE_CHARS = 100_000
+
+
 def run_submission(
     exercise: CodeExercise,
     model: LoadedModel,
@@ -65,9 +70,16 @@ def run_submission(
     timeout_s: float = DEFAULT_TIMEOUT_S,
 ) -> tuple[Verdict, Any]:
     """`check_submission`, also returning the raw `RunOutcome` (status, stdout, seconds)."""
-    from ..runner import Job, run_job  # imported here: the runner is a separate component
+    from ..runner import Job, RunOutcome, run_job  # imported here: the runner is a separate component
 
     params = job_params(exercise, model)
+    if len(source) > MAX_SOURCE_CHARS:  # refused before anything runs; the editor keeps the text
+        too_long = RunOutcome(
+            "error",
+            message=f"Your code is {len(source):,} characters long; checks take at most "
+            f"{MAX_SOURCE_CHARS:,}. Nothing was run.",
+        )
+        return verdict_from_outcome(exercise, model, params, too_long), too_long
     job = Job(
         source=source,
         entry=exercise.entry,
