@@ -10,6 +10,7 @@ import streamlit as st
 
 from sortlist_app import entrypoint_run
 from sortlist_app.navigation import PAGES
+from sortlist_app.run_gate import RUN_GATE
 from sortlist_app.widgets import instructor_view, learner
 from sortlist_app.widgets.attention_view import ensure_bundle
 from sortlist_app.widgets.code_exercise import warm_up_runner
@@ -22,25 +23,30 @@ st.set_page_config(
     menu_items={"About": "Reverse-engineer a 1-layer, 2-head attention-only transformer that sorts lists."},
 )
 
-ensure_bundle()  # copy the circuitsvis JS into ./static once per process (offline views)
-learner.start_session()  # before any page rewrites the URL: adopts a resume link (?learner=)
-instructor = instructor_view.unlock()  # ?instructor=<token> once; the page exists only then
-warm_up_runner()  # start the code-exercise runner's worker in the background, once per process
 
-pages = [st.Page(p.path, title=p.title, icon=p.icon, url_path=p.key) for p in PAGES]
+def main() -> None:
+    ensure_bundle()  # copy the circuitsvis JS into ./static once per process (offline views)
+    learner.start_session()  # before any page rewrites the URL: adopts a resume link (?learner=)
+    instructor = instructor_view.unlock()  # ?instructor=<token> once; the page exists only then
+    warm_up_runner()  # start the code-exercise runner's worker in the background, once per process
+
+    pages = [st.Page(p.path, title=p.title, icon=p.icon, url_path=p.key) for p in PAGES]
+
+    def _home() -> None:
+        # The default page answers at `/` only, so a visible default page could not also answer at
+        # its own path (`/problem` would be "Page not found"): `/` opens the first page instead.
+        st.switch_page(pages[0], query_params=st.query_params.to_dict())
+
+    if instructor:
+        pages.append(instructor_view.page())
+    page = st.navigation(
+        [st.Page(_home, title=PAGES[0].title, url_path="home", default=True, visibility="hidden"), *pages]
+    )
+    render_sidebar()
+    with entrypoint_run():  # pages check they were reached through here: see _entrypoint.py
+        page.run()
 
 
-def _home() -> None:
-    # The default page answers at `/` only, so a visible default page could not also answer at
-    # its own path (`/problem` would be "Page not found"): `/` opens the first page instead.
-    st.switch_page(pages[0], query_params=st.query_params.to_dict())
-
-
-if instructor:
-    pages.append(instructor_view.page())
-page = st.navigation(
-    [st.Page(_home, title=PAGES[0].title, url_path="home", default=True, visibility="hidden"), *pages]
-)
-render_sidebar()
-with entrypoint_run():  # pages check they were reached through here: see _entrypoint.py
-    page.run()
+# A class arriving at once: runs take turns, in arrival order (see sortlist_app/run_gate.py).
+with RUN_GATE.admitted():
+    main()

@@ -15,13 +15,12 @@ learner that moved finds its progress on the other replica.
 
 from __future__ import annotations
 
-import secrets
-import shutil
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 from .common import ERROR, Context, Row, Target, error_row, median, percentile
+from .deployment import classroom_deployment
 
 FIGURE = "failover"
 TARGET = "all progress intact"
@@ -30,37 +29,12 @@ TARGET = "all progress intact"
 def _run(ctx: Context, n: int) -> dict:
     from sortlist_app.progress import new_learner_key, open_store
     from sortlist_core.checkpoint import load_checkpoint
-    from tests.infra.app_learners import EXERCISE, AgentLearner, AppReplica, sep_answers
-    from tests.infra.nginx import Nginx
-    from tests.infra.postgres import PostgresCluster, pg_bindir
+    from tests.infra.app_learners import EXERCISE, AgentLearner, sep_answers
 
-    nginx_bin = shutil.which("nginx") or "/usr/sbin/nginx"
-    if pg_bindir() is None:
-        raise RuntimeError("PostgreSQL (initdb, pg_ctl) not found: apt-get install postgresql")
     model = load_checkpoint(ctx.model_path, name=ctx.model_label)
     right, wrong = sep_answers(model)
-    cluster = PostgresCluster()
-    replicas: list[AppReplica] = []
-    nginx = None
-    try:
-        cluster.init()
-        cluster.start()
-        url = cluster.create_database("sortlist_bench")
-        env = {k: v for k, v in ctx.env.items() if not k.startswith("STREAMLIT_")}
-        env.update(
-            SORTLIST_DATABASE_URL=url,
-            STREAMLIT_SERVER_COOKIE_SECRET=secrets.token_hex(32),
-            OMP_NUM_THREADS="1",
-        )
-        replicas = [AppReplica(env), AppReplica(env)]
-        for r in replicas:
-            r.start()
-        for r in replicas:
-            AgentLearner(f"http://{r.address}", new_learner_key()).open()  # warm, as readiness would
-        nginx = Nginx(nginx_bin, [r.address for r in replicas])
-        nginx.start()
-        base = f"http://127.0.0.1:{nginx.port}"
-        learners = [AgentLearner(base, new_learner_key()) for _ in range(n)]
+    with classroom_deployment(ctx, replicas=2) as deployment:
+        learners = [AgentLearner(deployment.base_url, new_learner_key()) for _ in range(n)]
 
         def first(learner: AgentLearner) -> None:
             learner.open()
@@ -69,7 +43,7 @@ def _run(ctx: Context, n: int) -> dict:
 
         with ThreadPoolExecutor(max_workers=n) as pool:
             list(pool.map(first, learners))
-        replicas[0].kill()
+        deployment.replicas[0].kill()
         moved: list[float] = []
         stayed: list[float] = []
         progress_after_move: list[int] = []
@@ -90,7 +64,7 @@ def _run(ctx: Context, n: int) -> dict:
         with ThreadPoolExecutor(max_workers=n) as pool:
             list(pool.map(second, learners))
         intact = 0
-        with open_store({"SORTLIST_DATABASE_URL": url}) as store:
+        with open_store({"SORTLIST_DATABASE_URL": deployment.database_url}) as store:
             for learner in learners:
                 stored = [
                     (a.answer, a.passed) for a in store.attempts(learner.key, model.weights_sha256, EXERCISE)
@@ -98,19 +72,13 @@ def _run(ctx: Context, n: int) -> dict:
                 it = iter(stored)
                 if len(learner.acknowledged) == 3 and all(item in it for item in learner.acknowledged):
                     intact += 1
-        return {
-            "n": n,
-            "moved_s": moved,
-            "stayed_s": stayed,
-            "moved_progress_ok": sum(1 for p in progress_after_move if p == 1),
-            "intact": intact,
-        }
-    finally:
-        if nginx is not None:
-            nginx.stop()
-        for r in replicas:
-            r.kill()
-        cluster.destroy()
+    return {
+        "n": n,
+        "moved_s": moved,
+        "stayed_s": stayed,
+        "moved_progress_ok": sum(1 for p in progress_after_move if p == 1),
+        "intact": intact,
+    }
 
 
 def run(ctx: Context) -> list[Row]:

@@ -20,6 +20,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from sortlist_app.navigation import page_of_exercise
+from sortlist_app.run_gate import RUN_GATE
 from sortlist_core import figures
 from sortlist_core.checkpoint import LoadedModel
 from sortlist_core.circuits import position_labels
@@ -231,6 +232,7 @@ def _body(ex: CodeExercise, model: LoadedModel) -> None:
 
 def _check(ex: CodeExercise, model: LoadedModel, params: dict, code: str, mode: RunnerMode) -> None:
     where = "in the sandbox" if mode is RunnerMode.SANDBOX else "in a separate process"
+    RUN_GATE.step_aside()  # the check waits on another process: other learners' runs go first
     with st.spinner(f"Running your code {where}…"):
         try:
             verdict, outcome = run_submission(ex, model, code, session=_session_id())

@@ -15,6 +15,7 @@ from sortlist_app import model_cache, model_io
 from sortlist_app import training_jobs as jobs
 from sortlist_app.lessons import model as lesson
 from sortlist_app.lessons.wording import metrics_facts
+from sortlist_app.run_gate import RUN_GATE
 from sortlist_core import fetch, figures
 from sortlist_core.checkpoint import CheckpointError, LoadedModel
 
@@ -350,6 +351,7 @@ def original_model_button(where: str) -> None:
         f"**{state.ORIGINAL_LABEL}**."
     )
     if st.button("⬇ Get the original challenge model", key=f"model.fetch.{where}"):
+        RUN_GATE.step_aside()  # a download waits on the network: other learners' runs go first
         bar = st.progress(0.0, text="Connecting…")
 
         def progress(done: int, total: int | None) -> None:
