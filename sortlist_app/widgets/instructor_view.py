@@ -117,8 +117,10 @@ def render() -> None:
         }
     )
     left, right = st.columns(2)
-    left.bar_chart(frame, x="exercise", y="solve rate", horizontal=True, height=320)
-    right.bar_chart(frame, x="exercise", y="median attempts to solve", horizontal=True, height=320)
+    # One labelled bar per exercise, in lesson order: a fixed height made Vega drop every other label.
+    height = 60 + 24 * len(stats)
+    for column, y in ((left, "solve rate"), (right, "median attempts to solve")):
+        column.bar_chart(frame, x="exercise", y=y, horizontal=True, sort=False, height=height)
     st.dataframe(
         frame,
         hide_index=True,
