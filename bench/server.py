@@ -91,14 +91,18 @@ class StreamlitServer:
 
     def rss(self) -> int:
         """Resident set size of the server process and any children, in bytes."""
+        return sum(self.rss_parts())
+
+    def rss_parts(self) -> tuple[int, int]:
+        """(the server process, its children: the code-exercise worker and its checks), in bytes."""
         proc = psutil.Process(self.pid)
-        total = proc.memory_info().rss
+        children = 0
         for child in proc.children(recursive=True):
             try:
-                total += child.memory_info().rss
+                children += child.memory_info().rss
             except psutil.Error:
                 pass
-        return total
+        return proc.memory_info().rss, children
 
     def log_tail(self, n: int = 2000) -> str:
         try:
