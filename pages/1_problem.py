@@ -34,9 +34,7 @@ for label, value in lesson.metric_tiles(metrics):
     row.metric(label, value, width="content")
 prose.render("problem_metrics", metrics_facts(metrics, state.EVAL_SEED))
 show_figure(
-    figures.per_position_accuracy_bar(
-        metrics.per_position_accuracy, lesson.prediction_positions(cfg), metrics.n_lists
-    ),
+    state.shared_figure(model, "per_position_accuracy", lambda: lesson.accuracy_figure(metrics, cfg)),
     "per-position accuracy",
     data=metrics.to_dict(),
 )
@@ -65,7 +63,7 @@ st.caption(
 st.html(tokens_html(token_labels(sequence_tokens(unsorted, cfg.sep_token), cfg.sep_token), cfg.list_len))
 prose.render("problem_show")
 show_figure(
-    figures.prediction_heatmap(pred),
+    state.shared_figure(model, "prediction", lambda: figures.prediction_heatmap(pred), unsorted),
     f"probabilities list {idx} seed {seed}",
     table=predictions_frame(pred.targets, pred.predicted, pred.probs, pred.position_labels),
     data=pred.to_dict(),
@@ -87,7 +85,7 @@ if text.strip():
         own_pred = state.predictions(model, (own,))[0]
         st.markdown(lesson.own_list_sentence(own_pred))
         show_figure(
-            figures.prediction_heatmap(own_pred),
+            state.shared_figure(model, "prediction", lambda: figures.prediction_heatmap(own_pred), own),
             "probabilities own list",
             table=predictions_frame(
                 own_pred.targets, own_pred.predicted, own_pred.probs, own_pred.position_labels

@@ -102,13 +102,17 @@ claims = state.claims(model)
 resp = state.responsibility(model)
 misses = state.eval_attention_misses(model)
 prose.render("attention_observations", lesson.observation_facts(claims, resp, misses, names))
-claims_fig = state.shared_figure(model, "claims", lambda: figures.attention_claims_bar(claims, names), names)
+claims_fig = state.shared_figure(
+    model, "claims", lambda: figures.attention_claims_bar(claims, names), tuple(names)
+)
 show_figure(claims_fig, "attention claims", data=claims.to_dict())
 code_exercise.render("attention.sep_attends_min", model)
 
 st.header("Head ablation")
 ablation = state.ablation(model)
-ablation_fig = state.shared_figure(model, "ablation", lambda: figures.ablation_bar(ablation, names), names)
+ablation_fig = state.shared_figure(
+    model, "ablation", lambda: figures.ablation_bar(ablation, names), tuple(names)
+)
 show_figure(ablation_fig, "head ablation", data=ablation.to_dict())
 # the exercise comes before the written conclusion, which gives its answer away
 render_exercise(lesson.important_head_exercise(ablation, names), model)

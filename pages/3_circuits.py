@@ -24,12 +24,14 @@ copying = responsibility_facts(resp, names)
 st.header("OV circuit: what each head writes")
 ov = state.full_ov(model)
 show_figure(
-    figures.ov_circuit_heatmaps(ov, names),
+    state.shared_figure(model, "full_ov", lambda: figures.ov_circuit_heatmaps(ov, names), tuple(names)),
     "full OV circuit",
     data={"head_names": names, "vocab": vocab, "full_ov[head][src][pred]": ov},
 )
 show_figure(
-    figures.head_responsibility_strip(resp, names),
+    state.shared_figure(
+        model, "responsibility", lambda: figures.head_responsibility_strip(resp, names), tuple(names)
+    ),
     "head responsibility",
     data=resp.to_dict() | {"copy_strength[head][token]": resp.copy_strength},
 )
@@ -45,7 +47,7 @@ prose.render("circuits_responsibility", copying)
 st.header("QK circuit: who attends to whom")
 qk = state.full_qk(model)
 show_figure(
-    figures.qk_circuit_heatmaps(qk, names),
+    state.shared_figure(model, "full_qk", lambda: figures.qk_circuit_heatmaps(qk, names), tuple(names)),
     "full QK circuit",
     data={"head_names": names, "vocab": vocab, "full_qk[head][dest][src]": qk},
 )
@@ -76,7 +78,9 @@ url.publish(lesson.PAGE, model, lesson.URL_PARAMS)
 
 scores = state.qk_scores(model, dest)
 show_figure(
-    figures.qk_bar(scores, str(dest), names, vocab),
+    state.shared_figure(
+        model, "qk_bar", lambda: figures.qk_bar(scores, str(dest), names, vocab), dest, tuple(names)
+    ),
     f"QK scores for destination {dest}",
     data={"dest": dest, "head_names": names, "scores[head][src]": scores},
 )
@@ -88,7 +92,13 @@ st.subheader("Positional QK circuit")
 pos_qk = state.positional_qk(model)
 pos_labels = position_labels(cfg.list_len)
 show_figure(
-    figures.positional_qk_heatmaps(pos_qk, pos_labels, names),
+    state.shared_figure(
+        model,
+        "positional_qk",
+        lambda: figures.positional_qk_heatmaps(pos_qk, pos_labels, names),
+        tuple(pos_labels),
+        tuple(names),
+    ),
     "positional QK",
     data={"positions": pos_labels, "vocab": vocab, "pos_qk[head][pos][token]": pos_qk},
 )
@@ -98,6 +108,8 @@ prose.render("circuits_positional", lesson.positional_facts(pos_qk, cfg.list_len
 st.header("The direct path")
 direct = state.direct_path(model)
 show_figure(
-    figures.direct_path_heatmap(direct), "direct path", data={"vocab": vocab, "direct[input][pred]": direct}
+    state.shared_figure(model, "direct_path", lambda: figures.direct_path_heatmap(direct)),
+    "direct path",
+    data={"vocab": vocab, "direct[input][pred]": direct},
 )
 prose.render("circuits_direct", lesson.direct_path_facts(direct))

@@ -2,6 +2,8 @@
 write-up's presets / generated families), sees `show_multiple` heatmaps and attention, searches
 for failures and reads accuracy maps over structured families."""
 
+from functools import partial
+
 import streamlit as st
 
 from sortlist_app.lessons import adversarial as lesson
@@ -10,7 +12,6 @@ from sortlist_app.widgets import adversarial_search, code_exercise, page, prose,
 from sortlist_app.widgets.downloads import show_figure
 from sortlist_app.widgets.exercise import render_exercise
 from sortlist_app.widgets.tables import accuracy_map_frame
-from sortlist_core import figures
 
 model = page.start("🧨 Adversarial examples", lesson)
 cfg = model.config
@@ -21,9 +22,7 @@ render_exercise(lesson.worst_family_exercise(rates), model)
 with st.expander("The measurement: how often each kind of list goes wrong", expanded=False):
     prose.render("adversarial_families", lesson.family_facts(rates))
     show_figure(
-        figures.family_failure_bar(
-            dict(zip(rates.families, rates.wrong)), lesson.FAMILY_LABELS, rates.n_per_family
-        ),
+        state.shared_figure(model, "family_failure", lambda: lesson.family_figure(rates)),
         "failure rate by kind of list",
         data=rates.to_dict(),
     )
@@ -54,9 +53,7 @@ with st.spinner("Scoring lists for the accuracy maps…"):
 prose.render("adversarial_maps", lesson.maps_facts(maps))
 for k, amap in enumerate(maps):
     show_figure(
-        figures.accuracy_map(
-            amap.accuracy, amap.col_bins, amap.row_bins, amap.col_label, amap.row_label, amap.title
-        ),
+        state.shared_figure(model, "accuracy_map", partial(lesson.accuracy_map_figure, amap), k),
         f"accuracy map {k + 1}",
         table=accuracy_map_frame(amap),
         data=amap.to_dict(),

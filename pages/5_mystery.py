@@ -36,18 +36,17 @@ st.page_link(
 left, right = st.columns(2)
 with left:
     show_figure(
-        figures.direct_path_experiment_bar(
-            ["with d, d+1, d+2", "control (no d+2)"],
-            [experiment.cluster_acc_with, experiment.control_acc_with],
-            [experiment.cluster_acc_without, experiment.control_acc_without],
+        state.shared_figure(
+            model, "direct_path_experiment", lambda: lesson.direct_path_experiment_figure(experiment)
         ),
         "direct path ablation",
         data=experiment.to_dict(),
     )
 with right:
     labels = figures.vocab_labels(direct.shape[-1])
+    # the Circuits page's figure
     show_figure(
-        figures.direct_path_heatmap(direct),
+        state.shared_figure(model, "direct_path", lambda: figures.direct_path_heatmap(direct)),
         "direct path W_E W_U",
         table=figures.matrix_frame(direct, labels, labels, "input token"),
         data={"W_E_W_U": np.round(direct, 5).tolist(), "labels": labels},
@@ -59,7 +58,12 @@ st.header("The OV circuit's off-diagonal (explanation 3)")
 profile = state.offset_profile(model)
 prose.render("mystery_ov", lesson.ov_profile_facts(profile, names))
 show_figure(
-    figures.offset_profile_chart(profile.offsets, profile.relative_owned, names),
+    state.shared_figure(
+        model,
+        "offset_profile",
+        lambda: figures.offset_profile_chart(profile.offsets, profile.relative_owned, names),
+        tuple(names),
+    ),
     "OV offset profile",
     table=offset_profile_frame(profile, names),
     data=profile.to_dict(),
@@ -83,12 +87,12 @@ if cases:  # predict before you look (prediction first, as in ARENA)
 prose.render("mystery_dla", {"head_rule": lesson.head_rule(head_arg, names)})
 if cases:
     rows = [lesson.case_row(t.replace("<br>", " "), c, names) for t, c in zip(titles, cases)]
+    custom_key = None if custom is None else (custom.unsorted, custom.xyz)
+    dla_fig = state.shared_figure(
+        model, "dla_yz", lambda: lesson.dla_figure(cases, titles), head_arg, tuple(cases_in), custom_key
+    )
     show_figure(
-        figures.dla_grid(
-            np.stack([c.dla for c in cases]),  # [case pred src]
-            [lesson.case_panel_title(t) for t in titles],
-            "DLA at x from source y/z to prediction y/z, per list (x, y, z)",
-        ),
+        dla_fig,
         "DLA y z",
         table=pd.DataFrame(rows).set_index("case"),
         data=[c.to_dict() for c in cases],

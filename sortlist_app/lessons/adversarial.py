@@ -12,7 +12,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sortlist_core import positions
+import plotly.graph_objects as go
+
+from sortlist_core import figures, positions
 from sortlist_core.adversarial import (
     FAMILIES,
     AccuracyMap,
@@ -174,6 +176,20 @@ def family_facts(rates: FamilyRates) -> dict[str, Any]:
         "worst_family": FAMILY_LABELS[worst],
         "worst_family_wrong": pct(rates.rate(worst)),
     }
+
+
+def family_figure(rates: FamilyRates) -> go.Figure:
+    """The failure rate of each kind of list (`family_failure_rates`)."""
+    return figures.family_failure_bar(
+        dict(zip(rates.families, rates.wrong)), FAMILY_LABELS, rates.n_per_family
+    )
+
+
+def accuracy_map_figure(amap: AccuracyMap) -> go.Figure:
+    """One of `family_accuracy_maps`' heatmaps."""
+    return figures.accuracy_map(
+        amap.accuracy, amap.col_bins, amap.row_bins, amap.col_label, amap.row_label, amap.title
+    )
 
 
 def _slice_sentence(reading: SliceReading, feature: str, threshold: float) -> str:

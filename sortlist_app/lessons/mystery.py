@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import plotly.graph_objects as go
 from jaxtyping import Float
 
+from sortlist_core import figures
 from sortlist_core.circuit_findings import direct_path_preference
 from sortlist_core.circuits import HeadResponsibility
 from sortlist_core.config import ModelConfig
@@ -76,6 +78,24 @@ def suggest_xyz(unsorted: Sequence[int]) -> tuple[int, int, int] | None:
 def case_title(i: int, case: MysteryCase, custom: bool = False) -> str:
     label = "Your list" if custom else f"List #{i}"
     return f"{label}<br>(x, y, z) = ({case.x}, {case.y}, {case.z})"
+
+
+def dla_figure(cases: Sequence[MysteryCase], titles: Sequence[str]) -> go.Figure:
+    """The 2×2 DLA of each case, titled by `case_title`."""
+    return figures.dla_grid(
+        np.stack([c.dla for c in cases]),  # [case pred src]
+        [case_panel_title(t) for t in titles],
+        "DLA at x from source y/z to prediction y/z, per list (x, y, z)",
+    )
+
+
+def direct_path_experiment_figure(experiment: DirectPathExperiment) -> go.Figure:
+    """Accuracy with and without the direct path, on lists with a close triple and controls."""
+    return figures.direct_path_experiment_bar(
+        ["with d, d+1, d+2", "control (no d+2)"],
+        [experiment.cluster_acc_with, experiment.control_acc_with],
+        [experiment.cluster_acc_without, experiment.control_acc_without],
+    )
 
 
 def in_sentence(title: str) -> str:

@@ -6,7 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sortlist_core import positions
+import plotly.graph_objects as go
+
+from sortlist_core import figures, positions
 from sortlist_core.config import ModelConfig
 from sortlist_core.data import format_list
 from sortlist_core.metrics import Metrics, SequencePrediction
@@ -118,6 +120,13 @@ def metric_tiles(metrics: Metrics) -> list[tuple[str, str]]:
 def prediction_positions(cfg: ModelConfig) -> list[str]:
     """Axis labels of the positions that make a prediction (10 (SEP) .. 19)."""
     return [positions.position_label(p, cfg.list_len) for p in positions.prediction_positions(cfg.list_len)]
+
+
+def accuracy_figure(metrics: Metrics, cfg: ModelConfig) -> go.Figure:
+    """The per-position accuracy bar of the tiles' metrics."""
+    return figures.per_position_accuracy_bar(
+        metrics.per_position_accuracy, prediction_positions(cfg), metrics.n_lists
+    )
 
 
 def own_list_sentence(pred: SequencePrediction) -> str:

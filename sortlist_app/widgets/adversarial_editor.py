@@ -143,8 +143,16 @@ def lists_section(
             )
         if draw:
             chosen = [preds[i] for i in draw]
+            # keyed by the whole batch: its predictions come from one forward pass over `lists`
+            fig = state.shared_figure(
+                model,
+                "editor_predictions",
+                lambda: figures.multiple_prediction_heatmaps(chosen),
+                lists,
+                tuple(draw),
+            )
             show_figure(
-                figures.multiple_prediction_heatmaps(chosen),
+                fig,
                 "predictions for your lists",
                 data=[p.to_dict() for p in chosen],
             )

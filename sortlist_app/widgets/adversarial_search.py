@@ -72,8 +72,16 @@ def search_section(model: LoadedModel) -> None:
             st.success(
                 "No wrong predictions among the candidates: try a larger budget or another seed.", icon="🛡️"
             )
+        scored, wrong = result.scored_by_family, result.wrong_by_family
+        fig = state.shared_figure(
+            model,
+            "search_families",
+            lambda: figures.search_family_bar(scored, wrong),
+            tuple(scored.items()),  # in order: the bars follow it
+            tuple(wrong.items()),
+        )
         show_figure(
-            figures.search_family_bar(result.scored_by_family, result.wrong_by_family),
+            fig,
             "search by source",
             data=result.to_dict(),
         )

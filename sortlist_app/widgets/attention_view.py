@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import plotly.graph_objects as go
 import streamlit as st
 
 from sortlist_core.figures import attention_heatmaps
@@ -192,6 +193,15 @@ def shared_attention_html(
     return attention_html(tokens, pattern, head_names, script_url)
 
 
+@st.cache_resource(max_entries=64, show_spinner=False)
+def shared_attention_figure(
+    tokens: tuple[str, ...], pattern: np.ndarray, head_names: tuple[str, ...], title: str
+) -> go.Figure:
+    """The plotly fallback (`attention_heatmaps`), keyed like `shared_attention_html` plus its
+    title and shared read-only by every session."""
+    return attention_heatmaps(pattern, tokens, head_names, title)
+
+
 def render_attention(
     tokens: Sequence[str], pattern: np.ndarray, head_names: Sequence[str], title: str, key: str
 ) -> None:
@@ -207,9 +217,8 @@ def render_attention(
         )
         return
     st.caption(f"Interactive circuitsvis view unavailable: {status.problem}. Showing heatmaps instead.")
-    st.plotly_chart(
-        attention_heatmaps(pattern, tokens, head_names, title), theme=None, key=f"attention_fallback_{key}"
-    )
+    fig = shared_attention_figure(tuple(tokens), pattern, tuple(head_names), title)
+    st.plotly_chart(fig, theme=None, key=f"attention_fallback_{key}")
 
 
 def main() -> None:

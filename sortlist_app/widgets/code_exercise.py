@@ -11,6 +11,7 @@ survives reruns and page switches; the editor's own key carries a version that "
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import threading
 from typing import Any
@@ -103,8 +104,18 @@ def _plots(ex: CodeExercise, model: LoadedModel, params: dict, verdict: Verdict)
     if got is None or expected is None or np.shape(got) != np.shape(expected) or not np.isfinite(got).all():
         return
     try:
-        mine = _figure(ex, model, params, np.asarray(got, dtype=float))
-        ref = _figure(ex, model, params, np.asarray(expected, dtype=float))
+        # The learner's output stays this session's own. The reference (`params` follow from the
+        # model and exercise) is shared by every session, keyed by its values too.
+        mine = _titled(_figure(ex, model, params, np.asarray(got, dtype=float)), "Your output")
+        reference = np.asarray(expected, dtype=float)
+        ref = state.shared_figure(
+            model,
+            "code_reference",
+            lambda: _titled(_figure(ex, model, params, reference), "Reference"),
+            ex.id,
+            reference.shape,
+            hashlib.sha256(reference.tobytes()).hexdigest(),
+        )
     except Exception:  # noqa: BLE001 - a plot is a bonus; the verdict above already explains
         return
     if mine is None or ref is None:
@@ -112,8 +123,13 @@ def _plots(ex: CodeExercise, model: LoadedModel, params: dict, verdict: Verdict)
     # The per-head token heatmaps need the full width to stay readable: one above the other.
     places = st.columns(2) if ex.id == "mystery.dla_yz" else (st.container(), st.container())
     for column, fig, caption in zip(places, (mine, ref), ("Your output", "Reference")):
-        fig.update_layout(title={"text": caption})
         column.plotly_chart(fig, key=f"code.{ex.id}.plot.{caption}", width="stretch")
+
+
+def _titled(fig: go.Figure | None, caption: str) -> go.Figure | None:
+    if fig is not None:
+        fig.update_layout(title={"text": caption})
+    return fig
 
 
 # --------------------------------------------------------------------------- state

@@ -485,7 +485,8 @@ def model_cached(max_entries: int = 32) -> Callable[[Callable[P, R]], Callable[P
     return decorate
 
 
-@st.cache_resource(max_entries=64, show_spinner=False)
+# ~30-110 KB a figure: every page's figures of a few models, plus the lists learners try
+@st.cache_resource(max_entries=256, show_spinner=False)
 def _shared_figure(model_key: str, name: str, key: tuple, _build: Callable[[], Any]) -> Any:
     return _build()
 
@@ -493,9 +494,15 @@ def _shared_figure(model_key: str, name: str, key: tuple, _build: Callable[[], A
 def shared_figure(model: LoadedModel, name: str, build: Callable[[], R], *key: Any) -> R:
     """`build()` (a plotly figure of `model`'s cached results) made once per model, `name` and
     hashable `key` values, and shared by every session: a class opening a page builds each
-    figure once. The figure is shared, so pages draw it and never change it.
+    figure once. The figure is shared, so pages draw it and never change it (a title or
+    layout change goes inside `build`).
 
-        fig = state.shared_figure(model, "ablation", lambda: figures.ablation_bar(abl, names), names)
+    `name` is one per kind of figure (one builder: pages that draw the same figure share it);
+    `key` holds every value `build` depends on besides the model: widget values (a destination
+    token, a head), head names and labels as tuples, a learner's lists as tuples of ints. A value
+    left out of `key` would show one session's figure for another's input.
+
+        fig = state.shared_figure(model, "qk_bar", lambda: figures.qk_bar(s, str(d), names, vocab), d, tuple(names))
     """
     return _shared_figure(model.weights_sha256, name, key, build)
 
