@@ -11,6 +11,13 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
+# bubblewrap: the code exercises' sandbox (README, "Code exercises"). It needs user namespaces,
+# which Docker's default seccomp profile refuses: the app detects that and runs learner code in
+# `process` mode, or not at all with SORTLIST_HOSTED=1, and says which.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends bubblewrap \
+    && rm -rf /var/lib/apt/lists/*
+
 # Install the CPU-only torch build first, from the PyTorch CPU index: otherwise pip pulls
 # several GB of CUDA wheels that this CPU-only app never uses. The pin must match
 # requirements.txt, which then finds torch==2.13.0 already satisfied.

@@ -216,6 +216,11 @@ def test_dockerfile_base_image_matches_python_requirement(instructions):
     assert requires == ">=3.11"
 
 
+def test_dockerfile_installs_the_code_exercise_sandbox(instructions):
+    runs = [arg for op, arg in instructions if op == "RUN" and "apt-get install" in arg]
+    assert any(re.search(r"\bbubblewrap\b", arg) for arg in runs), "bwrap (sandbox mode) must be in the image"
+
+
 def test_dockerfile_installs_cpu_torch_then_requirements(instructions):
     runs = [(i, args) for i, (instr, args) in enumerate(instructions) if instr == "RUN"]
     torch_runs = [i for i, args in runs if "torch==" in args]
