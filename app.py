@@ -9,6 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from sortlist_app import entrypoint_run
+from sortlist_app.heap import freeze_warm_heap
 from sortlist_app.navigation import PAGES
 from sortlist_app.run_gate import RUN_GATE
 from sortlist_app.widgets import instructor_view, learner
@@ -45,6 +46,7 @@ def main() -> None:
     render_sidebar()
     with entrypoint_run():  # pages check they were reached through here: see _entrypoint.py
         page.run()
+    freeze_warm_heap()  # once per process: later full collections skip the warmed-up heap
 
 
 # A class arriving at once: runs take turns, in arrival order (see sortlist_app/run_gate.py).

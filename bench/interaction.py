@@ -196,6 +196,8 @@ def page_row(ctx: Context, model) -> Row:
 
 EDITOR = 'textarea[aria-label^="Lists (one per line"]'
 BROWSER_TIMEOUT_S = 120
+HOTKEY_SETTLE_S = 1.0
+HOTKEY_RETRY_S = 3.0
 
 
 async def _browser_times(url: str, cfg, reps: int) -> dict[str, list[float]]:
@@ -209,10 +211,24 @@ async def _browser_times(url: str, cfg, reps: int) -> dict[str, list[float]]:
     async def runs(page) -> int:
         return await page.evaluate("() => window.__benchRunsDone || 0")
 
-    async def timed(page, action) -> tuple[float, float]:
+    async def timed(page, action, retry_after_s: float | None = None) -> tuple[float, float]:
+        """(run finished, everything drawn) seconds after `action`. With `retry_after_s`, an
+        action that started no run within that time is done again, timed from the retry."""
         before = await runs(page)
         t0 = time.perf_counter()
         await action()
+        if retry_after_s is not None:
+            try:
+                await page.wait_for_function(
+                    "(n) => (window.__benchRunsDone || 0) > n",
+                    arg=before,
+                    timeout=retry_after_s * 1000,
+                    polling=5,
+                )
+            except Exception:  # noqa: BLE001 - playwright's TimeoutError: no run started
+                retried.append(1)
+                t0 = time.perf_counter()
+                await action()
         await page.wait_for_function(
             "(n) => (window.__benchRunsDone || 0) > n",
             arg=before,
@@ -225,6 +241,7 @@ async def _browser_times(url: str, cfg, reps: int) -> dict[str, list[float]]:
             raise RuntimeError(f"the Adversarial page raised: {done.exception}")
         return t_run, time.perf_counter() - t0
 
+    retried: list[int] = []
     out: dict[str, list[float]] = {"edit_run": [], "edit_drawn": [], "page_run": [], "page_drawn": []}
     async with async_playwright() as pw:
         pw_browser = await browser.launch(pw)
@@ -242,8 +259,11 @@ async def _browser_times(url: str, cfg, reps: int) -> dict[str, list[float]]:
                 # the edit really arrived: the attention picker offers the first new list
                 if not await page.get_by_text(", ".join(map(str, lists[0])), exact=False).count():
                     raise RuntimeError("the page did not show the lists that were typed")
+                await asyncio.sleep(HOTKEY_SETTLE_S)
                 await title.click()  # focus off the editor, so "r" reaches Streamlit
-                whole = await timed(page, lambda: page.keyboard.press("r"))  # rerun the whole page
+                # After a fragment run the frontend sometimes ignores the rerun hotkey (Streamlit
+                # 1.67; more often the faster the runs): press it again after HOTKEY_RETRY_S.
+                whole = await timed(page, lambda: page.keyboard.press("r"), HOTKEY_RETRY_S)
                 if i:
                     out["edit_run"].append(edit[0])
                     out["edit_drawn"].append(edit[1])
@@ -252,6 +272,7 @@ async def _browser_times(url: str, cfg, reps: int) -> dict[str, list[float]]:
             await context.close()
         finally:
             await pw_browser.close()
+    out["hotkey_retries"] = [float(len(retried))]
     return out
 
 
@@ -261,6 +282,7 @@ def browser_row(ctx: Context, model) -> Row:
     reps = ctx.reps(7)
     with StreamlitServer(ctx.env) as server:
         t = asyncio.run(_browser_times(server.url, model.config, reps))
+    retries = int(t.pop("hotkey_retries")[0])
     ms = {k: median(v) * 1e3 for k, v in t.items()}
     return Row(
         FIGURE,
@@ -274,9 +296,9 @@ def browser_row(ctx: Context, model) -> Row:
         target="",  # browser-side: Chromium draws on the same 2 cores as the server (see module doc)
         note=(
             f"submit → run finished; drawn on screen after {ms['edit_drawn']:.0f} ms "
-            f"(a no-op whole-page rerun: {ms['page_drawn']:.0f} ms)"
+            f"(a no-op whole-page rerun: {ms['page_drawn']:.0f} ms); rerun hotkey pressed twice {retries}×"
         ),
-        details={k: [round(x * 1e3, 1) for x in v] for k, v in t.items()},
+        details={k: [round(x * 1e3, 1) for x in v] for k, v in t.items()} | {"hotkey_retries": retries},
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from sortlist_app import heap
 from sortlist_app.run_gate import RUN_GATE
 
 from ..page_helpers import default_model_usable, joined, open_page
@@ -28,6 +29,7 @@ def test_page_renders_on_default_and_reference_models(monkeypatch, page, default
         assert at.download_button, "no data downloads"
         assert at.sidebar.get("progress"), "no exercise progress in the sidebar"
         _assert_run_gate_free()
+        assert heap._frozen, "app.py freezes the warmed-up heap after its first finished run"  # noqa: SLF001
 
 
 @pytest.mark.parametrize("page", PAGES)
