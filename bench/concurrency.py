@@ -34,6 +34,11 @@ FIGURE = "concurrency"
 PAGE_KEY = "attention"
 TIMEOUT_S = 180
 ALL_SUCCEED = "all succeed"
+# The agent API keeps each session until it has been idle for its TTL (default 15 min) and
+# refuses new ones past 100 (a browser class has no such cap). Here each arrival's sessions are
+# closed (idle 2 s) before the next one comes, so every arrival meets the same server.
+AGENT_SESSIONS = {"STREAMLIT_SERVER_AGENT_SESSION_TTL": "2", "STREAMLIT_SERVER_AGENT_MAX_SESSIONS": "1000"}
+BETWEEN_ARRIVALS_S = 4.0
 ARRIVALS = 3  # a class arrives 3 times (new sessions each time); one arrival's p50 is noisy
 MAX_RATIO = 6.0  # issue 13: a class of 20 opening Attention at once, p50 within 6× one alone
 
@@ -116,13 +121,14 @@ def _class_arrives(
         if not warm["ok"]:
             raise RuntimeError(f"agent API: the {PAGE_KEY} page did not render ({warm})")
     alone = [_agent_interact(url) for _ in range(n_alone)]
+    time.sleep(BETWEEN_ARRIVALS_S)
     out = {}
     for n in ns:
         results = []
         for _ in range(1 if ctx.quick else ARRIVALS):
             with ThreadPoolExecutor(max_workers=n) as pool:
                 results += pool.map(lambda _: _agent_interact(url), range(n))
-            time.sleep(0.5)  # the last arrival's sessions settle before the next class arrives
+            time.sleep(BETWEEN_ARRIVALS_S)  # the last arrival's sessions are closed (AGENT_SESSIONS)
         ctx.log(f"concurrency ({label}): {n} at once, p50 {percentile([r['s'] for r in results], 50):.2f} s")
         out[n] = {"alone": alone, "at_once": results, "warm_s": warm["s"]}
     return out
@@ -130,14 +136,16 @@ def _class_arrives(
 
 def _agent_sessions(ctx: Context, ns: tuple[int, ...], n_alone: int, gate: bool = True) -> dict[int, dict]:
     """One server process (`SORTLIST_RUN_GATE` on or off)."""
-    env = dict(ctx.env, SORTLIST_RUN_GATE="1" if gate else "0")
+    env = dict(ctx.env, SORTLIST_RUN_GATE="1" if gate else "0", **AGENT_SESSIONS)
     with StreamlitServer(env, extra_args=("--server.enableAgentApi", "true")) as server:
         return _class_arrives(ctx, server.url, ns, n_alone, "one process" + ("" if gate else ", no gate"))
 
 
 def _deployment_sessions(ctx: Context, ns: tuple[int, ...], n_alone: int) -> dict[int, dict]:
     """2 replicas behind nginx: each request without a routing cookie lands on either replica."""
-    with classroom_deployment(ctx, replicas=2, database="sortlist_concurrency") as deployment:
+    with classroom_deployment(
+        ctx, replicas=2, database="sortlist_concurrency", env=AGENT_SESSIONS
+    ) as deployment:
         direct = tuple(f"http://{r.address}" for r in deployment.replicas)
         return _class_arrives(ctx, deployment.base_url, ns, n_alone, "2 replicas + nginx", warm_urls=direct)
 

@@ -27,8 +27,9 @@ class Deployment:
 
 @contextmanager
 def classroom_deployment(
-    ctx: Context, replicas: int = 2, database: str = "sortlist_bench"
+    ctx: Context, replicas: int = 2, database: str = "sortlist_bench", env: dict[str, str] | None = None
 ) -> Iterator[Deployment]:
+    """The set-up, torn down on exit; `env` adds to every replica's environment."""
     from sortlist_app.progress import new_learner_key
     from tests.infra.app_learners import AgentLearner, AppReplica
     from tests.infra.nginx import Nginx
@@ -44,13 +45,14 @@ def classroom_deployment(
         cluster.init()
         cluster.start()
         url = cluster.create_database(database)
-        env = {k: v for k, v in ctx.env.items() if not k.startswith("STREAMLIT_")}
-        env.update(
+        replica_env = {k: v for k, v in ctx.env.items() if not k.startswith("STREAMLIT_")}
+        replica_env.update(
+            env or {},
             SORTLIST_DATABASE_URL=url,
             STREAMLIT_SERVER_COOKIE_SECRET=secrets.token_hex(32),
             OMP_NUM_THREADS="1",  # one replica per core: torch must not spread over both
         )
-        started = [AppReplica(env) for _ in range(replicas)]
+        started = [AppReplica(replica_env) for _ in range(replicas)]
         for r in started:
             r.start()
         for r in started:
