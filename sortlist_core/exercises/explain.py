@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import torch
 
 from ..checkpoint import LoadedModel
 from ..data import InvalidListError, tokens_from_unsorted, validate_list
 from ..explain.breakdown import format_runs, prepared_for
 from ..explain.hypothesis import HARNESS, HARNESS_ENTRY, Hypothesis, HypothesisError
-from ..explain.references import NEXT_VALUE_ATTENTION, reference
+from ..explain.references import NEXT_VALUE_ATTENTION, reference_hypothesis
 from ..explain.run import INPUTS, decode_value, job_params
 from ..explain.score import hypothesis_logits, score_card
 from ..explain.score import per_token as score_tokens
@@ -29,21 +28,14 @@ from .verdict import Verdict
 GOAL_SHARE = 0.9
 
 
-def _reference_hypothesis(model: LoadedModel, key: str) -> Hypothesis:
-    """A reference's attention, computed here (trusted code: no sandbox, no TransformerLens)."""
-    namespace: dict = {}
-    exec(compile(reference(model, key).source, "<reference>", "exec"), namespace)  # noqa: S102 - our own text
-    toks = prepared_for(model).ctx.toks
-    patterns = np.stack([namespace["attention"](toks, h).numpy() for h in range(model.config.n_heads)])
-    return Hypothesis(patterns=patterns.astype(np.float32))
-
-
 def attention_goal(model: LoadedModel) -> dict:
     """The goal X of "recover at least X% with attention alone", from what the next-value-up
     reference (attention only) recovers on this model."""
     from ..explain.breakdown import explain
 
-    recovered = explain(prepared_for(model), _reference_hypothesis(model, "next_value")).card.recovered
+    recovered = explain(
+        prepared_for(model), reference_hypothesis(model, "next_value", prepared_for(model).ctx.toks)
+    ).card.recovered
     pct = min(recovered, 1.0) * 100 if math.isfinite(recovered) else 0.0
     goal = max(5, int(pct * GOAL_SHARE // 5) * 5)
     return {

@@ -7,9 +7,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+from torch import Tensor
+
 from ..checkpoint import LoadedModel
 from ..circuits import head_responsibility
 from .breakdown import value_runs
+from .hypothesis import Hypothesis
 
 NEXT_VALUE_ATTENTION = '''
 import torch
@@ -105,3 +109,24 @@ def reference(model: LoadedModel, key: str) -> ReferenceHypothesis:
         if ref.key == key:
             return ref
     raise KeyError(key)
+
+
+def reference_hypothesis(model: LoadedModel, key: str, toks: Tensor) -> Hypothesis:
+    """A reference's pieces computed in this process: its text is ours (trusted) and uses no
+    TransformerLens model, so no sandbox is needed."""
+    namespace: dict = {}
+    exec(compile(reference(model, key).source, "<reference>", "exec"), namespace)  # noqa: S102 - our own text
+    heads = range(model.config.n_heads)
+    patterns = np.stack([namespace["attention"](toks, h).numpy() for h in heads]).astype(np.float32)
+    handles = tuple(frozenset(namespace["handles"](h)) for h in heads) if "handles" in namespace else None
+    return Hypothesis(patterns=patterns, handles=handles)
+
+
+def reference_results(prep) -> tuple:
+    """(reference, Explanation) for every reference on the prepared evaluation set."""
+    from .breakdown import explain
+
+    return tuple(
+        (ref, explain(prep, reference_hypothesis(prep.model, ref.key, prep.ctx.toks)))
+        for ref in reference_hypotheses(prep.model)
+    )
