@@ -25,78 +25,79 @@ with st.spinner("Splicing the three reference explanations into the model…"):
     measured = hypothesis_editor.references_measured(model)
 st.markdown("\n".join(lesson.honest_summary(measured)))
 
-st.header("Your explanation")
-code = hypothesis_editor.editor(references)
-last = hypothesis_editor.test_button(model, code)
-if last is not None:
-    run, result = last["run"], last["result"]
-    if last["code"] != code:
-        st.caption("These results are for the code you tested last; you have edited it since.")
-    if result is None:
-        st.warning(run.message, icon="🤔")
-        if run.traceback:
-            st.code(run.traceback.strip(), language="text")
-    else:
-        card = result.card
-        cols = st.columns(4)
-        cols[0].metric("Loss recovered", lesson.pct(card.recovered))
-        cols[1].metric(
-            "Loss", f"{card.hypothesis.loss:.4f}", f"model {card.model.loss:.4f}", delta_color="off"
-        )
-        cols[2].metric(
-            "Accuracy",
-            f"{card.hypothesis.accuracy:.1%}",
-            f"model {card.model.accuracy:.1%}",
-            delta_color="off",
-        )
-        cols[3].metric("Pieces", ", ".join(result.pieces))
-        st.markdown(lesson.recovered_sentence(result))
-        show_figure(explain_figures.loss_bars(card), "explain loss", data=card.to_dict())
-        st.subheader("Where it breaks")
-        st.markdown("\n".join(f"- {s}" for s in lesson.breaks_sentences(result, cfg)))
-        left, right = st.columns(2)
-        labels = ["SEP"] + [str(cfg.list_len + i) for i in range(1, cfg.list_len)]
-        with left:
-            show_figure(
-                explain_figures.position_accuracy_bars(labels, *result.position_accuracy),
-                "explain positions",
-                data=result.to_dict()["per_position"],
-            )
-        with right:
-            show_figure(
-                explain_figures.value_accuracy_bars(*result.value_accuracy),
-                "explain values",
-                data=result.to_dict()["per_value"],
-            )
-        st.markdown("**The five lists where your hypothesis differs most from the model** (open each in the "
-                    "Attention page at the query that differs most, or in the Mystery page):")  # fmt: skip
-        rows = lesson.worst_list_rows(result, cfg, owners(model, None), state.model_query(model))
-        st.dataframe(
-            pd.DataFrame(rows),
-            hide_index=True,
-            column_config={
-                "Attention page": st.column_config.LinkColumn(display_text="open in Attention"),
-                "Mystery page": st.column_config.LinkColumn(display_text="open in Mystery"),
-            },
-        )
-        for r in rows:
-            st.markdown(f"[{r['list']} → Attention]({r['Attention page']}) · [Mystery]({r['Mystery page']})")
-else:
-    st.info("Load a reference or write your own, then press **Test my hypothesis**.", icon="🧪")
 
-st.header("Claims about weights, on every token pair")
-tested = last["run"].hypothesis if last is not None and last["result"] is not None else None
-checks = pair_checks(model, tested.handles if tested is not None else None)
-st.markdown(
-    "Some claims need no data: they are about the weights alone, so they can be checked on every "
-    "(query, key) token pair. Each value is examined in the head that handles it ("
-    + ("your `handles`" if tested is not None and tested.handles is not None else "the copying analysis")
-    + ")."
-)
-st.markdown("\n".join(lesson.pair_check_sentence(c) for c in checks))
-show_figure(
-    explain_figures.pair_check_heatmaps(checks), "explain pair checks", data=[c.to_dict() for c in checks]
-)
+@st.fragment
+def hypothesis_section() -> None:
+    """Editing and testing rerun this section only, not the page's measurements."""
+    st.header("Your explanation")
+    code = hypothesis_editor.editor(references)
+    last = hypothesis_editor.test_button(model, code)
+    if last is not None:
+        run, result = last["run"], last["result"]
+        if last["code"] != code:
+            st.caption("These results are for the code you tested last; you have edited it since.")
+        if result is None:
+            st.warning(run.message, icon="🤔")
+            if run.traceback:
+                st.code(run.traceback.strip(), language="text")
+        else:
+            card = result.card
+            cols = st.columns(4)
+            cols[0].metric("Loss recovered", lesson.pct(card.recovered))
+            cols[1].metric(
+                "Loss", f"{card.hypothesis.loss:.4f}", f"model {card.model.loss:.4f}", delta_color="off"
+            )
+            cols[2].metric(
+                "Accuracy",
+                f"{card.hypothesis.accuracy:.1%}",
+                f"model {card.model.accuracy:.1%}",
+                delta_color="off",
+            )
+            cols[3].metric("Pieces", ", ".join(result.pieces))
+            st.markdown(lesson.recovered_sentence(result))
+            show_figure(explain_figures.loss_bars(card), "explain loss", data=card.to_dict())
+            st.subheader("Where it breaks")
+            st.markdown("\n".join(f"- {s}" for s in lesson.breaks_sentences(result, cfg)))
+            left, right = st.columns(2)
+            labels = ["SEP"] + [str(cfg.list_len + i) for i in range(1, cfg.list_len)]
+            with left:
+                show_figure(
+                    explain_figures.position_accuracy_bars(labels, *result.position_accuracy),
+                    "explain positions",
+                    data=result.to_dict()["per_position"],
+                )
+            with right:
+                show_figure(
+                    explain_figures.value_accuracy_bars(*result.value_accuracy),
+                    "explain values",
+                    data=result.to_dict()["per_value"],
+                )
+            st.markdown("**The five lists where your hypothesis differs most from the model** (open each in the "
+                        "Attention page at the query that differs most, or in the Mystery page):")  # fmt: skip
+            rows = lesson.worst_list_rows(result, cfg, owners(model, None), state.model_query(model))
+            links = ("Attention page", "Mystery page")
+            table = pd.DataFrame([{k: v for k, v in r.items() if k not in links} for r in rows])
+            st.dataframe(table, hide_index=True)
+            st.markdown("\n".join(lesson.worst_list_links(rows)))
+    else:
+        st.info("Load a reference or write your own, then press **Test my hypothesis**.", icon="🧪")
+
+    st.header("Claims about weights, on every token pair")
+    tested = last["run"].hypothesis if last is not None and last["result"] is not None else None
+    checks = pair_checks(model, tested.handles if tested is not None else None)
+    st.markdown(
+        "Some claims need no data: they are about the weights alone, so they can be checked on every "
+        "(query, key) token pair. Each value is examined in the head that handles it ("
+        + ("your `handles`" if tested is not None and tested.handles is not None else "the copying analysis")
+        + ")."
+    )
+    st.markdown("\n".join(lesson.pair_check_sentence(c) for c in checks))
+    show_figure(
+        explain_figures.pair_check_heatmaps(checks), "explain pair checks", data=[c.to_dict() for c in checks]
+    )
+
+
+hypothesis_section()
 
 st.header("Exercises")
 code_exercise.render("explain.attention_alone", model)

@@ -155,3 +155,12 @@ def worst_list_rows(
             }
         )
     return rows
+
+
+def worst_list_links(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    """One numbered line per worst list, linking it into the Attention and Mystery pages."""
+    return [
+        f"{i}. `{r['list']}` at {r['at position']}: the model predicts {r['model predicts']}, you "
+        f"{r['you predict']} — [open in Attention]({r['Attention page']}) · [open in Mystery]({r['Mystery page']})"
+        for i, r in enumerate(rows, start=1)
+    ]

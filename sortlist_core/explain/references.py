@@ -63,7 +63,7 @@ class ReferenceHypothesis:
 
 
 def _ranges_literal(values: list[int]) -> str:
-    parts = [f"*range({a}, {b + 1})" for a, b in value_runs(values)]
+    parts = [str(a) if a == b else f"*range({a}, {b + 1})" for a, b in value_runs(values)]
     return "[" + ", ".join(parts) + "]"
 
 
