@@ -72,7 +72,7 @@ PAGES: tuple[PageSpec, ...] = (
     ),
     PageSpec(
         "explain",
-        "pages/5b_explain.py",
+        "pages/7_explain.py",
         "Explain it",
         "🧪",
         ("explain.attention_alone", "explain.disagreement"),

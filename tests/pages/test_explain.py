@@ -9,7 +9,7 @@ from sortlist_app.widgets import hypothesis_editor as editor
 
 from ..page_helpers import assert_ok, joined, open_page
 
-PAGE = "pages/5b_explain.py"
+PAGE = "pages/7_explain.py"
 
 
 def _metric(at, label: str) -> str:
