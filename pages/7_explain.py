@@ -53,7 +53,8 @@ def hypothesis_section() -> None:
                 f"model {card.model.accuracy:.1%}",
                 delta_color="off",
             )
-            cols[3].metric("Pieces", ", ".join(result.pieces))
+            cols[3].metric("Uniform attention recovers", lesson.pct(card.uniform_recovered))
+            st.caption(f"Spliced: {', '.join(result.pieces)}.")
             st.markdown(lesson.recovered_sentence(result))
             show_figure(explain_figures.loss_bars(card), "explain loss", data=card.to_dict())
             st.subheader("Where it breaks")
@@ -68,7 +69,7 @@ def hypothesis_section() -> None:
                 )
             with right:
                 show_figure(
-                    explain_figures.value_accuracy_bars(*result.value_accuracy),
+                    explain_figures.value_accuracy_lines(*result.value_accuracy),
                     "explain values",
                     data=result.to_dict()["per_value"],
                 )

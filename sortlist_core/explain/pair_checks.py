@@ -22,6 +22,7 @@ from ..model import token_tables
 class PairCheck:
     key: str
     claim: str  # one sentence, in the page's words
+    title: str  # a few words, for a figure panel
     query_label: str
     key_label: str
     holds: np.ndarray  # [query key] 1.0 / 0.0 / nan
@@ -59,9 +60,9 @@ def owners(model: LoadedModel, handles: tuple[frozenset[int], ...] | None = None
     return owner
 
 
-def _check(key: str, claim: str, q: str, k: str, holds: np.ndarray) -> PairCheck:
+def _check(key: str, claim: str, title: str, q: str, k: str, holds: np.ndarray) -> PairCheck:
     failing = tuple(int(r) for r in range(holds.shape[0]) if (holds[r] == 0).any())
-    return PairCheck(key, claim, q, k, holds, failing)
+    return PairCheck(key, claim, title, q, k, holds, failing)
 
 
 def next_value_top_qk(qk: np.ndarray, owner: np.ndarray) -> PairCheck:
@@ -75,6 +76,7 @@ def next_value_top_qk(qk: np.ndarray, owner: np.ndarray) -> PairCheck:
     return _check(
         "next_value_qk",
         "the key with the highest QK score is the next value up (in the head that handles it)",
+        "QK: the next value up scores highest",
         "query token d",
         "key token s",
         holds,
@@ -92,6 +94,7 @@ def ov_copies(ov: np.ndarray, owner: np.ndarray) -> PairCheck:
     return _check(
         "ov_copies",
         "attending to a value raises its own logit above every other value's (OV copies)",
+        "OV: a value raises its own logit most",
         "source token s",
         "other prediction t",
         holds,
@@ -115,6 +118,7 @@ def sep_prefers_smaller(model: LoadedModel, owner: np.ndarray) -> PairCheck:
     return _check(
         "sep_min",
         "SEP scores a smaller value above a larger one (so it finds the minimum)",
+        "SEP: smaller values score higher",
         "smaller value a",
         "larger value b",
         holds,

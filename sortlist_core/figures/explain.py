@@ -52,17 +52,18 @@ def position_accuracy_bars(labels: Sequence[str], hyp: np.ndarray, model: np.nda
     return _pair_bars(labels, hyp, model, "Accuracy per prediction position", "query position", "accuracy")
 
 
-def value_accuracy_bars(hyp: np.ndarray, model: np.ndarray) -> go.Figure:
-    """Accuracy per target value (the value to be predicted); NaN where a value never occurs."""
-    values = [str(v) for v in range(len(hyp))]
-    return _pair_bars(
-        values,
-        np.nan_to_num(hyp),
-        np.nan_to_num(model),
-        "Accuracy per value predicted",
-        "target value",
-        "accuracy",
-    )
+def value_accuracy_lines(hyp: np.ndarray, model: np.ndarray) -> go.Figure:
+    """Accuracy per target value (the value to be predicted); gaps where a value never occurs."""
+    values = list(range(len(hyp)))
+    fig = go.Figure()
+    for name, y, colour in (("model", model, MODEL_COLOUR), ("your hypothesis", hyp, HYPOTHESIS_COLOUR)):
+        fig.add_scatter(
+            x=values, y=y, name=name, mode="lines+markers", marker_color=colour, line_color=colour
+        )
+    fig.update_layout(legend={"orientation": "h", "y": -0.3})
+    fig.update_xaxes(title="target value")
+    fig.update_yaxes(title="accuracy", range=[-0.02, 1.05])
+    return finish_layout(fig, "Accuracy per value predicted", 340)
 
 
 def pair_check_heatmaps(checks: Sequence[PairCheck]) -> go.Figure:
@@ -70,7 +71,7 @@ def pair_check_heatmaps(checks: Sequence[PairCheck]) -> go.Figure:
     fig = make_subplots(
         rows=1,
         cols=len(checks),
-        subplot_titles=[f"{c.claim[:48]}…<br>holds on {c.fraction:.1%} of pairs" for c in checks],
+        subplot_titles=[f"{c.title}<br>holds on {c.fraction:.1%} of pairs" for c in checks],
         horizontal_spacing=0.06,
     )
     scale = [[0, "#d62728"], [0.5, "#d62728"], [0.5, "#2ca02c"], [1, "#2ca02c"]]
@@ -96,4 +97,10 @@ def pair_check_heatmaps(checks: Sequence[PairCheck]) -> go.Figure:
     return finish_layout(fig, "Claims about weights, checked on every token pair", 430, margin={"t": 110})
 
 
-__all__ = ["head_colour", "loss_bars", "pair_check_heatmaps", "position_accuracy_bars", "value_accuracy_bars"]
+__all__ = [
+    "head_colour",
+    "loss_bars",
+    "pair_check_heatmaps",
+    "position_accuracy_bars",
+    "value_accuracy_lines",
+]
