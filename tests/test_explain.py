@@ -26,13 +26,19 @@ from sortlist_core.explain import (
 )
 from sortlist_core.explain.hypothesis import check_patterns, decode_hypothesis
 from sortlist_core.explain.references import reference_hypothesis, reference_results
-from sortlist_core.explain.run import run_hypothesis
+from sortlist_core.explain.run import hypothesis_from_outcome, hypothesis_job
 from sortlist_core.model import run
 from sortlist_core.paths import PROJECT_ROOT
+from sortlist_core.runner import Limits, Runner, RunnerMode
+from sortlist_core.runner import sandbox as sandbox_mod
+from sortlist_core.runner.mode import ModeDecision
 
 from .conftest import REPO_ROOT
+from .test_runner import SECRET, assert_nothing_survives, probe, server_secret  # noqa: F401 - fixtures
 
 LESSON = PROJECT_ROOT / "assets" / "lesson_model.pt"
+# the runner tests' limits, with room for building the TransformerLens model the harness offers
+HOSTILE_LIMITS = Limits(cpu_s=4, wall_s=10, memory_mb=1024, processes=32, open_files=64)
 
 
 @pytest.fixture(scope="module")
@@ -150,32 +156,80 @@ def test_pair_checks_cover_every_pair_and_follow_the_routing(reference_model, sw
 
 
 # --- hostile code meets the runner's sandbox -------------------------------------------------
+# The runner's own hostile-code helpers (tests/test_runner.py), in process and sandbox mode.
 
 
-def test_hostile_hypotheses_are_contained(lesson):
-    os.environ["SORTLIST_TEST_SECRET"] = "s3cr3t-explain"
-    try:
-        leak = (
-            "import os, numpy as np\n"
-            "def attention(tokens, head):\n"
-            "    print(os.environ.get('SORTLIST_TEST_SECRET'), os.getuid())\n"
-            "    raise RuntimeError(str(dict(os.environ)))\n"
-        )
-        ran = run_hypothesis(lesson, leak, timeout_s=20)
-        assert ran.hypothesis is None and ran.status == "error"
-        assert "s3cr3t-explain" not in ran.stdout + ran.traceback + ran.message
-        assert not ran.stdout.split()[-1] == "0"  # never root
-    finally:
-        os.environ.pop("SORTLIST_TEST_SECRET", None)
-    loop = "def attention(tokens, head):\n    while True:\n        pass\n"
-    ran = run_hypothesis(lesson, loop, timeout_s=2)
-    assert ran.hypothesis is None and ran.status == "timeout", ran
-    subclass = (
-        "import numpy as np\nclass Evil(np.ndarray):\n    def __reduce__(self):\n        return (print, ('pwned',))\n"
-        "def attention(tokens, head):\n    return 'not an array'\n"
+@pytest.fixture(scope="module", params=["process", "sandbox"])
+def hostile_runner(request, server_secret):  # noqa: F811 - the runner tests' fixture
+    mode = RunnerMode(request.param)
+    if mode is RunnerMode.SANDBOX:
+        works, why = sandbox_mod.probe()
+        if not works:
+            if os.environ.get("CI") == "true":
+                pytest.fail(f"bubblewrap cannot run under CI: {why}")
+            pytest.skip(f"bubblewrap cannot run here: {why}")
+    r = Runner(ModeDecision(mode, "test"), HOSTILE_LIMITS, max_running=2, max_queued=4)
+    r.warm_up()
+    yield r
+    r.close()
+    assert_nothing_survives(r)
+
+
+def _run(runner, model, source: str):
+    return hypothesis_from_outcome(model, runner.run(hypothesis_job(model, source)))
+
+
+def test_a_hypothesis_cannot_read_the_servers_secrets_or_run_as_root(hostile_runner, lesson):
+    spy = (
+        "import os, glob\n"
+        "def attention(tokens, head):\n"
+        "    seen = [str(dict(os.environ)), str(os.getuid())]\n"
+        "    for p in glob.glob('/proc/*/environ'):\n"
+        "        try:\n"
+        "            seen.append(open(p, 'rb').read().decode('latin-1'))\n"
+        "        except OSError:\n"
+        "            pass\n"
+        "    print(' | '.join(seen))\n"
+        "    raise RuntimeError(seen[0])\n"
     )
-    ran = run_hypothesis(lesson, subclass, timeout_s=20)
-    assert ran.hypothesis is None and "numbers" in (ran.traceback + ran.message)
+    ran = _run(hostile_runner, lesson, spy)
+    assert ran.hypothesis is None and ran.status == "error", ran
+    assert SECRET not in ran.stdout + ran.traceback + ran.message
+    assert ran.stdout.split(" | ")[1] != "0"  # never root
+
+
+def test_runaway_and_forking_hypotheses_are_stopped_and_leave_nothing(hostile_runner, lesson, probe):  # noqa: F811
+    loop = "def attention(tokens, head):\n    while True:\n        pass\n"
+    ran = _run(hostile_runner, lesson, loop)
+    assert ran.hypothesis is None and ran.status == "timeout", ran
+    forks = (
+        "import os, time\n"
+        "def attention(tokens, head):\n"
+        "    for _ in range(300):\n"
+        "        try:\n"
+        "            if os.fork() == 0:\n"
+        "                time.sleep(100)\n"
+        "        except OSError:\n"
+        "            pass\n"
+        "    return tokens\n"
+    )
+    ran = _run(hostile_runner, lesson, forks)
+    assert ran.hypothesis is None and "axes" in ran.message, ran  # tokens are no pattern: a TA message
+    assert_nothing_survives(hostile_runner)
+
+
+def test_a_hostile_return_value_is_never_unpickled(hostile_runner, lesson):
+    evil = (
+        "import numpy as np\n"
+        "class Evil:\n"
+        "    def __reduce__(self):\n"
+        "        return (print, ('pwned',))\n"
+        "def attention(tokens, head):\n"
+        "    return np.array([Evil()], dtype=object)\n"
+    )
+    ran = _run(hostile_runner, lesson, evil)
+    assert ran.hypothesis is None and "pwned" not in ran.stdout, ran
+    assert "numbers" in ran.traceback + ran.message
 
 
 # --- CLI --------------------------------------------------------------------------------------

@@ -40,31 +40,21 @@ def decode_value(model: LoadedModel, value: Any, mode: str) -> Hypothesis:
     )
 
 
-def run_hypothesis(
-    model: LoadedModel,
-    source: str,
-    *,
-    mode: str = "full",
-    session: str | None = None,
-    timeout_s: float = 20.0,
-) -> HypothesisRun:
-    """Run the learner's hypothesis in the sandboxed runner and check what comes back."""
-    from ..runner import Job, run_job
+def hypothesis_job(model: LoadedModel, source: str, mode: str = "full") -> Any:
+    """The runner `Job` for a hypothesis: the learner's code with the harness appended."""
+    from ..runner import Job
 
-    if len(source) > MAX_SOURCE_CHARS:
-        return HypothesisRun(
-            None,
-            f"Your code is {len(source):,} characters long; at most {MAX_SOURCE_CHARS:,}.",
-            status="error",
-        )
-    job = Job(
+    return Job(
         source=harness_source(source),
         entry=HARNESS_ENTRY,
         inputs=INPUTS,
         params=job_params(model, mode),
         checkpoint=checkpoint_bytes(model.state_dict, model.config, model.metadata),
     )
-    outcome = run_job(job, session=session, timeout_s=timeout_s)
+
+
+def hypothesis_from_outcome(model: LoadedModel, outcome: Any, mode: str = "full") -> HypothesisRun:
+    """A runner `RunOutcome` -> a checked hypothesis, or the sentence that says why not."""
     common = {"traceback": outcome.traceback, "stdout": outcome.stdout, "status": outcome.status}
     if not outcome.ok:
         return HypothesisRun(
@@ -74,6 +64,27 @@ def run_hypothesis(
         return HypothesisRun(decode_value(model, outcome.value, mode), seconds=outcome.seconds, **common)
     except HypothesisError as exc:
         return HypothesisRun(None, str(exc), seconds=outcome.seconds, **common)
+
+
+def run_hypothesis(
+    model: LoadedModel,
+    source: str,
+    *,
+    mode: str = "full",
+    session: str | None = None,
+    timeout_s: float = 20.0,
+) -> HypothesisRun:
+    """Run the learner's hypothesis in the sandboxed runner and check what comes back."""
+    from ..runner import run_job
+
+    if len(source) > MAX_SOURCE_CHARS:
+        return HypothesisRun(
+            None,
+            f"Your code is {len(source):,} characters long; at most {MAX_SOURCE_CHARS:,}.",
+            status="error",
+        )
+    outcome = run_job(hypothesis_job(model, source, mode), session=session, timeout_s=timeout_s)
+    return hypothesis_from_outcome(model, outcome, mode)
 
 
 def raw_value_in_process(model: LoadedModel, namespace: dict[str, Any], mode: str) -> Any:
