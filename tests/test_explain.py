@@ -258,3 +258,36 @@ def test_cli_explains_the_writeup_reference_and_refuses_bad_input(tmp_path, less
     for args in ([str(bad), "--checkpoint", str(LESSON)], [str(tmp_path / "missing.py")]):
         out = _cli(*args)
         assert out.returncode == 2 and out.stdout == "" and len(out.stderr.strip().splitlines()) == 1, out
+
+
+def test_a_zero_ov_removes_exactly_the_heads_direct_contribution(lesson, lesson_prep):
+    """`ov`: the head's logit contribution becomes sum_k pattern * ov[token_k] (here 0), with the
+    final LayerNorm's scale of the pass; checked against the model's own forward pass."""
+    from sortlist_core.explain.splice import spliced_logits
+
+    ctx = lesson_prep.ctx
+    n, V = lesson.config.n_heads, lesson.config.d_vocab
+    fwd = run(lesson.weights, ctx.toks)
+    P = ctx.positions
+    own = torch.einsum("bphd,dv->bphv", fwd.head_out[:, P] / fwd.final_scale[:, P, None], lesson.weights.W_U)
+    for h in range(n):
+        ov = np.zeros((n, V, V), dtype=np.float32)
+        got = spliced_logits(ctx, ov=ov, heads=(h,))
+        assert torch.allclose(got, fwd.logits[:, P] - own[:, :, h], atol=1e-4)
+    # a constant table adds that constant to every logit: the prediction is the zero table's
+    shifted = spliced_logits(ctx, ov=np.full((n, V, V), 3.0, dtype=np.float32))
+    zero = spliced_logits(ctx, ov=np.zeros((n, V, V), dtype=np.float32))
+    assert torch.allclose(shifted.log_softmax(-1), zero.log_softmax(-1), atol=1e-4)
+
+
+def test_ov_and_handles_come_back_through_the_harness_checked(lesson):
+    V = lesson.config.d_vocab
+    code = f"import torch\ndef ov(head):\n    return torch.eye({V}) * (head + 1)\ndef handles(head):\n    return {{head, 10}}\n"
+    hyp = hypothesis_in_process(lesson, code)
+    assert hyp.pieces == ("handles", "ov")
+    assert hyp.ov.shape == (lesson.config.n_heads, V, V) and hyp.ov[1, 3, 3] == 2
+    assert hyp.handles == (frozenset({0, 10}), frozenset({1, 10}))
+    with pytest.raises(HypothesisError, match=r"expected \[d_vocab, d_vocab\]"):
+        hypothesis_in_process(lesson, "import torch\ndef ov(head):\n    return torch.eye(5)\n")
+    with pytest.raises(HypothesisError, match="defines none"):
+        hypothesis_in_process(lesson, "x = 1\n")

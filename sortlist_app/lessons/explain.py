@@ -90,15 +90,16 @@ def honest_summary(results: Sequence[tuple[ReferenceHypothesis, Explanation]]) -
         results, key=lambda r: r[1].card.recovered if math.isfinite(r[1].card.recovered) else -1e9
     )
     b = best.beyond_next
+    sep_h, sep_m = best.sep_accuracy
     if best.card.recovered >= 1:
         lines.append(
             f"\n*{best_ref.title}* loses **less** than the model itself ({best.card.hypothesis.loss:.4f} vs "
             f"{best.card.model.loss:.4f}): the idealised story is sharper than the model. The model's own "
             f"loss is concentrated where its heads attend past the next value (the d → d+2 puzzle, "
-            f"{b.fraction:.1%} of queries, model loss {b.model_loss:.3f} there)."
+            f"{b.fraction:.1%} of queries, model loss {b.model_loss:.3f} there). At SEP, where the story says "
+            f"'attend to the minimum', it is right {sep_h:.1%} of the time and the model {sep_m:.1%}."
         )
     else:
-        sep_h, sep_m = best.sep_accuracy
         lines.append(
             f"\n*{best_ref.title}* misses {pct(1 - best.card.recovered)} of the loss. At SEP it is right "
             f"{sep_h:.1%} of the time (model {sep_m:.1%}); values it gets wrong: {format_runs(best.wrong_ranges)}; "

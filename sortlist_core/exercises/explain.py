@@ -17,8 +17,7 @@ from ..explain.breakdown import format_runs, prepared_for
 from ..explain.hypothesis import HARNESS, HARNESS_ENTRY, Hypothesis, HypothesisError
 from ..explain.references import NEXT_VALUE_ATTENTION, reference_hypothesis
 from ..explain.run import INPUTS, decode_value, job_params
-from ..explain.score import hypothesis_logits, score_card
-from ..explain.score import per_token as score_tokens
+from ..explain.score import hypothesis_logits
 from ..explain.splice import splice_context, spliced_logits
 from ..model import token_tables
 from .spec import CodeExercise
@@ -274,4 +273,4 @@ DISAGREEMENT = CodeExercise(
 )
 
 EXERCISES = (ATTENTION_ALONE, DISAGREEMENT)
-__all__ = ["EXERCISES", "attention_goal", "score_card", "score_tokens"]
+__all__ = ["EXERCISES", "attention_goal", "disagreement_params"]

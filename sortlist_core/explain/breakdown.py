@@ -4,6 +4,7 @@ simple story measured on the model (SEP, and queries whose head attends past the
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -231,15 +232,18 @@ def explain(prep: Prepared, hyp: Hypothesis) -> Explanation:
 
 _PREPARED: dict[str, Prepared] = {}
 _PREPARED_MAX = 4
+_PREPARED_LOCK = threading.Lock()  # graders of several sessions may ask at once
 
 
 def prepared_for(model: LoadedModel) -> Prepared:
     """`prepare(model)` on the evaluation set, kept for the last few models (graders, the CLI)."""
     key = model.weights_sha256
-    prep = _PREPARED.get(key)
+    with _PREPARED_LOCK:
+        prep = _PREPARED.get(key)
     if prep is None:
-        prep = prepare(model)
-        if len(_PREPARED) >= _PREPARED_MAX:
-            _PREPARED.pop(next(iter(_PREPARED)))
-        _PREPARED[key] = prep
+        prep = prepare(model)  # outside the lock: another model's grader need not wait
+        with _PREPARED_LOCK:
+            while len(_PREPARED) >= _PREPARED_MAX:
+                _PREPARED.pop(next(iter(_PREPARED)))
+            prep = _PREPARED.setdefault(key, prep)
     return prep
