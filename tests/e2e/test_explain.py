@@ -2,7 +2,8 @@
 (the app's default), ARENA's original checkpoint and a 3-head model trained here with the CLI's
 fast recipe. The learner loads the write-up's hypothesis, tests it, sees the fraction of loss
 recovered and the five worst lists (linked to the Attention and Mystery pages), edits the code
-in the Ace editor and sees the number change."""
+in the Ace editor and sees the number change; then solves the page's two graded exercises and
+the sidebar counts them."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
+
+from sortlist_core.exercises import exercises_on_page
 
 from .harness import (
     BUNDLED_MODEL,
@@ -27,6 +30,7 @@ from .harness import (
     open_page,
     wait_ready,
 )
+from .test_code_exercises import solve
 
 pytestmark = pytest.mark.e2e
 RUN_S = 180  # a cold runner imports torch + TransformerLens, then builds the model
@@ -107,6 +111,11 @@ def test_learner_tests_and_edits_an_explanation(model, browser, tmp_path, reques
             assert float(before[:-1]) > 90, before  # the write-up's story holds on each of them
             assert float(after[:-1]) < float(before[:-1]), (before, after)
             assert_no_exception(page, f"explain on {model} after the edit", server)
+            # the page's two graded code exercises, solved through the same editor and runner
+            for ex in exercises_on_page("explain"):
+                assert "Correct" in solve(page, ex, n_links), ex.id
+            sidebar = page.locator('[data-testid="stSidebar"]')
+            expect(sidebar).to_contain_text("Explain it: 2 of 2", timeout=RUN_S * 1000)
             assert not network.blocked, f"requests that leave localhost: {network.blocked}"
         finally:
             context.close()
