@@ -58,3 +58,9 @@ def test_malformed_hypothesis_gets_a_ta_message_and_keeps_the_code(monkeypatch, 
     warnings = joined(at.warning)
     assert "sums to" in warnings and "not 1" in warnings, warnings
     assert at.session_state[editor.TEXT] == code
+
+
+def test_without_a_model_the_page_explains_and_links_to_the_model_page(monkeypatch, tmp_path):
+    at = open_page(monkeypatch, PAGE, tmp_path / "missing.pt")
+    assert "No model to analyse" in joined(at.error)
+    assert any(link.proto.page == "model" for link in at.get("page_link"))
