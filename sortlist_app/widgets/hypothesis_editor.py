@@ -4,13 +4,14 @@ result kept in the session (per model) until the next test. The code runs in the
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import streamlit as st
 
 from sortlist_app.run_gate import RUN_GATE
 from sortlist_core.checkpoint import LoadedModel
-from sortlist_core.explain import Explanation, ReferenceHypothesis, explain, run_hypothesis
+from sortlist_core.explain import Explanation, Hypothesis, ReferenceHypothesis, explain, run_hypothesis
 from sortlist_core.runner import RunnerMode, runner_mode
 
 from . import state
@@ -86,6 +87,8 @@ def test_button(model: LoadedModel, code: str) -> dict[str, Any] | None:
                 status.update(label="Splicing it into the model on the 500 evaluation lists…")
                 result = explain(prepared(model), ran.hypothesis)
             status.update(label="Done" if result else "Your hypothesis could not be tested", state="complete")
+        if ran.hypothesis is not None:  # the session keeps the routing, not ~2 MB of patterns
+            ran = replace(ran, hypothesis=Hypothesis(handles=ran.hypothesis.handles))
         st.session_state[RESULT] = {"model": model.weights_sha256, "code": code, "run": ran, "result": result}
     last = st.session_state.get(RESULT)
     return last if last is not None and last["model"] == model.weights_sha256 else None
