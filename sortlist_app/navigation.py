@@ -70,6 +70,13 @@ PAGES: tuple[PageSpec, ...] = (
         ("mystery.cross_sign", "mystery.larger_total", "mystery.direct_path")
         + ("mystery.dla_yz", "mystery.direct_path_accuracy"),
     ),
+    PageSpec(
+        "explain",
+        "pages/7_explain.py",
+        "Explain it",
+        "🧪",
+        ("explain.attention_alone", "explain.disagreement"),
+    ),
     PageSpec("model", "pages/6_model.py", "Model", "📦"),
 )
 

@@ -1,4 +1,4 @@
-"""`python -m sortlist_core {report,advex,train,fetch-original}`: the stable command-line surface."""
+"""`python -m sortlist_core {report,advex,train,fetch-original,exercises,explain}`: the stable command-line surface."""
 
 from __future__ import annotations
 
@@ -213,6 +213,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .exercises.cli import add_exercises_parser
 
     add_exercises_parser(sub)
+    from .explain.cli import add_explain_parser
+
+    add_explain_parser(sub)
     return parser
 
 

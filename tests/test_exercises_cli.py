@@ -76,6 +76,8 @@ def test_check_runs_through_the_real_runner(tmp_path):
 def test_notebook_files_are_valid(tmp_path):
     import nbformat
 
+    from sortlist_core.exercises.notebooks import _submitted
+
     out = cli("notebook", "--out", str(tmp_path))
     assert out.returncode == 0, out.stderr
     for page in PAGES:
@@ -84,7 +86,8 @@ def test_notebook_files_are_valid(tmp_path):
         text = "\n".join(c.source for c in nb.cells)
         for ex in all_exercises():
             if ex.page == page:
-                assert ex.starter.strip() in text and f"check_{ex.name}({ex.entry})" in text
+                submitted = _submitted(ex)  # the entry, or the learner's function a harness calls
+                assert ex.starter.strip() in text and f"check_{ex.name}({submitted})" in text
                 assert ex.solution.strip() not in text
 
 

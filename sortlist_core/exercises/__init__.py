@@ -13,7 +13,7 @@ from .verdict import Verdict, compare
 
 def all_exercises() -> tuple[CodeExercise, ...]:
     """Every exercise, page by page in the app's order."""
-    from . import adversarial, attention, circuits, mystery, problem
+    from . import adversarial, attention, circuits, explain, mystery, problem
 
     return (
         problem.EXERCISES
@@ -21,6 +21,7 @@ def all_exercises() -> tuple[CodeExercise, ...]:
         + circuits.EXERCISES
         + adversarial.EXERCISES
         + mystery.EXERCISES
+        + explain.EXERCISES
     )
 
 

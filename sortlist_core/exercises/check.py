@@ -81,7 +81,7 @@ def run_submission(
         )
         return verdict_from_outcome(exercise, model, params, too_long), too_long
     job = Job(
-        source=source,
+        source=source + exercise.harness,
         entry=exercise.entry,
         inputs=tuple(exercise.inputs),
         params=params,

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import nbformat
@@ -18,6 +19,7 @@ PAGE_TITLES = {
     "circuits": "OV and QK circuits",
     "adversarial": "Adversarial examples",
     "mystery": "The [d, d+1, d+2] mystery",
+    "explain": "Explain it: test your explanation of the whole model",
 }
 
 
@@ -34,6 +36,13 @@ from sortlist_core.exercises import notebook_support as nb
 CHECKPOINT = {checkpoint!r}  # a checkpoint path; None = the bundled model (assets/bundled_model.pt)
 loaded, model = nb.load(CHECKPOINT)  # model: the TransformerLens model with processed weights
 print(f"{{loaded.name}}: {{model.cfg.n_heads}} heads, d_vocab {{model.cfg.d_vocab}}")"""
+
+
+def _submitted(ex) -> str:
+    """The function a check cell passes: the entry, or (harnessed exercises) the starter's last."""
+    if not ex.harness:
+        return ex.entry
+    return re.findall(r"^def (\w+)", ex.starter, re.MULTILINE)[-1]
 
 
 def page_notebook(page: str, *, solutions: bool, checkpoint: str | None = None) -> nbformat.NotebookNode:
@@ -58,7 +67,9 @@ def page_notebook(page: str, *, solutions: bool, checkpoint: str | None = None) 
         cells.append(new_code_cell(f"nb.show({ex.id!r}, loaded)"))
         cells.append(new_code_cell((ex.solution if solutions else ex.starter).rstrip()))
         cells.append(
-            new_code_cell(f"check_{ex.name} = nb.checker({ex.id!r}, loaded)\ncheck_{ex.name}({ex.entry});")
+            new_code_cell(
+                f"check_{ex.name} = nb.checker({ex.id!r}, loaded)\ncheck_{ex.name}({_submitted(ex)});"
+            )
         )
     nb = new_notebook(cells=cells)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}

@@ -9,7 +9,7 @@ from typing import Any
 from ..checkpoint import LoadedModel
 from .verdict import Verdict
 
-PAGES = ("problem", "attention", "circuits", "adversarial", "mystery")
+PAGES = ("problem", "attention", "circuits", "adversarial", "mystery", "explain")
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,9 @@ class CodeExercise:
     inputs: tuple[str, ...]
     params: Callable[[LoadedModel], dict]
     check: Callable[[LoadedModel, dict, Any], Verdict]
+    # Trusted code appended to the learner's source that defines `entry` and calls the learner's
+    # own functions (the Explain page's hypotheses); "" = the learner defines `entry` themselves.
+    harness: str = ""
 
     @property
     def name(self) -> str:

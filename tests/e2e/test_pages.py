@@ -176,6 +176,14 @@ def interact_model(c: Ctx) -> None:
     expect(c.page.locator('[data-testid="stMain"]')).not_to_contain_text("no longer has")
 
 
+def interact_explain(c: Ctx) -> None:
+    """Load the write-up's hypothesis, test it, edit it, test again: the fraction changes."""
+    from .test_explain import load_test_edit_retest
+
+    before, after = load_test_edit_retest(c.page, c.n_links)
+    assert before != after, (before, after)
+
+
 @dataclass(frozen=True)
 class PageCheck:
     interact: Callable[[Ctx], None]
@@ -189,6 +197,7 @@ CHECKS: dict[str, PageCheck] = {
     "circuits": PageCheck(interact_circuits, min_charts=5),
     "adversarial": PageCheck(interact_adversarial, min_charts=2, circuitsvis=1),
     "mystery": PageCheck(interact_mystery, min_charts=2),
+    "explain": PageCheck(interact_explain, min_charts=1),
     "model": PageCheck(interact_model),
 }
 PAGES = app_pages()
