@@ -8,14 +8,14 @@ in the server's memory: a restart empties it, and the app then says the model is
 
 from __future__ import annotations
 
-import os
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
+from sortlist_core import settings
 from sortlist_core.checkpoint import LoadedModel
 
-MAX_ENTRIES_ENV = "SORTLIST_MODEL_CACHE_ENTRIES"
+MAX_ENTRIES_ENV = settings.MODEL_CACHE_ENTRIES
 DEFAULT_MAX_ENTRIES = 32
 DEFAULT_MAX_BYTES = 256 * 1024 * 1024  # weights only; a 2-head sorter is ~0.2 MB
 
@@ -86,7 +86,4 @@ class ModelCache:
 
 def max_entries_from_env() -> int:
     """`$SORTLIST_MODEL_CACHE_ENTRIES` (at least 1), else the default."""
-    try:
-        return max(1, int(os.environ.get(MAX_ENTRIES_ENV, "")))
-    except ValueError:
-        return DEFAULT_MAX_ENTRIES
+    return settings.integer(MAX_ENTRIES_ENV, DEFAULT_MAX_ENTRIES, 1, 10_000)

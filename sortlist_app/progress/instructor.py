@@ -17,22 +17,22 @@ from __future__ import annotations
 import csv
 import hmac
 import io
-import os
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from sortlist_core import settings
+
 from .store import ClassAttempt, ClassLearner, to_datetime
 
-INSTRUCTOR_TOKEN_ENV = "SORTLIST_INSTRUCTOR_TOKEN"
+INSTRUCTOR_TOKEN_ENV = settings.INSTRUCTOR_TOKEN
 
 
-def instructor_token(env: Mapping[str, str] = os.environ) -> str | None:
+def instructor_token(env: Mapping[str, str] | None = None) -> str | None:
     """The configured token, or None (then the instructor view must not exist)."""
-    token = env.get(INSTRUCTOR_TOKEN_ENV, "").strip()
-    return token or None
+    return settings.text(INSTRUCTOR_TOKEN_ENV, env=env) or None
 
 
 def token_matches(given: str | None, expected: str | None) -> bool:

@@ -32,10 +32,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
+from sortlist_core import settings
+
 from .errors import InvalidLearnerKey
 
-DATABASE_URL_ENV = "SORTLIST_DATABASE_URL"
-DATA_DIR_ENV = "SORTLIST_DATA_DIR"
+DATABASE_URL_ENV = settings.DATABASE_URL
+DATA_DIR_ENV = settings.DATA_DIR
 SQLITE_FILENAME = "progress.sqlite3"
 
 AttemptKind = Literal["answer", "code"]
@@ -212,19 +214,22 @@ class ProgressStore(abc.ABC):
         """Where the progress goes, for logs and the instructor (no password)."""
 
 
-def default_data_dir(env: Mapping[str, str] = os.environ) -> Path:
+def default_data_dir(env: Mapping[str, str] | None = None) -> Path:
     """`SORTLIST_DATA_DIR`, else `$XDG_DATA_HOME/sortlist`, else `~/.local/share/sortlist`."""
-    if env.get(DATA_DIR_ENV):
-        return Path(env[DATA_DIR_ENV]).expanduser()
+    env = os.environ if env is None else env
+    configured = settings.text(DATA_DIR_ENV, env=env)
+    if configured:
+        return Path(configured).expanduser()
     if env.get("XDG_DATA_HOME"):
         return Path(env["XDG_DATA_HOME"]).expanduser() / "sortlist"
     return Path.home() / ".local" / "share" / "sortlist"
 
 
-def open_store(env: Mapping[str, str] = os.environ, **options) -> ProgressStore:
+def open_store(env: Mapping[str, str] | None = None, **options) -> ProgressStore:
     """The configured store. Opening never fails: connecting (and migrating) happens on first
     use, so an app whose database is down still starts and reports it on the first call."""
-    url = env.get(DATABASE_URL_ENV, "").strip()
+    env = os.environ if env is None else env
+    url = settings.text(DATABASE_URL_ENV, env=env)
     if url:
         from .postgres_store import PostgresStore
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -42,13 +41,13 @@ from sortlist_core import attention as _attention
 from sortlist_core import circuits as _circuits
 from sortlist_core import metrics as _metrics
 from sortlist_core import mystery as _mystery
-from sortlist_core import paths
+from sortlist_core import paths, settings
 from sortlist_core import report as _report
 from sortlist_core.checkpoint import CheckpointError, LoadedModel, load_checkpoint
 from sortlist_core.data import EVAL_SEED, EVAL_SIZE, CustomSortedListDataset, SortedListDataset
 from sortlist_core.paths import BUNDLED_MODEL_PATH, BundledModel
 
-MODEL_PATH_ENV = "SORTLIST_MODEL_PATH"
+MODEL_PATH_ENV = settings.MODEL_PATH
 MODEL_PAGE = "pages/6_model.py"
 SESSION_MODEL_KEY = "sortlist.model"  # an uploaded / trained / fetched LoadedModel in use
 BUNDLED_CHOICE_KEY = "sortlist.model.bundled"  # registry key of a bundled model chosen in the switcher
@@ -78,7 +77,7 @@ class DefaultModel:
 def default_model_path() -> Path:
     """`$SORTLIST_MODEL_PATH` if set, else the lesson model when its file exists, else the
     strong bundled model."""
-    override = os.environ.get(MODEL_PATH_ENV, "").strip()
+    override = settings.text(MODEL_PATH_ENV)
     return Path(override) if override else paths.bundled_model_by_key(paths.default_bundled_key()).path
 
 
@@ -116,7 +115,7 @@ def _load_path(path: Path) -> DefaultModel:
         stat = path.stat()
     except OSError:
         problem = f"The model file `{_display_path(path)}` is missing."
-        if os.environ.get(MODEL_PATH_ENV) and _bundled_of_path(path) is None:
+        if settings.text(MODEL_PATH_ENV) and _bundled_of_path(path) is None:
             problem += f" (It was named by the environment variable `{MODEL_PATH_ENV}`.)"
         return DefaultModel(None, problem, path)
     return _load_default(str(path), stat.st_mtime_ns, stat.st_size, _default_name(path))
@@ -223,7 +222,7 @@ def model_choices() -> list[ModelChoice]:
     the bundled models whose files exist (lesson model first), then this session's uploads,
     trained models and the original challenge model."""
     out: list[ModelChoice] = []
-    if os.environ.get(MODEL_PATH_ENV, "").strip():
+    if settings.text(MODEL_PATH_ENV):
         path = default_model_path()
         out.append(ModelChoice("default", f"{_default_name(path)} (this server's default)", f"`{path.name}`"))
     out += [
@@ -250,7 +249,7 @@ def current_choice() -> str:
     key = st.session_state.get(BUNDLED_CHOICE_KEY)
     if isinstance(key, str):
         return f"bundled:{key}"
-    if os.environ.get(MODEL_PATH_ENV, "").strip():
+    if settings.text(MODEL_PATH_ENV):
         return "default"
     return f"bundled:{paths.default_bundled_key()}"
 
@@ -306,7 +305,7 @@ def _find_fingerprint(fp: str) -> tuple[str, str] | None:
         _session_models()[fp] = entry
         return f"fp:{fp}", entry.label
     default = default_model().model
-    if default is not None and default.short_id == fp and os.environ.get(MODEL_PATH_ENV, "").strip():
+    if default is not None and default.short_id == fp and settings.text(MODEL_PATH_ENV):
         return "default", default.name
     for b in paths.BUNDLED_MODELS:
         loaded = bundled_model(b.key).model if b.exists() else None
