@@ -28,6 +28,7 @@ from torch import Tensor
 from .config import ConfigError, ModelConfig
 from .model import HOOKED_BUFFER_KEYS, HOOKED_KEYS_LN, Weights, hooked_shapes, process_weights
 
+LINK_ID_CHARS = 16
 FORMAT_NAME = "sortlist-checkpoint"
 FORMAT_VERSION = 1
 MAX_CHECKPOINT_BYTES = 24 * 1024 * 1024  # far above any sane sorting model; guards memory
@@ -94,7 +95,14 @@ class LoadedModel:
 
     @property
     def short_id(self) -> str:
+        """8 hex digits, for people to read; never a key (32 bits collide)."""
         return self.weights_sha256[:8]
+
+    @property
+    def link_id(self) -> str:
+        """16 hex digits (64 bits), what links carry (`?fp=`); a lookup by it still checks that
+        exactly one model matches."""
+        return self.weights_sha256[:LINK_ID_CHARS]
 
 
 def weights_fingerprint(state: dict[str, Tensor]) -> str:
