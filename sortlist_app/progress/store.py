@@ -50,6 +50,12 @@ _KEY_PATTERN = re.compile(r"[A-Za-z0-9_-]{22,128}")
 MAX_ANSWER_CHARS = 100_000
 MAX_ID_CHARS = 200
 MAX_DISPLAY_NAME_CHARS = 40
+# Storage stays bounded whatever a learner submits: a resubmission identical to the learner's
+# last attempt at that exercise is not a new row, and only the newest attempts are kept, per
+# learner, model and exercise, and per learner overall (whether an exercise was solved is kept
+# apart, in `solved`, and is never pruned). 100 kB x 50 x exercises, not 5 GB an hour.
+MAX_ATTEMPTS_PER_EXERCISE = 50
+MAX_ATTEMPTS_PER_LEARNER = 2_000
 # What the instructor sees instead of a key: a prefix of its sha256. It identifies a learner
 # in a table but cannot be used to act as one.
 LEARNER_REF_CHARS = 10
@@ -145,6 +151,47 @@ class ClassLearner:
     last_seen_at: datetime
 
 
+@dataclass(frozen=True)
+class ClassOverview:
+    """The instructor page's header, counted in SQL: learners, attempts, and the models the
+    class worked on (fingerprint, attempts), most attempts first."""
+
+    learners: int
+    attempts: int
+    models: tuple[tuple[str, int], ...]
+
+
+@dataclass(frozen=True)
+class LearnerExercise:
+    """One learner's stored attempts at one exercise of one model, aggregated in SQL."""
+
+    exercise_id: str
+    learner_ref: str
+    attempts: int
+    attempts_to_solve: int | None  # stored attempts up to and including the solve; None: unsolved
+
+
+@dataclass(frozen=True)
+class WrongAnswerCount:
+    exercise_id: str
+    answer: str  # surrounding spaces removed, cut to `SHOWN_ANSWER_CHARS`
+    times: int
+    learners: int
+
+
+@dataclass(frozen=True)
+class StalledRow:
+    learner_ref: str
+    display_name: str | None
+    last_progress_at: datetime
+    last_attempt_at: datetime | None
+    attempts_since_progress: int
+    solved: int
+
+
+SHOWN_ANSWER_CHARS = 200
+
+
 class ProgressStore(abc.ABC):
     """Durable learner progress. Thread-safe; one instance per process is enough."""
 
@@ -195,6 +242,27 @@ class ProgressStore(abc.ABC):
     @abc.abstractmethod
     def class_learners(self) -> list[ClassLearner]:
         """Every learner, without keys."""
+
+    # Aggregates for the instructor page: bounded results, whatever the number of attempts.
+
+    @abc.abstractmethod
+    def class_overview(self) -> ClassOverview: ...
+
+    @abc.abstractmethod
+    def class_exercise_progress(self, model_fp: str) -> list[LearnerExercise]:
+        """One row per (exercise, learner) that tried it on this model."""
+
+    @abc.abstractmethod
+    def class_wrong_answers(self, model_fp: str, limit: int) -> list[WrongAnswerCount]:
+        """Per exercise, its `limit` most frequent wrong typed answers (code excluded), by how
+        many learners gave them, then how often; answers compared without surrounding spaces."""
+
+    @abc.abstractmethod
+    def class_stalled(
+        self, model_fp: str, progress_before: float, seen_since: float, limit: int, offset: int = 0
+    ) -> tuple[list[StalledRow], int]:
+        """Learners seen since `seen_since` whose last solve on this model (or their joining) is
+        before `progress_before`, longest-stalled first: one page, and how many there are in all."""
 
     @abc.abstractmethod
     def check(self) -> None:
