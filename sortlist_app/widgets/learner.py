@@ -173,18 +173,32 @@ def start_session() -> str:
     return key
 
 
+# Pages must not send their address (it may hold `?learner=KEY`) as Referer. nginx sends the
+# `Referrer-Policy: no-referrer` header (deploy/nginx); without nginx, the same policy as a
+# <meta name="referrer"> in the document's head, which browsers apply to every later request
+# and link. Streamlit 1.67 has no way to set a response header or write the head directly.
+_NO_REFERRER = (
+    "var d = window.parent.document;"
+    "if (!d.querySelector('meta[name=referrer]')) {"
+    "var m = d.createElement('meta'); m.name = 'referrer'; m.content = 'no-referrer';"
+    "d.head.appendChild(m);}"
+)
+
+
 def write_cookie(key: str) -> None:
-    """Store the key in this browser unless it came with the session's cookie. On every run:
-    a run that switches pages (`/` opens the first page) drops what it drew, so a once-only
-    flag could skip the write; an unchanged element is not reloaded by the browser."""
-    if _cookie_key() == key:
-        return
-    script = (
-        "<script>document.cookie = "
-        + json.dumps(f"{COOKIE}={key}; path=/; max-age={COOKIE_MAX_AGE_S}; SameSite=Lax")
-        + ";</script>"
-    )
-    st.iframe(script, height=1)  # an HTML string runs same-origin, so it sets the app's cookie
+    """Store the key in this browser unless it came with the session's cookie, and set the
+    page's no-referrer policy. On every run: a run that switches pages (`/` opens the first
+    page) drops what it drew, so a once-only flag could skip the write; an unchanged element is
+    not reloaded by the browser."""
+    cookie = ""
+    if _cookie_key() != key:
+        cookie = (
+            "document.cookie = "
+            + json.dumps(f"{COOKIE}={key}; path=/; max-age={COOKIE_MAX_AGE_S}; SameSite=Lax")
+            + ";"
+        )
+    # an HTML string runs same-origin, so it sets the app's cookie and reaches the app's head
+    st.iframe(f"<script>{cookie}try {{{_NO_REFERRER}}} catch (e) {{}}</script>", height=1)
 
 
 def resume_link(key: str) -> str:
