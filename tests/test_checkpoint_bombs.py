@@ -187,11 +187,12 @@ def test_bombs_are_refused_fast_and_before_they_cost(reference_state, torch_load
 @pytest.mark.parametrize(
     ("overrides", "fragment"),
     [
-        ({"max_value": 3000, "list_len": 10}, "largest value 3000 is over this loader's limit of 255"),
-        ({"d_model": 2048, "d_head": 48}, "d_model 2048 is over this loader's limit of 512"),
-        ({"n_heads": 64, "d_head": 8}, "number of heads 64 is over this loader's limit of 16"),
+        ({"list_len": 21, "max_value": 50}, "list length 21 is over this loader's limit of 20"),
+        ({"max_value": 101, "list_len": 10}, "largest value 101 is over this loader's limit of 100"),
+        ({"d_model": 2048, "d_head": 48}, "d_model 2048 is over this loader's limit of 256"),
+        ({"n_heads": 9, "d_head": 8}, "number of heads 9 is over this loader's limit of 8"),
         ({"d_head": 1024}, "d_head 1024 is over this loader's limit of 256"),
-        ({"n_heads": 16, "d_head": 256}, "n_heads x d_head 4096 is over this loader's limit of 1024"),
+        ({"n_heads": 4, "d_head": 256}, "n_heads x d_head 1024 is over this loader's limit of 512"),
     ],
 )
 def test_each_architecture_bound_is_named(overrides, fragment):
@@ -206,7 +207,8 @@ def test_each_architecture_bound_is_named(overrides, fragment):
         ModelConfig(n_heads=3, d_model=96, d_head=32),
         ModelConfig(list_len=20, max_value=100, d_model=256, d_head=32, n_heads=8),  # the form's largest
         ModelConfig(list_len=20, max_value=100, d_model=256, d_head=256, n_heads=1),
-        ModelConfig(list_len=32, max_value=255, d_model=512, d_head=64, n_heads=16),  # every bound at once
+        ModelConfig(list_len=20, max_value=100, d_model=256, d_head=64, n_heads=8),  # every bound at once
+        ModelConfig(list_len=3, max_value=8, d_model=32, d_head=16, n_heads=2),  # the form's smallest
     ],
 )
 def test_every_model_the_app_can_make_still_loads(cfg):
@@ -328,7 +330,7 @@ def test_the_clis_refuse_bombs_with_exit_2_and_one_line(reference_state, tmp_pat
         fragment = "is compressed"
     else:
         path.write_bytes(huge_architecture(list_len=50, max_value=3000, d_model=2048, d_head=256, n_heads=8))
-        fragment = "list length 50 is over this loader's limit of 32"
+        fragment = "list length 50 is over this loader's limit of 20"
     source = tmp_path / "answer.py"
     source.write_text("def full_ov(model):\n    return None\n")
     args = [str(source) if part == "SOURCE" else part for part in command]
@@ -336,3 +338,9 @@ def test_the_clis_refuse_bombs_with_exit_2_and_one_line(reference_state, tmp_pat
     assert out.returncode == 2, out.stderr
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and fragment in lines[0] and "Traceback" not in out.stderr
+
+
+def test_training_a_model_the_loader_would_refuse_is_refused_first(tmp_path):
+    out = _cli("train", "--list-len", "30", "--max-value", "60", "--out", str(tmp_path / "m.pt"))
+    assert out.returncode == 2 and "list length 30 is over this loader's limit of 20" in out.stderr
+    assert not (tmp_path / "m.pt").exists()
