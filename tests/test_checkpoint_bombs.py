@@ -305,6 +305,17 @@ def test_the_model_path_variable_refuses_a_bomb(reference_state, tmp_path, monke
     assert outcome.model is None and "is compressed" in outcome.problem
 
 
+def test_the_notebooks_loader_refuses_a_bomb(reference_state, tmp_path, torch_load_never_runs):
+    """The generated notebooks' first cell calls `notebook_support.load(path)`."""
+    from sortlist_core.exercises import notebook_support
+
+    bomb = tmp_path / "bomb.pt"
+    bomb.write_bytes(deflate_bomb(reference_state))
+    with pytest.raises(CheckpointError, match="is compressed"):
+        notebook_support.load(bomb)
+    assert torch_load_never_runs == []
+
+
 def _cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "sortlist_core", *args],

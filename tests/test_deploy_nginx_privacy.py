@@ -6,10 +6,12 @@ says `Referrer-Policy: no-referrer`."""
 from __future__ import annotations
 
 import secrets
+import subprocess
+import sys
 import time
 import urllib.request
 
-from tests.infra.nginx import render_site
+from tests.infra.nginx import RENDER, render_site
 from tests.test_deploy_nginx import proxied  # noqa: F401 - the nginx + replicas fixture
 
 
@@ -60,11 +62,6 @@ def test_every_response_forbids_referers(proxied):  # noqa: F811
 def test_the_access_log_path_is_an_option_and_checked():
     text = render_site(["127.0.0.1:9101"], "8088", "/srv/logs/sortlist.log")
     assert "    access_log /srv/logs/sortlist.log sortlist_no_query;" in text
-    import subprocess
-    import sys
-
-    from tests.infra.nginx import RENDER
-
     bad = subprocess.run(
         [sys.executable, str(RENDER), "--upstream", "127.0.0.1:1", "--access-log", "x; evil"],
         capture_output=True,

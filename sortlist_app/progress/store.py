@@ -55,7 +55,7 @@ MAX_DISPLAY_NAME_CHARS = 40
 # learner, model and exercise, and per learner overall (whether an exercise was solved is kept
 # apart, in `solved`, and is never pruned). 100 kB x 50 x exercises, not 5 GB an hour.
 MAX_ATTEMPTS_PER_EXERCISE = 50
-MAX_ATTEMPTS_PER_LEARNER = 2_000
+MAX_ATTEMPTS_PER_LEARNER = 500
 # What the instructor sees instead of a key: a prefix of its sha256. It identifies a learner
 # in a table but cannot be used to act as one.
 LEARNER_REF_CHARS = 10
