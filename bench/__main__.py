@@ -33,6 +33,7 @@ MEASUREMENTS: dict[str, tuple[str, str]] = {
     "advex": ("bench.advex", "adversarial search"),
     "report_cli": ("bench.report_cli", "report CLI"),
     "code_runner": ("bench.code_runner", "code exercise check"),
+    "instructor": ("bench.instructor", "instructor page"),
     "training": ("bench.training", "training"),
 }
 
