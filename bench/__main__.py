@@ -34,6 +34,7 @@ MEASUREMENTS: dict[str, tuple[str, str]] = {
     "report_cli": ("bench.report_cli", "report CLI"),
     "code_runner": ("bench.code_runner", "code exercise check"),
     "explain": ("bench.explain", "explain it"),
+    "instructor": ("bench.instructor", "instructor page"),
     "training": ("bench.training", "training"),
 }
 

@@ -22,10 +22,11 @@ are not gated. `SORTLIST_RUN_GATE=0` turns the gate off.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+from sortlist_core import settings
 
 DEFAULT_MAX_WAIT_S = 1.0
 
@@ -73,10 +74,9 @@ class RunGate:
             self._semaphore.release()
 
 
-def gate_from_env(environ: dict[str, str] | os._Environ = os.environ) -> RunGate:
-    """The server's gate: on unless `SORTLIST_RUN_GATE` is `0`/`off`/`false`."""
-    enabled = environ.get("SORTLIST_RUN_GATE", "1").strip().lower() not in {"0", "off", "false", "no"}
-    return RunGate(enabled=enabled)
+def gate_from_env(environ: settings.Env | None = None) -> RunGate:
+    """The server's gate: on unless `SORTLIST_RUN_GATE` is `0`/`off`/`false`/`no`."""
+    return RunGate(enabled=settings.flag(settings.RUN_GATE, True, environ))
 
 
 RUN_GATE = gate_from_env()  # one per server process: module state is shared by every session

@@ -22,18 +22,18 @@ from __future__ import annotations
 
 import itertools
 import math
-import os
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sortlist_core import settings
 from sortlist_core.config import ModelConfig
 from sortlist_core.training import Recipe, TrainProgress, TrainResult, train
 
-MAX_JOBS_ENV = "SORTLIST_MAX_TRAINING_JOBS"
-HOSTED_ENV = "SORTLIST_HOSTED"
+MAX_JOBS_ENV = settings.MAX_TRAINING_JOBS
+HOSTED_ENV = settings.HOSTED
 DEFAULT_MAX_JOBS = 1
 DEFAULT_HEARTBEAT_TIMEOUT_S = 30.0
 KEEP_FINISHED_S = 3600.0  # a finished job's result waits this long for its owner
@@ -51,20 +51,9 @@ class JobRefused(RuntimeError):
     """A training request that cannot start now; the message says why, for the learner."""
 
 
-def _env_flag(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
-
-
 def max_jobs_from_env(default: int = DEFAULT_MAX_JOBS) -> int:
     """`$SORTLIST_MAX_TRAINING_JOBS` as a non-negative int (malformed values give `default`)."""
-    text = os.environ.get(MAX_JOBS_ENV, "").strip()
-    if not text:
-        return default
-    try:
-        value = int(text)
-    except ValueError:
-        return default
-    return max(0, value)
+    return settings.integer(MAX_JOBS_ENV, default, 0, 1_000)
 
 
 @dataclass(frozen=True)
@@ -80,7 +69,7 @@ class TrainingLimits:
 
 
 def training_limits() -> TrainingLimits:
-    if _env_flag(HOSTED_ENV):
+    if settings.hosted():
         return TrainingLimits(max_steps=1_000, max_d_model=128, max_heads=4, max_batch_size=256, hosted=True)
     return TrainingLimits(max_steps=20_000, max_d_model=256, max_heads=8, max_batch_size=1024, hosted=False)
 

@@ -1,7 +1,12 @@
 """Loading and saving checkpoints: `HookedTransformer` state dicts (the format of the original
 checkpoint of ARENA's October 2023 monthly algorithmic problem "Sorted List") and
 our own format (weights + config + training metadata). Only `torch.load(weights_only=True)`:
-a pickle that would run code is rejected before anything in it executes."""
+a pickle that would run code is rejected before anything in it executes.
+
+Every checkpoint (app upload, `SORTLIST_MODEL_PATH`, the CLI, the notebooks) goes through
+`load_checkpoint`, which refuses bombs before they cost anything: the zip directory is read
+before `torch.load` (stored entries only, bounded count and total size), the architecture is
+bounded before any tensor is materialised, and weights must be finite *as float32*."""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ import io
 import json
 import os
 import pickle
+import struct
 import tempfile
 import zipfile
 from dataclasses import dataclass, field
@@ -22,9 +28,50 @@ from torch import Tensor
 from .config import ConfigError, ModelConfig
 from .model import HOOKED_BUFFER_KEYS, HOOKED_KEYS_LN, Weights, hooked_shapes, process_weights
 
+LINK_ID_CHARS = 16
 FORMAT_NAME = "sortlist-checkpoint"
 FORMAT_VERSION = 1
-MAX_CHECKPOINT_BYTES = 64 * 1024 * 1024  # far above any sane sorting model; guards memory
+MAX_CHECKPOINT_BYTES = 24 * 1024 * 1024  # far above any sane sorting model; guards memory
+# What the zip may unpack to: torch writes entries stored (uncompressed), so a legitimate file
+# unpacks to about its own size; a deflated entry could inflate a 5 MB upload to gigabytes.
+MAX_UNCOMPRESSED_BYTES = MAX_CHECKPOINT_BYTES
+MAX_ZIP_ENTRIES = 256  # a state dict has ~20 tensors; torch adds ~6 bookkeeping entries
+
+
+@dataclass(frozen=True)
+class ArchitectureBounds:
+    """The largest architecture a checkpoint may declare: exactly what the app's training form
+    can produce (list length <= 20, values <= 100, d_model <= 256, heads <= 8), with room for
+    the train CLI's explicit `--d-head`. Analyses grow fast with these (vocabulary x context x
+    heads): the report of a model at every bound takes about 2 minutes on 2 busy cores, the
+    original's about 11 s; one with lists of 32 and values to 255 took over 10 minutes."""
+
+    max_list_len: int = 20
+    max_value: int = 100
+    max_d_model: int = 256
+    max_heads: int = 8
+    max_d_head: int = 256
+    max_head_width: int = 512  # n_heads * d_head: the size of each of W_Q, W_K, W_V, W_O
+
+    def check(self, *, list_len: int, max_value: int, d_model: int, n_heads: int, d_head: int) -> None:
+        """`CheckpointError` naming the first part over its bound."""
+        parts = (
+            ("list length", list_len, self.max_list_len),
+            ("largest value", max_value, self.max_value),
+            ("d_model", d_model, self.max_d_model),
+            ("number of heads", n_heads, self.max_heads),
+            ("d_head", d_head, self.max_d_head),
+            ("n_heads x d_head", n_heads * d_head, self.max_head_width),
+        )
+        for label, value, bound in parts:
+            if value > bound:
+                raise CheckpointError(
+                    f"{label} {value} is over this loader's limit of {bound} "
+                    "(a sorting model that large would take minutes and gigabytes to analyse)"
+                )
+
+
+ARCHITECTURE_BOUNDS = ArchitectureBounds()
 
 
 class CheckpointError(ValueError):
@@ -49,7 +96,14 @@ class LoadedModel:
 
     @property
     def short_id(self) -> str:
+        """8 hex digits, for people to read; never a key (32 bits collide)."""
         return self.weights_sha256[:8]
+
+    @property
+    def link_id(self) -> str:
+        """16 hex digits (64 bits), what links carry (`?fp=`); a lookup by it still checks that
+        exactly one model matches."""
+        return self.weights_sha256[:LINK_ID_CHARS]
 
 
 def weights_fingerprint(state: dict[str, Tensor]) -> str:
@@ -80,6 +134,9 @@ def infer_config(state: dict[str, Tensor]) -> ModelConfig:
     d_vocab, d_model = _shape(state, "embed.W_E", 2)
     n_ctx, _ = _shape(state, "pos_embed.W_pos", 2)
     n_heads, _, d_head = _shape(state, "blocks.0.attn.W_Q", 3)
+    ARCHITECTURE_BOUNDS.check(
+        list_len=(n_ctx - 1) // 2, max_value=d_vocab - 2, d_model=d_model, n_heads=n_heads, d_head=d_head
+    )
     if (n_ctx - 1) % 2 != 0:
         raise CheckpointError(f"context {n_ctx} is not 2 * list_len + 1 (pos_embed.W_pos)")
     normalization = "LN" if any(k in state for k in HOOKED_KEYS_LN) else None
@@ -105,7 +162,9 @@ def _shape(state: dict[str, Tensor], key: str, ndim: int) -> tuple[int, ...]:
 
 
 def validate_state_dict(state: dict[str, Tensor], cfg: ModelConfig) -> dict[str, Tensor]:
-    """Exact keys, shapes and finite values for `cfg`; returns float32 parameters only."""
+    """Exact keys, shapes and finite values for `cfg`; returns float32 parameters only.
+
+    Finiteness is checked after the conversion: a float64 1e300 is finite but becomes inf."""
     expected = hooked_shapes(cfg)
     missing = [k for k in expected if k not in state]
     if missing:
@@ -118,9 +177,10 @@ def validate_state_dict(state: dict[str, Tensor], cfg: ModelConfig) -> dict[str,
         tensor = state[key]
         if tuple(tensor.shape) != shape:
             raise CheckpointError(f"{key!r} has shape {tuple(tensor.shape)}, expected {shape}")
-        if not torch.isfinite(tensor).all():
-            raise CheckpointError(f"{key!r} contains NaN or infinite values")
-        params[key] = tensor.detach().to(torch.float32).clone()
+        as_float32 = tensor.detach().to(torch.float32).clone()
+        if not torch.isfinite(as_float32).all():
+            raise CheckpointError(f"{key!r} contains NaN or infinite values (as float32)")
+        params[key] = as_float32
     return params
 
 
@@ -132,7 +192,9 @@ def _read_source(source: str | os.PathLike | bytes) -> bytes:
         try:
             size = path.stat().st_size
             if size > MAX_CHECKPOINT_BYTES:
-                raise CheckpointError(f"{path.name} is {size / 1e6:.1f} MB, over the 64 MB limit")
+                raise CheckpointError(
+                    f"{path.name} is {_mb(size)}, over the {_mb(MAX_CHECKPOINT_BYTES)} limit"
+                )
             data = path.read_bytes()
         except CheckpointError:
             raise
@@ -141,18 +203,82 @@ def _read_source(source: str | os.PathLike | bytes) -> bytes:
         except OSError as exc:
             raise CheckpointError(f"cannot read {path}: {exc.strerror or exc}") from None
     if len(data) > MAX_CHECKPOINT_BYTES:
-        raise CheckpointError(f"checkpoint is {len(data) / 1e6:.1f} MB, over the 64 MB limit")
+        raise CheckpointError(f"checkpoint is {_mb(len(data))}, over the {_mb(MAX_CHECKPOINT_BYTES)} limit")
     if not data:
         raise CheckpointError("the file is empty")
     return data
+
+
+def _mb(n: int) -> str:
+    return f"{n / (1024 * 1024):.1f} MB"
+
+
+_EOCD = b"PK\x05\x06"
+_EOCD64_LOCATOR = b"PK\x06\x07"
+_EOCD64 = b"PK\x06\x06"
+
+
+def _declared_entry_count(data: bytes) -> int | None:
+    """Entries the end-of-central-directory records declare (the zip64 one too, which zip
+    readers prefer when present); None if there is no end record. Read by hand so that a
+    directory of a million entries is refused before anything parses it."""
+    end = data.rfind(_EOCD, max(0, len(data) - 65_557))
+    if end < 0 or end + 22 > len(data):
+        return None
+    count = struct.unpack_from("<H", data, end + 10)[0]
+    locator = end - 20
+    if locator >= 0 and data[locator : locator + 4] == _EOCD64_LOCATOR:
+        start64 = struct.unpack_from("<Q", data, locator + 8)[0]
+        if start64 + 56 <= len(data) and data[start64 : start64 + 4] == _EOCD64:
+            count = max(count, struct.unpack_from("<Q", data, start64 + 32)[0])
+    return count
+
+
+def check_zip_directory(data: bytes) -> None:
+    """Refuse a zip that would cost more to open than its size: compressed entries (torch writes
+    every entry stored), more than `MAX_ZIP_ENTRIES` entries, or more than
+    `MAX_UNCOMPRESSED_BYTES` in all. Reads only the directory; nothing is decompressed."""
+    declared = _declared_entry_count(data)
+    if declared is not None and declared > MAX_ZIP_ENTRIES:
+        raise CheckpointError(
+            f"the archive declares {declared:,} entries, over the limit of {MAX_ZIP_ENTRIES}"
+        )
+    try:
+        entries = zipfile.ZipFile(io.BytesIO(data)).infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, struct.error) as exc:
+        raise CheckpointError(f"truncated or corrupt checkpoint ({str(exc)[:200]})") from None
+    if len(entries) > MAX_ZIP_ENTRIES:
+        raise CheckpointError(
+            f"the archive has {len(entries):,} entries, over the limit of {MAX_ZIP_ENTRIES}"
+        )
+    total = 0
+    for entry in entries:
+        if entry.compress_type != zipfile.ZIP_STORED:
+            raise CheckpointError(
+                f"entry {entry.filename[:80]!r} is compressed; torch.save writes entries stored "
+                "(uncompressed), and compressed ones are refused so a small file cannot inflate to gigabytes"
+            )
+        if entry.file_size != entry.compress_size or entry.header_offset + entry.file_size > len(data):
+            raise CheckpointError(f"entry {entry.filename[:80]!r} declares a size its bytes do not have")
+        total += entry.file_size
+        if total > MAX_UNCOMPRESSED_BYTES:
+            raise CheckpointError(
+                f"the archive unpacks to more than {_mb(MAX_UNCOMPRESSED_BYTES)}, over the limit "
+                f"of {_mb(MAX_UNCOMPRESSED_BYTES)}"
+            )
 
 
 def _torch_load(data: bytes) -> Any:
     if not zipfile.is_zipfile(io.BytesIO(data)):
         if data[:2] == b"PK":  # a zip archive whose end (central directory) is missing
             raise CheckpointError("truncated or corrupt checkpoint (incomplete zip archive)")
-        if data[:1] != b"\x80":  # not a bare pickle either (legacy torch.save / pickle.dump)
-            raise CheckpointError("not a PyTorch checkpoint (expected a torch.save zip archive)")
+        # A bare pickle (pickle.dump, or torch.save before 1.6) declares its storage sizes in
+        # the pickle itself, so its cost cannot be read beforehand: refused outright.
+        raise CheckpointError(
+            "not a PyTorch checkpoint (expected a torch.save zip archive; bare pickles and the "
+            "pre-1.6 torch format are not accepted)"
+        )
+    check_zip_directory(data)
     try:
         return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:

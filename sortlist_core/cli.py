@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from .checkpoint import CheckpointError, LoadedModel, load_checkpoint
+from .checkpoint import ARCHITECTURE_BOUNDS, CheckpointError, LoadedModel, load_checkpoint
 from .config import ModelConfig, config_from_architecture
 from .data import EVAL_SEED, InvalidListError
 from .training import OPTIMIZERS, RECIPES, Recipe, train
@@ -126,6 +126,14 @@ def config_and_recipe_from_args(args: argparse.Namespace) -> tuple[ModelConfig, 
         n_heads=args.n_heads,
         d_head=args.d_head,
         layernorm=args.normalization != "none",
+    )
+    # a model the loader would refuse is refused before hours of training, not after
+    ARCHITECTURE_BOUNDS.check(
+        list_len=config.list_len,
+        max_value=config.max_value,
+        d_model=config.d_model,
+        n_heads=config.n_heads,
+        d_head=config.d_head,
     )
     overrides: dict[str, Any] = {}
     for name in ("seed", "n_train", "epochs", "batch_size", "lr_start", "lr_end", "warmup_steps",

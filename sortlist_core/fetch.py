@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
+from . import settings
 from .checkpoint import LoadedModel, load_checkpoint
 
 _ARENA_DIR = "exercises/monthly_algorithmic_problems/october23_sorted_list/sorted_list_model.pt"
@@ -31,7 +32,7 @@ DEFAULT_URLS: tuple[str, ...] = (
     f"https://raw.githubusercontent.com/callummcdougall/ARENA_3.0/main/chapter1_transformer_interp/{_ARENA_DIR}",
     f"https://raw.githubusercontent.com/callummcdougall/ARENA_2.0/main/chapter1_transformers/{_ARENA_DIR}",
 )
-URL_ENV = "SORTLIST_ORIGINAL_URL"
+URL_ENV = settings.ORIGINAL_URL
 FILE_NAME = "sorted_list_model.pt"
 EXPECTED_SHA256 = "d981231d29a5102377f0f3e936895980a76bea719f78b4d02ab191b84f0d50e3"
 EXPECTED_SIZE = 205_879
@@ -104,7 +105,7 @@ def original_urls(url: str | None = None) -> tuple[str, ...]:
     """The URLs to try in order: `url` if given, else $SORTLIST_ORIGINAL_URL, else the defaults."""
     if url:
         return (url,)
-    configured = os.environ.get(URL_ENV, "").strip()
+    configured = settings.text(URL_ENV)
     return (configured,) if configured else DEFAULT_URLS
 
 

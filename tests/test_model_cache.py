@@ -52,3 +52,31 @@ def test_bounds_and_env(monkeypatch):
     assert max_entries_from_env() == 3
     monkeypatch.setenv("SORTLIST_MODEL_CACHE_ENTRIES", "lots")
     assert max_entries_from_env() == 32
+
+
+def _impostor(model, name: str = "impostor"):
+    """A model whose weights sha256 shares the first 8 hex digits with `model`'s (an attacker
+    can search for such weights: 32 bits are ~65,000 tries to a birthday collision)."""
+    other = _variant(model, 99)
+    return replace(other, weights_sha256=model.weights_sha256[:8] + other.weights_sha256[8:], name=name)
+
+
+def test_a_short_id_collision_never_overwrites_or_opens_the_wrong_model(reference_model):
+    victim, impostor = reference_model, _impostor(reference_model)
+    assert victim.short_id == impostor.short_id and victim.weights_sha256 != impostor.weights_sha256
+    cache = ModelCache(max_entries=4)
+    cache.put(CachedModel(victim, "victim", UPLOAD))
+    cache.put(CachedModel(impostor, "impostor", UPLOAD))  # used to replace the victim's entry
+    assert len(cache) == 2
+    assert cache.get(victim.weights_sha256).label == "victim"
+    assert cache.get(victim.link_id).label == "victim"  # 16 digits: what links carry now
+    assert cache.get(impostor.weights_sha256).label == "impostor"
+    assert cache.get(victim.short_id) is None and victim.short_id not in cache  # ambiguous: neither
+    assert sorted(e.label for e in cache.matching(victim.short_id)) == ["impostor", "victim"]
+
+
+def test_a_unique_old_short_link_still_resolves_and_short_prefixes_do_not(reference_model):
+    cache = ModelCache()
+    cache.put(CachedModel(reference_model, "m", UPLOAD))
+    assert cache.get(reference_model.short_id).label == "m"
+    assert cache.get(reference_model.weights_sha256[:4]) is None and cache.get("") is None

@@ -1,10 +1,13 @@
 """The instructor's view of a class, computed from the store's key-free class records.
 
-    rows = store.class_attempts(model.weights_sha256)
-    exercise_stats(rows)                       # solve rate, attempts to solve, per exercise
-    common_wrong_answers(rows, limit=3)        # what the class gets wrong, per exercise
-    stalled_learners(rows, store.class_learners(), minutes=15, now=time.time())
-    attempts_csv(rows)                         # the CSV download
+    # the page: aggregated in SQL, bounded whatever the number of attempts
+    stats_from_progress(store.class_exercise_progress(fp), order)   # solve rate, attempts to solve
+    wrong_answers_by_exercise(store.class_wrong_answers(fp, 3))     # what the class gets wrong
+    stalled_page(store, fp, minutes=15, now=time.time(), page=0)    # who is stuck, one page
+    attempts_csv(store.class_attempts())                            # the CSV, built on download only
+
+    # the same from attempt rows (small classes, tests)
+    exercise_stats(rows), common_wrong_answers(rows), stalled_learners(rows, learners, 15, now)
 
 Learners appear as their display name or a pseudonymous `learner_ref` (a prefix of the key's
 hash), never with their key. Access is the app's job: `instructor_token()` reads the configured
@@ -17,22 +20,30 @@ from __future__ import annotations
 import csv
 import hmac
 import io
-import os
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from .store import ClassAttempt, ClassLearner, to_datetime
+from sortlist_core import settings
 
-INSTRUCTOR_TOKEN_ENV = "SORTLIST_INSTRUCTOR_TOKEN"
+from .store import (
+    ClassAttempt,
+    ClassLearner,
+    LearnerExercise,
+    ProgressStore,
+    StalledRow,
+    WrongAnswerCount,
+    to_datetime,
+)
+
+INSTRUCTOR_TOKEN_ENV = settings.INSTRUCTOR_TOKEN
 
 
-def instructor_token(env: Mapping[str, str] = os.environ) -> str | None:
+def instructor_token(env: Mapping[str, str] | None = None) -> str | None:
     """The configured token, or None (then the instructor view must not exist)."""
-    token = env.get(INSTRUCTOR_TOKEN_ENV, "").strip()
-    return token or None
+    return settings.text(INSTRUCTOR_TOKEN_ENV, env=env) or None
 
 
 def token_matches(given: str | None, expected: str | None) -> bool:
@@ -82,6 +93,30 @@ def exercise_stats(attempts: Iterable[ClassAttempt], order: Sequence[str] = ()) 
     return out
 
 
+def stats_from_progress(rows: Iterable[LearnerExercise], order: Sequence[str] = ()) -> list[ExerciseStats]:
+    """`exercise_stats` from the store's per-(exercise, learner) aggregates."""
+    per: dict[str, list[LearnerExercise]] = defaultdict(list)
+    for row in rows:
+        per[row.exercise_id].append(row)
+    rank = {ex: i for i, ex in enumerate(order)}
+    out = []
+    for ex in sorted(per, key=lambda e: (rank.get(e, len(rank)), e)):
+        learners = per[ex]
+        to_solve = [r.attempts_to_solve for r in learners if r.attempts_to_solve is not None]
+        out.append(
+            ExerciseStats(
+                exercise_id=ex,
+                learners_tried=len(learners),
+                learners_solved=len(to_solve),
+                solve_rate=len(to_solve) / len(learners),
+                attempts=sum(r.attempts for r in learners),
+                median_attempts_to_solve=statistics.median(to_solve) if to_solve else None,
+                mean_attempts_to_solve=statistics.fmean(to_solve) if to_solve else None,
+            )
+        )
+    return out
+
+
 @dataclass(frozen=True)
 class WrongAnswer:
     exercise_id: str
@@ -107,6 +142,14 @@ def common_wrong_answers(attempts: Iterable[ClassAttempt], limit: int = 5) -> di
         ranked = sorted(counter, key=lambda ans: (-len(who[ex, ans]), -counter[ans], ans))
         out[ex] = [WrongAnswer(ex, ans, counter[ans], len(who[ex, ans])) for ans in ranked[:limit]]
     return out
+
+
+def wrong_answers_by_exercise(rows: Iterable[WrongAnswerCount]) -> dict[str, list[WrongAnswer]]:
+    """`common_wrong_answers`' shape from the store's ranked counts."""
+    out: dict[str, list[WrongAnswer]] = defaultdict(list)
+    for row in rows:
+        out[row.exercise_id].append(WrongAnswer(row.exercise_id, row.answer, row.times, row.learners))
+    return dict(sorted(out.items()))
 
 
 @dataclass(frozen=True)
@@ -160,6 +203,50 @@ def stalled_learners(
             )
         )
     return sorted(out, key=lambda s: (s.last_progress_at, s.learner_ref))
+
+
+STALLED_PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class StalledPage:
+    learners: list[StalledLearner]
+    total: int
+    page: int
+    pages: int
+
+
+def _stalled(row: StalledRow) -> StalledLearner:
+    return StalledLearner(
+        learner_ref=row.learner_ref,
+        label=learner_label(row.learner_ref, row.display_name),
+        last_progress_at=row.last_progress_at,
+        last_attempt_at=row.last_attempt_at,
+        attempts_since_progress=row.attempts_since_progress,
+        solved=row.solved,
+    )
+
+
+def stalled_page(
+    store: ProgressStore,
+    model_fp: str,
+    minutes: float,
+    now: float,
+    page: int = 0,
+    seen_since: float | None = None,
+    page_size: int = STALLED_PAGE_SIZE,
+) -> StalledPage:
+    """One page of `stalled_learners`, selected, ordered and counted by the store. A page past
+    the end shows the last one."""
+    since = -1e18 if seen_since is None else seen_since
+    cutoff = now - minutes * 60
+    page = max(0, page)
+    rows, total = store.class_stalled(model_fp, cutoff, since, page_size, page * page_size)
+    pages = max(1, -(-total // page_size))
+    if page >= pages:  # the list shrank since the page was chosen
+        page = pages - 1
+        rows, total = store.class_stalled(model_fp, cutoff, since, page_size, page * page_size)
+    return StalledPage([_stalled(r) for r in rows], total, page, pages)
 
 
 CSV_COLUMNS = (

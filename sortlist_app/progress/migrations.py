@@ -86,8 +86,16 @@ _V1_POSTGRES = (
         PRIMARY KEY (learner_id, model_fp, exercise_id))""",
 )
 
+# The instructor page's aggregates read (model, exercise, learner, time, verdict, kind) of every
+# attempt of a model; with this index they read it alone, never the rows, whose answers (up to
+# 100 kB of code, stored before `passed` and `created_at`) SQLite would otherwise walk through.
+_V2 = (
+    "CREATE INDEX attempts_for_class ON attempts (model_fp, exercise_id, learner_id, created_at, passed, kind)",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "learners, attempts and solved exercises", _V1_SQLITE, _V1_POSTGRES),
+    Migration(2, "index for the instructor page's aggregates", _V2, _V2),
 )
 
 

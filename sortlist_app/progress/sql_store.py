@@ -19,13 +19,20 @@ from . import migrations as _migrations
 from .errors import ProgressStoreError, SchemaTooNew, StoreUnavailable
 from .store import (
     LEARNER_REF_CHARS,
+    MAX_ATTEMPTS_PER_EXERCISE,
+    MAX_ATTEMPTS_PER_LEARNER,
     MAX_ID_CHARS,
+    SHOWN_ANSWER_CHARS,
     Attempt,
     AttemptKind,
     ClassAttempt,
     ClassLearner,
+    ClassOverview,
+    LearnerExercise,
     LearnerInfo,
     ProgressStore,
+    StalledRow,
+    WrongAnswerCount,
     clean_display_name,
     clean_text,
     key_hash,
@@ -44,6 +51,37 @@ _UPSERT_LEARNER = (
 _INSERT_ATTEMPT = (
     "INSERT INTO attempts (attempt_uid, learner_id, model_fp, exercise_id, kind, answer, passed, created_at) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (attempt_uid) DO NOTHING"
+)
+# The learner's latest attempt at this exercise, to recognise an identical resubmission.
+_LATEST_ATTEMPT = (
+    "SELECT answer, passed FROM attempts WHERE learner_id = ? AND model_fp = ? AND exercise_id = ? "
+    "AND kind = ? ORDER BY created_at DESC, id DESC LIMIT 1"
+)
+# Keep the newest N: portable (no LIMIT -1 / LIMIT ALL), and uses the attempts_by_learner index.
+_PRUNE_EXERCISE = (
+    "DELETE FROM attempts WHERE learner_id = ? AND model_fp = ? AND exercise_id = ? AND id NOT IN ("
+    "SELECT id FROM attempts WHERE learner_id = ? AND model_fp = ? AND exercise_id = ? "
+    "ORDER BY created_at DESC, id DESC LIMIT ?)"
+)
+_PRUNE_LEARNER = (
+    "DELETE FROM attempts WHERE learner_id = ? AND id NOT IN ("
+    "SELECT id FROM attempts WHERE learner_id = ? ORDER BY created_at DESC, id DESC LIMIT ?)"
+)
+# Learners without progress on a model: selected, ordered, counted and paged in SQL.
+_STALLED_FROM = (
+    "FROM learners l "
+    "LEFT JOIN (SELECT learner_id, MAX(solved_at) AS last_solve, COUNT(*) AS n_solved FROM solved "
+    "WHERE model_fp = ? GROUP BY learner_id) s ON s.learner_id = l.id "
+    "WHERE l.last_seen_at >= ? AND COALESCE(s.last_solve, l.created_at) < ?"
+)
+_STALLED_COUNT = "SELECT COUNT(*) " + _STALLED_FROM
+_STALLED_PAGE = (
+    "SELECT l.key_hash, l.display_name, COALESCE(s.last_solve, l.created_at) AS progress, "
+    "(SELECT MAX(x.created_at) FROM attempts x WHERE x.learner_id = l.id AND x.model_fp = ?), "
+    "(SELECT COUNT(*) FROM attempts x WHERE x.learner_id = l.id AND x.model_fp = ? "
+    "AND x.created_at > COALESCE(s.last_solve, l.created_at)), COALESCE(s.n_solved, 0) "
+    + _STALLED_FROM
+    + " ORDER BY progress, l.key_hash LIMIT ? OFFSET ?"
 )
 _INSERT_SOLVED = (
     "INSERT INTO solved (learner_id, model_fp, exercise_id, solved_at) VALUES (?, ?, ?, ?) "
@@ -97,6 +135,8 @@ class SqlProgressStore(ProgressStore):
 
     dialect: str = ""
     placeholder = "?"
+    max_attempts_per_exercise = MAX_ATTEMPTS_PER_EXERCISE
+    max_attempts_per_learner = MAX_ATTEMPTS_PER_LEARNER
     default_reconnect_interval = 0.0
 
     def _sql(self, query: str) -> str:
@@ -230,11 +270,19 @@ class SqlProgressStore(ProgressStore):
 
         def work(cur: Any) -> None:
             learner_id = self._execute(cur, _UPSERT_LEARNER, (digest, when, when)).fetchone()[0]
+            if passed:
+                self._execute(cur, _INSERT_SOLVED, (learner_id, model_fp, exercise_id, when))
+            latest = self._execute(cur, _LATEST_ATTEMPT, (learner_id, model_fp, exercise_id, kind)).fetchone()
+            if latest is not None and latest[0] == answer and bool(latest[1]) == passed:
+                return  # the same answer again: nothing new to keep
             self._execute(
                 cur, _INSERT_ATTEMPT, (uid, learner_id, model_fp, exercise_id, kind, answer, passed, when)
             )
-            if passed:
-                self._execute(cur, _INSERT_SOLVED, (learner_id, model_fp, exercise_id, when))
+            key = (learner_id, model_fp, exercise_id)
+            self._execute(cur, _PRUNE_EXERCISE, (*key, *key, self.max_attempts_per_exercise))
+            count = self._execute(cur, "SELECT COUNT(*) FROM attempts WHERE learner_id = ?", (learner_id,))
+            if count.fetchone()[0] > self.max_attempts_per_learner:
+                self._execute(cur, _PRUNE_LEARNER, (learner_id, learner_id, self.max_attempts_per_learner))
 
         self._run(work, write=True)
 
@@ -326,6 +374,83 @@ class SqlProgressStore(ProgressStore):
             write=False,
         )
         return [ClassLearner(h[:LEARNER_REF_CHARS], n, to_datetime(c), to_datetime(s)) for h, n, c, s in rows]
+
+    def class_overview(self) -> ClassOverview:
+        def work(cur: Any) -> ClassOverview:
+            learners = self._execute(cur, "SELECT COUNT(*) FROM learners").fetchone()[0]
+            models = self._execute(
+                cur,
+                "SELECT model_fp, COUNT(*) AS n FROM attempts GROUP BY model_fp ORDER BY n DESC, model_fp",
+            ).fetchall()
+            return ClassOverview(
+                int(learners), sum(int(n) for _, n in models), tuple((f, int(n)) for f, n in models)
+            )
+
+        return self._run(work, write=False)
+
+    def class_exercise_progress(self, model_fp: str) -> list[LearnerExercise]:
+        rows = self._run(
+            lambda cur: self._execute(
+                cur,
+                "SELECT a.exercise_id, l.key_hash, COUNT(*), "
+                "SUM(CASE WHEN a.created_at <= s.solved_at THEN 1 ELSE 0 END), MAX(s.solved_at) "
+                "FROM attempts a JOIN learners l ON l.id = a.learner_id "
+                "LEFT JOIN solved s ON s.learner_id = a.learner_id AND s.model_fp = a.model_fp "
+                "AND s.exercise_id = a.exercise_id "
+                "WHERE a.model_fp = ? GROUP BY a.exercise_id, l.key_hash ORDER BY a.exercise_id, l.key_hash",
+                (model_fp,),
+            ).fetchall(),
+            write=False,
+        )
+        return [
+            LearnerExercise(
+                ex, h[:LEARNER_REF_CHARS], int(n), max(1, int(upto)) if solved_at is not None else None
+            )
+            for ex, h, n, upto, solved_at in rows
+        ]
+
+    def class_wrong_answers(self, model_fp: str, limit: int) -> list[WrongAnswerCount]:
+        rows = self._run(
+            lambda cur: self._execute(
+                cur,
+                "SELECT exercise_id, shown, times, learners FROM ("
+                "SELECT exercise_id, SUBSTR(TRIM(answer), 1, ?) AS shown, COUNT(*) AS times, "
+                "COUNT(DISTINCT learner_id) AS learners, ROW_NUMBER() OVER (PARTITION BY exercise_id "
+                "ORDER BY COUNT(DISTINCT learner_id) DESC, COUNT(*) DESC, TRIM(answer)) AS answer_rank "
+                "FROM attempts WHERE model_fp = ? AND passed = ? AND kind = 'answer' "
+                "GROUP BY exercise_id, TRIM(answer)) ranked WHERE answer_rank <= ? ORDER BY exercise_id, answer_rank",
+                (SHOWN_ANSWER_CHARS, model_fp, False, int(limit)),
+            ).fetchall(),
+            write=False,
+        )
+        return [WrongAnswerCount(ex, shown, int(times), int(n)) for ex, shown, times, n in rows]
+
+    def class_stalled(
+        self, model_fp: str, progress_before: float, seen_since: float, limit: int, offset: int = 0
+    ) -> tuple[list[StalledRow], int]:
+        where = (model_fp, float(seen_since), float(progress_before))
+
+        def work(cur: Any) -> tuple[list, int]:
+            total = self._execute(cur, _STALLED_COUNT, where).fetchone()[0]
+            rows = self._execute(
+                cur,
+                _STALLED_PAGE,
+                (model_fp, model_fp, *where, int(limit), int(offset)),
+            ).fetchall()
+            return rows, int(total)
+
+        rows, total = self._run(work, write=False)
+        return [
+            StalledRow(
+                h[:LEARNER_REF_CHARS],
+                name,
+                to_datetime(progress),
+                to_datetime(last) if last is not None else None,
+                int(since),
+                int(n_solved),
+            )
+            for h, name, progress, last, since, n_solved in rows
+        ], total
 
     def check(self) -> None:
         self._run(lambda cur: self._execute(cur, "SELECT 1").fetchone(), write=False)

@@ -32,10 +32,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
+from sortlist_core import settings
+
 from .errors import InvalidLearnerKey
 
-DATABASE_URL_ENV = "SORTLIST_DATABASE_URL"
-DATA_DIR_ENV = "SORTLIST_DATA_DIR"
+DATABASE_URL_ENV = settings.DATABASE_URL
+DATA_DIR_ENV = settings.DATA_DIR
 SQLITE_FILENAME = "progress.sqlite3"
 
 AttemptKind = Literal["answer", "code"]
@@ -48,6 +50,12 @@ _KEY_PATTERN = re.compile(r"[A-Za-z0-9_-]{22,128}")
 MAX_ANSWER_CHARS = 100_000
 MAX_ID_CHARS = 200
 MAX_DISPLAY_NAME_CHARS = 40
+# Storage stays bounded whatever a learner submits: a resubmission identical to the learner's
+# last attempt at that exercise is not a new row, and only the newest attempts are kept, per
+# learner, model and exercise, and per learner overall (whether an exercise was solved is kept
+# apart, in `solved`, and is never pruned). 100 kB x 50 x exercises, not 5 GB an hour.
+MAX_ATTEMPTS_PER_EXERCISE = 50
+MAX_ATTEMPTS_PER_LEARNER = 500
 # What the instructor sees instead of a key: a prefix of its sha256. It identifies a learner
 # in a table but cannot be used to act as one.
 LEARNER_REF_CHARS = 10
@@ -143,6 +151,47 @@ class ClassLearner:
     last_seen_at: datetime
 
 
+@dataclass(frozen=True)
+class ClassOverview:
+    """The instructor page's header, counted in SQL: learners, attempts, and the models the
+    class worked on (fingerprint, attempts), most attempts first."""
+
+    learners: int
+    attempts: int
+    models: tuple[tuple[str, int], ...]
+
+
+@dataclass(frozen=True)
+class LearnerExercise:
+    """One learner's stored attempts at one exercise of one model, aggregated in SQL."""
+
+    exercise_id: str
+    learner_ref: str
+    attempts: int
+    attempts_to_solve: int | None  # stored attempts up to and including the solve; None: unsolved
+
+
+@dataclass(frozen=True)
+class WrongAnswerCount:
+    exercise_id: str
+    answer: str  # surrounding spaces removed, cut to `SHOWN_ANSWER_CHARS`
+    times: int
+    learners: int
+
+
+@dataclass(frozen=True)
+class StalledRow:
+    learner_ref: str
+    display_name: str | None
+    last_progress_at: datetime
+    last_attempt_at: datetime | None
+    attempts_since_progress: int
+    solved: int
+
+
+SHOWN_ANSWER_CHARS = 200
+
+
 class ProgressStore(abc.ABC):
     """Durable learner progress. Thread-safe; one instance per process is enough."""
 
@@ -194,6 +243,27 @@ class ProgressStore(abc.ABC):
     def class_learners(self) -> list[ClassLearner]:
         """Every learner, without keys."""
 
+    # Aggregates for the instructor page: bounded results, whatever the number of attempts.
+
+    @abc.abstractmethod
+    def class_overview(self) -> ClassOverview: ...
+
+    @abc.abstractmethod
+    def class_exercise_progress(self, model_fp: str) -> list[LearnerExercise]:
+        """One row per (exercise, learner) that tried it on this model."""
+
+    @abc.abstractmethod
+    def class_wrong_answers(self, model_fp: str, limit: int) -> list[WrongAnswerCount]:
+        """Per exercise, its `limit` most frequent wrong typed answers (code excluded), by how
+        many learners gave them, then how often; answers compared without surrounding spaces."""
+
+    @abc.abstractmethod
+    def class_stalled(
+        self, model_fp: str, progress_before: float, seen_since: float, limit: int, offset: int = 0
+    ) -> tuple[list[StalledRow], int]:
+        """Learners seen since `seen_since` whose last solve on this model (or their joining) is
+        before `progress_before`, longest-stalled first: one page, and how many there are in all."""
+
     @abc.abstractmethod
     def check(self) -> None:
         """Raise a `ProgressStoreError` unless the store can be reached (and is migrated)."""
@@ -212,19 +282,22 @@ class ProgressStore(abc.ABC):
         """Where the progress goes, for logs and the instructor (no password)."""
 
 
-def default_data_dir(env: Mapping[str, str] = os.environ) -> Path:
+def default_data_dir(env: Mapping[str, str] | None = None) -> Path:
     """`SORTLIST_DATA_DIR`, else `$XDG_DATA_HOME/sortlist`, else `~/.local/share/sortlist`."""
-    if env.get(DATA_DIR_ENV):
-        return Path(env[DATA_DIR_ENV]).expanduser()
+    env = os.environ if env is None else env
+    configured = settings.text(DATA_DIR_ENV, env=env)
+    if configured:
+        return Path(configured).expanduser()
     if env.get("XDG_DATA_HOME"):
         return Path(env["XDG_DATA_HOME"]).expanduser() / "sortlist"
     return Path.home() / ".local" / "share" / "sortlist"
 
 
-def open_store(env: Mapping[str, str] = os.environ, **options) -> ProgressStore:
+def open_store(env: Mapping[str, str] | None = None, **options) -> ProgressStore:
     """The configured store. Opening never fails: connecting (and migrating) happens on first
     use, so an app whose database is down still starts and reports it on the first call."""
-    url = env.get(DATABASE_URL_ENV, "").strip()
+    env = os.environ if env is None else env
+    url = settings.text(DATABASE_URL_ENV, env=env)
     if url:
         from .postgres_store import PostgresStore
 

@@ -20,6 +20,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
+from sortlist_app.check_rate import CHECK_RATE
 from sortlist_app.navigation import page_of_exercise
 from sortlist_app.run_gate import RUN_GATE
 from sortlist_core import figures
@@ -30,7 +31,7 @@ from sortlist_core.exercises.check import job_params, run_submission
 from sortlist_core.exercises.verdict import Verdict
 from sortlist_core.runner import RunnerMode, default_runner, runner_mode
 
-from . import state
+from . import learner, state
 from .exercise import record_attempt, solved_ids
 
 BUSY = "The server is busy checking other learners' code; try again in a few seconds. Your code is kept."
@@ -247,6 +248,15 @@ def _body(ex: CodeExercise, model: LoadedModel) -> None:
 
 
 def _check(ex: CodeExercise, model: LoadedModel, params: dict, code: str, mode: RunnerMode) -> None:
+    rate = CHECK_RATE.try_check(learner.learner_key())
+    if not rate.allowed:  # too many checks from this learner: say so, run nothing, keep the code
+        st.session_state[_key(ex.id, "verdict")] = {
+            "status": "busy",
+            "message": rate.message,
+            "code": code,
+            "model": model.weights_sha256,
+        }
+        return
     where = "in the sandbox" if mode is RunnerMode.SANDBOX else "in a separate process"
     RUN_GATE.step_aside()  # the check waits on another process: other learners' runs go first
     with st.spinner(f"Running your code {where}…"):

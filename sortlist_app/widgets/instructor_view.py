@@ -14,6 +14,7 @@ neither there is no instructor view at all.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import pandas as pd
 import streamlit as st
@@ -21,12 +22,13 @@ import streamlit as st
 from sortlist_app.navigation import INSTRUCTOR_PAGE, PAGES
 from sortlist_app.progress import ProgressStoreError
 from sortlist_app.progress.instructor import (
+    STALLED_PAGE_SIZE,
     attempts_csv,
-    common_wrong_answers,
-    exercise_stats,
     instructor_token,
-    stalled_learners,
+    stalled_page,
+    stats_from_progress,
     token_matches,
+    wrong_answers_by_exercise,
 )
 
 from . import learner, state
@@ -34,6 +36,7 @@ from . import learner, state
 PARAM = "instructor"
 GRANT_STATE = "sortlist.instructor.granted"
 SECRET_NAME = "instructor_token"
+STALLED_PAGE_STATE = "sortlist.instructor.stalled_page"
 
 
 def configured_token() -> str | None:
@@ -75,37 +78,57 @@ def _exercise_order() -> list[str]:
     return [ex for p in PAGES for ex in p.exercises]
 
 
+def _csv_download(store) -> Callable[[], bytes]:
+    """The CSV, built only when the instructor clicks (Streamlit calls it then, outside the
+    script run: it touches only the store)."""
+
+    def build() -> bytes:
+        return attempts_csv(store.class_attempts()).encode("utf-8")
+
+    return build
+
+
 def render() -> None:
     if not unlock():  # never reached without the grant; checked again all the same
         st.error("This page is for the instructor only.")
         st.stop()
     st.title(f"{INSTRUCTOR_PAGE.icon} Instructor: your class")
     store = learner.recorder().store
+    # Every number below is aggregated by the store: a rerun reads a few hundred rows at most,
+    # however many attempts the class has made.
     try:
-        rows = store.class_attempts()
-        learners = store.class_learners()
+        overview = store.class_overview()
     except ProgressStoreError as exc:
         st.error(f"The class's progress cannot be read: {exc.user_message}", icon="💾")
         return
-    st.caption(f"Progress store: {store.describe()} · {len(learners)} learners · {len(rows)} attempts")
-    fingerprints = sorted({a.model_fp for a in rows})
-    if not rows:
+    st.caption(
+        f"Progress store: {store.describe()} · {overview.learners} learners · {overview.attempts} attempts"
+    )
+    fingerprints = [fp for fp, _ in overview.models]
+    if not fingerprints:
         st.info("No attempts yet. Learners' answers appear here as soon as they check them.")
         return
     model = state.current_model(explain=False)
     current = model.weights_sha256 if model is not None else None
     default = fingerprints.index(current) if current in fingerprints else 0
+    counts = dict(overview.models)
     fp = st.selectbox(
         "Model",
         fingerprints,
         index=default,
-        format_func=lambda f: f"{f[:12]}" + (" (the model in use)" if f == current else ""),
+        format_func=lambda f: (
+            f"{f[:12]} · {counts[f]} attempts" + (" (the model in use)" if f == current else "")
+        ),
         help="Progress is per model fingerprint.",
     )
-    model_rows = [a for a in rows if a.model_fp == fp]
+    try:
+        stats = stats_from_progress(store.class_exercise_progress(fp), order=_exercise_order())
+        wrong = wrong_answers_by_exercise(store.class_wrong_answers(fp, limit=3))
+    except ProgressStoreError as exc:
+        st.error(f"The class's progress cannot be read: {exc.user_message}", icon="💾")
+        return
 
     st.header("Solve rates")
-    stats = exercise_stats(model_rows, order=_exercise_order())
     frame = pd.DataFrame(
         {
             "exercise": [s.exercise_id for s in stats],
@@ -131,7 +154,6 @@ def render() -> None:
     )
 
     st.header("Most common wrong answers")
-    wrong = common_wrong_answers(model_rows, limit=3)
     if wrong:
         st.dataframe(
             pd.DataFrame(
@@ -150,8 +172,15 @@ def render() -> None:
     st.header("Learners without progress")
     minutes = st.number_input("No exercise solved in the last … minutes", 1, 24 * 60, 15, step=5)
     now = time.time()
-    stalled = stalled_learners(model_rows, learners, minutes=minutes, now=now, seen_since=now - 24 * 3600)
-    if stalled:
+    page_number = st.session_state.get(STALLED_PAGE_STATE, 1)
+    try:
+        stalled = stalled_page(
+            store, fp, minutes=minutes, now=now, page=page_number - 1, seen_since=now - 24 * 3600
+        )
+    except ProgressStoreError as exc:
+        st.error(f"The class's progress cannot be read: {exc.user_message}", icon="💾")
+        return
+    if stalled.learners:
         st.dataframe(
             pd.DataFrame(
                 [
@@ -161,19 +190,29 @@ def render() -> None:
                         "last progress (UTC)": s.last_progress_at.strftime("%H:%M"),
                         "attempts since": s.attempts_since_progress,
                     }
-                    for s in stalled
+                    for s in stalled.learners
                 ]
             ),
             hide_index=True,
             width="stretch",
         )
+        if stalled.pages > 1:
+            if st.session_state.get(STALLED_PAGE_STATE, 1) > stalled.pages:  # the list shrank
+                st.session_state[STALLED_PAGE_STATE] = stalled.pages
+            st.number_input(
+                f"Page (of {stalled.pages}; {stalled.total} learners, {STALLED_PAGE_SIZE} a page)",
+                min_value=1,
+                max_value=stalled.pages,
+                key=STALLED_PAGE_STATE,
+            )
     else:
         st.caption(f"Everyone seen today solved something in the last {minutes} minutes.")
 
     st.download_button(
         "Download every attempt (CSV)",
-        attempts_csv(rows),
+        _csv_download(store),
         file_name="sortlist-attempts.csv",
         mime="text/csv",
-        help="All models; learners appear as a pseudonymous reference, never with their key.",
+        on_click="ignore",
+        help="All models, built when you click; learners appear as a pseudonymous reference, never with their key.",
     )

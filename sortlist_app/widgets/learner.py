@@ -5,6 +5,8 @@
   JS) and read back from `st.context.cookies` when a new session starts.
 - The "resume link" (`?learner=<key>`) carries the key to another device: opening it adopts the
   key there (and writes that browser's cookie), then the parameter is removed from the address.
+  A browser that already has a different learner is asked first (two buttons, nothing replaced
+  silently): a link planted by someone else must not capture this browser's answers.
 - The store only ever sees the key (it keeps its sha256): there is no learner id to edit, and
   the hash prefix the instructor sees is not a key.
 
@@ -33,6 +35,8 @@ SOURCE_STATE = "sortlist.learner.source"  # "link", "cookie" or "new"
 TOUCHED_STATE = "sortlist.learner.touched"
 NAME_STATE = "sortlist.learner.name"
 LINK_PROBLEM_STATE = "sortlist.learner.link_problem"
+PENDING_LINK_STATE = "sortlist.learner.pending_link"  # a resume link waiting for the learner's yes
+SWITCH_BUTTON, KEEP_BUTTON = "sortlist.learner.switch", "sortlist.learner.keep"
 
 log = logging.getLogger(__name__)
 
@@ -71,22 +75,36 @@ def learner_key() -> str:
     return key
 
 
+def _adopt(key: str) -> None:
+    """Make `key` this browser's learner (its cookie follows on the next run)."""
+    if key != st.session_state.get(KEY_STATE):
+        st.session_state[KEY_STATE] = key
+        st.session_state[SOURCE_STATE] = "link"
+        st.session_state.pop(TOUCHED_STATE, None)
+        st.session_state.pop(NAME_STATE, None)
+        from .exercise import forget_stored_progress
+
+        forget_stored_progress()
+    st.session_state.pop(PENDING_LINK_STATE, None)
+
+
 def _adopt_link() -> None:
-    """A resume link (`?learner=`) switches this browser to that learner, then leaves the URL."""
+    """A resume link (`?learner=`) switches this browser to that learner, then leaves the URL.
+
+    When the browser already has a *different* learner, nothing is replaced until the learner
+    says so (`render_link_question`): a link planted by someone else (login CSRF) would
+    otherwise move all this browser's later answers into the planter's progress."""
     if PARAM not in st.query_params:
         return
     value = st.query_params.get(PARAM)
     del st.query_params[PARAM]
     if is_learner_key(value):
-        if value != st.session_state.get(KEY_STATE):
-            st.session_state[KEY_STATE] = value
-            st.session_state[SOURCE_STATE] = "link"
-            st.session_state.pop(TOUCHED_STATE, None)
-            st.session_state.pop(NAME_STATE, None)
-            from .exercise import forget_stored_progress
-
-            forget_stored_progress()
         st.session_state.pop(LINK_PROBLEM_STATE, None)
+        current = st.session_state.get(KEY_STATE) or _cookie_key()
+        if current is None or current == value:
+            _adopt(value)
+        else:
+            st.session_state[PENDING_LINK_STATE] = value
     else:
         st.session_state[LINK_PROBLEM_STATE] = (
             "This resume link is not valid (it may have been cut short when copied); "
@@ -94,10 +112,58 @@ def _adopt_link() -> None:
         )
 
 
+def _describe(key: str) -> str:
+    """A learner as the question shows them: display name, reference, exercises solved."""
+    ref = key_hash(key)[:6]
+    try:
+        info = recorder().store.learner(key)
+    except ProgressStoreError:
+        info = None
+    name = info.display_name if info and info.display_name else None
+    who = f"**{name}** (learner {ref})" if name else f"learner **{ref}**"
+    if info is None:
+        return f"{who}, with no saved progress"
+    return f"{who}, last seen {info.last_seen_at.strftime('%Y-%m-%d %H:%M')} UTC"
+
+
+def _keep_current() -> None:
+    st.session_state.pop(PENDING_LINK_STATE, None)
+
+
+def render_link_question() -> None:
+    """Above the page while a resume link waits: who this browser is, who the link would make
+    it, and two buttons. Nothing changes until one is pressed."""
+    pending = st.session_state.get(PENDING_LINK_STATE)
+    if not pending:
+        return
+    current = learner_key()
+    if pending == current:
+        st.session_state.pop(PENDING_LINK_STATE, None)
+        return
+    with st.container(border=True):
+        st.warning(
+            f"**Switch learner?** This browser is {_describe(current)}. The link you opened belongs "
+            f"to {_describe(pending)}. Switching saves your answers from now on to the link's learner "
+            "and shows their progress instead of yours. Only switch if the link is your own resume "
+            "link: a link someone else sent you would put your work in their progress.",
+            icon="🔗",
+        )
+        buttons = st.container(horizontal=True, gap="small")
+        buttons.button(
+            "Switch to the link's learner",
+            key=SWITCH_BUTTON,
+            on_click=_adopt,
+            args=(pending,),
+            type="primary",
+        )
+        buttons.button(f"Stay learner {key_hash(current)[:6]}", key=KEEP_BUTTON, on_click=_keep_current)
+
+
 def start_session() -> str:
-    """Adopt a resume link, make sure the browser keeps the key, mark the learner seen."""
+    """Adopt a resume link (or ask first), make sure the browser keeps the key, mark the learner seen."""
     _adopt_link()
     key = learner_key()
+    render_link_question()
     if not st.session_state.get(TOUCHED_STATE):
         try:
             recorder().store.touch(key)
@@ -107,18 +173,32 @@ def start_session() -> str:
     return key
 
 
+# Pages must not send their address (it may hold `?learner=KEY`) as Referer. nginx sends the
+# `Referrer-Policy: no-referrer` header (deploy/nginx); without nginx, the same policy as a
+# <meta name="referrer"> in the document's head, which browsers apply to every later request
+# and link. Streamlit 1.67 has no way to set a response header or write the head directly.
+_NO_REFERRER = (
+    "var d = window.parent.document;"
+    "if (!d.querySelector('meta[name=referrer]')) {"
+    "var m = d.createElement('meta'); m.name = 'referrer'; m.content = 'no-referrer';"
+    "d.head.appendChild(m);}"
+)
+
+
 def write_cookie(key: str) -> None:
-    """Store the key in this browser unless it came with the session's cookie. On every run:
-    a run that switches pages (`/` opens the first page) drops what it drew, so a once-only
-    flag could skip the write; an unchanged element is not reloaded by the browser."""
-    if _cookie_key() == key:
-        return
-    script = (
-        "<script>document.cookie = "
-        + json.dumps(f"{COOKIE}={key}; path=/; max-age={COOKIE_MAX_AGE_S}; SameSite=Lax")
-        + ";</script>"
-    )
-    st.iframe(script, height=1)  # an HTML string runs same-origin, so it sets the app's cookie
+    """Store the key in this browser unless it came with the session's cookie, and set the
+    page's no-referrer policy. On every run: a run that switches pages (`/` opens the first
+    page) drops what it drew, so a once-only flag could skip the write; an unchanged element is
+    not reloaded by the browser."""
+    cookie = ""
+    if _cookie_key() != key:
+        cookie = (
+            "document.cookie = "
+            + json.dumps(f"{COOKIE}={key}; path=/; max-age={COOKIE_MAX_AGE_S}; SameSite=Lax")
+            + ";"
+        )
+    # an HTML string runs same-origin, so it sets the app's cookie and reaches the app's head
+    st.iframe(f"<script>{cookie}try {{{_NO_REFERRER}}} catch (e) {{}}</script>", height=1)
 
 
 def resume_link(key: str) -> str:

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -42,13 +41,13 @@ from sortlist_core import attention as _attention
 from sortlist_core import circuits as _circuits
 from sortlist_core import metrics as _metrics
 from sortlist_core import mystery as _mystery
-from sortlist_core import paths
+from sortlist_core import paths, settings
 from sortlist_core import report as _report
 from sortlist_core.checkpoint import CheckpointError, LoadedModel, load_checkpoint
 from sortlist_core.data import EVAL_SEED, EVAL_SIZE, CustomSortedListDataset, SortedListDataset
 from sortlist_core.paths import BUNDLED_MODEL_PATH, BundledModel
 
-MODEL_PATH_ENV = "SORTLIST_MODEL_PATH"
+MODEL_PATH_ENV = settings.MODEL_PATH
 MODEL_PAGE = "pages/6_model.py"
 SESSION_MODEL_KEY = "sortlist.model"  # an uploaded / trained / fetched LoadedModel in use
 BUNDLED_CHOICE_KEY = "sortlist.model.bundled"  # registry key of a bundled model chosen in the switcher
@@ -78,7 +77,7 @@ class DefaultModel:
 def default_model_path() -> Path:
     """`$SORTLIST_MODEL_PATH` if set, else the lesson model when its file exists, else the
     strong bundled model."""
-    override = os.environ.get(MODEL_PATH_ENV, "").strip()
+    override = settings.text(MODEL_PATH_ENV)
     return Path(override) if override else paths.bundled_model_by_key(paths.default_bundled_key()).path
 
 
@@ -116,7 +115,7 @@ def _load_path(path: Path) -> DefaultModel:
         stat = path.stat()
     except OSError:
         problem = f"The model file `{_display_path(path)}` is missing."
-        if os.environ.get(MODEL_PATH_ENV) and _bundled_of_path(path) is None:
+        if settings.text(MODEL_PATH_ENV) and _bundled_of_path(path) is None:
             problem += f" (It was named by the environment variable `{MODEL_PATH_ENV}`.)"
         return DefaultModel(None, problem, path)
     return _load_default(str(path), stat.st_mtime_ns, stat.st_size, _default_name(path))
@@ -223,7 +222,7 @@ def model_choices() -> list[ModelChoice]:
     the bundled models whose files exist (lesson model first), then this session's uploads,
     trained models and the original challenge model."""
     out: list[ModelChoice] = []
-    if os.environ.get(MODEL_PATH_ENV, "").strip():
+    if settings.text(MODEL_PATH_ENV):
         path = default_model_path()
         out.append(ModelChoice("default", f"{_default_name(path)} (this server's default)", f"`{path.name}`"))
     out += [
@@ -234,7 +233,7 @@ def model_choices() -> list[ModelChoice]:
     out += [  # the fingerprint only tells apart two models of the same name (the sidebar shows it anyway)
         ModelChoice(
             f"fp:{fp}",
-            f"{e.label} ({fp})" if labels.count(e.label) > 1 else e.label,
+            f"{e.label} ({e.model.short_id})" if labels.count(e.label) > 1 else e.label,
             _KIND_TEXT.get(e.kind, ""),
         )
         for fp, e in mine.items()
@@ -246,11 +245,11 @@ def current_choice() -> str:
     """The switcher id of the model in use."""
     chosen = session_model()
     if chosen is not None:
-        return f"fp:{chosen.short_id}"
+        return f"fp:{chosen.weights_sha256}"
     key = st.session_state.get(BUNDLED_CHOICE_KEY)
     if isinstance(key, str):
         return f"bundled:{key}"
-    if os.environ.get(MODEL_PATH_ENV, "").strip():
+    if settings.text(MODEL_PATH_ENV):
         return "default"
     return f"bundled:{paths.default_bundled_key()}"
 
@@ -282,7 +281,7 @@ def model_query(model: LoadedModel | None) -> dict[str, str]:
     if choice == "default":
         bundled = _bundled_of_path(default_model_path())
         key = bundled.key if bundled is not None else None
-    return {MODEL_PARAM: key, FP_PARAM: model.short_id} if key else {FP_PARAM: model.short_id}
+    return {MODEL_PARAM: key, FP_PARAM: model.link_id} if key else {FP_PARAM: model.link_id}
 
 
 # --------------------------------------------------------------------------- links and reloads
@@ -297,26 +296,37 @@ class LinkNotice:
     switch_label: str = ""
 
 
+AMBIGUOUS = "ambiguous"  # `_find_fingerprint`'s switcher id when several models share the link's prefix
+
+
 def _find_fingerprint(fp: str) -> tuple[str, str] | None:
-    """(switcher id, name) of a model this server has with short fingerprint `fp`: this session's
-    or the server cache's models (an upload keeps its name), the default, a bundled model, or the
-    original challenge model in the download cache."""
-    entry = _session_models().get(fp) or server_models().get(fp)
-    if entry is not None:
-        _session_models()[fp] = entry
-        return f"fp:{fp}", entry.label
+    """(switcher id, name) of the one model this server has whose weights sha256 starts with
+    `fp`: this session's or the server cache's models (an upload keeps its name), the default, a
+    bundled model, or the original challenge model in the download cache. When several different
+    models match (an old 8-digit link can), `(AMBIGUOUS, how many)`: none is opened."""
+    found: dict[str, tuple[str, str, model_cache.CachedModel | None]] = {}
+    for entry in [*_session_models().values(), *server_models().matching(fp)]:
+        if entry.fingerprint.startswith(fp):
+            found.setdefault(entry.fingerprint, (f"fp:{entry.fingerprint}", entry.label, entry))
     default = default_model().model
-    if default is not None and default.short_id == fp and os.environ.get(MODEL_PATH_ENV, "").strip():
-        return "default", default.name
+    if default is not None and default.weights_sha256.startswith(fp) and settings.text(MODEL_PATH_ENV):
+        found.setdefault(default.weights_sha256, ("default", default.name, None))
     for b in paths.BUNDLED_MODELS:
         loaded = bundled_model(b.key).model if b.exists() else None
-        if loaded is not None and loaded.short_id == fp:
-            return f"bundled:{b.key}", b.name
-    entry = _original_from_disk(fp)
+        if loaded is not None and loaded.weights_sha256.startswith(fp):
+            found.setdefault(loaded.weights_sha256, (f"bundled:{b.key}", b.name, None))
+    if not found:
+        entry = _original_from_disk(fp)
+        if entry is not None:
+            found[entry.fingerprint] = (f"fp:{entry.fingerprint}", entry.label, entry)
+    if len(found) > 1:
+        return AMBIGUOUS, str(len(found))
+    if not found:
+        return None
+    choice, name, entry = next(iter(found.values()))
     if entry is not None:
-        _session_models()[fp] = entry
-        return f"fp:{fp}", entry.label
-    return None
+        _session_models()[entry.fingerprint] = entry
+    return choice, name
 
 
 def _original_from_disk(fp: str) -> model_cache.CachedModel | None:
@@ -330,7 +340,7 @@ def _original_from_disk(fp: str) -> model_cache.CachedModel | None:
         model = load_checkpoint(path, name=ORIGINAL_LABEL)
     except CheckpointError:
         return None
-    if model.short_id != fp:
+    if not model.weights_sha256.startswith(fp):
         return None
     entry = model_cache.CachedModel(model, ORIGINAL_LABEL, model_cache.ORIGINAL)
     server_models().put(entry)
@@ -342,6 +352,14 @@ def _follow_link(key: str | None, fp: str | None, first_run: bool) -> None:
     which model is shown instead. Mid-session, a link to another model only offers the switch."""
     bundled = next((b for b in paths.BUNDLED_MODELS if b.key == key and b.exists()), None)
     found = _find_fingerprint(fp) if fp else None
+    if found is not None and found[0] == AMBIGUOUS:
+        shown = current_model(explain=False)
+        shown_text = f"**{shown.name}** (fingerprint `{shown.short_id}`)" if shown is not None else "no model"
+        st.session_state[NOTICE_KEY] = LinkNotice(
+            f"This link's model fingerprint `{fp}` is shared by {found[1]} models on this server, so none "
+            f"of them was opened (links made now carry a longer fingerprint). You are looking at {shown_text}."
+        )
+        return
     if found is None and fp is None and bundled is not None:
         found = (f"bundled:{bundled.key}", bundled.name)
     if first_run and found is not None:
@@ -381,8 +399,8 @@ def _bad_link_values(key: str | None, fp: str | None) -> str | None:
     does not ship), or None when they can be followed."""
     shown = current_model(explain=False)
     instead = f" You are looking at **{shown.name}** (fingerprint `{shown.short_id}`)." if shown else ""
-    if fp is not None and not re.fullmatch(r"[0-9a-f]{8}", fp):
-        return f"The link's model fingerprint (`fp`) is not 8 hexadecimal digits, so it was ignored.{instead}"
+    if fp is not None and not re.fullmatch(r"[0-9a-f]{8,64}", fp):
+        return f"The link's model fingerprint (`fp`) is not 8 to 64 hexadecimal digits, so it was ignored.{instead}"
     known = {b.key: b for b in paths.BUNDLED_MODELS}
     if key is not None and key not in known:
         return (
@@ -407,7 +425,7 @@ def sync_model_with_url() -> None:
             link = (None, None)
     if link != st.session_state.get(LINK_KEY) and (link[0] or link[1]):
         model = current_model(explain=False)
-        if first_run or model is None or link[1] != model.short_id:
+        if first_run or model is None or not (link[1] and model.weights_sha256.startswith(link[1])):
             _follow_link(*link, first_run=first_run)
     model = current_model(explain=False)
     wanted = model_query(model)

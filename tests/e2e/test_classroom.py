@@ -49,6 +49,10 @@ def test_the_browser_keeps_the_learner_and_the_link_moves_it(server, pages, page
         second.goto(f"{server.url}/?learner={key}")  # ... until it opens the resume link
         wait_ready(second, len(pages))
         assert "learner=" not in second.url  # the key does not stay in the address bar
+        # it has a learner of its own, so it is asked first (a planted link must not switch it)
+        second.get_by_text("Switch learner?").wait_for(timeout=30_000)
+        second.get_by_role("button", name="Switch to the link's learner").click()
+        wait_ready(second, len(pages))
         assert shown_key(second) == key
         second.wait_for_function(f"() => document.cookie.includes('{COOKIE}={key}')", timeout=30_000)
     finally:

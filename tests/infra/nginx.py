@@ -35,9 +35,14 @@ http {{
 """
 
 
-def render_site(upstreams: list[str], listen: str) -> str:
+DEFAULT_ACCESS_LOG = "/var/log/nginx/access.log"  # render_conf.py's default
+
+
+def render_site(upstreams: list[str], listen: str, access_log: str | None = None) -> str:
     """`python3 deploy/nginx/render_conf.py --listen L --upstream U ...`, as in the README."""
     cmd = [sys.executable, str(RENDER), "--listen", listen]
+    if access_log:
+        cmd += ["--access-log", access_log]
     for up in upstreams:
         cmd += ["--upstream", up]
     return subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
@@ -56,7 +61,15 @@ class Nginx:
     def write_config(self, port: int, site: str | None = None) -> Path:
         """The main config around `site` (default: rendered for our upstreams on `port`)."""
         self.port = port
-        (self.base / "sortlist.conf").write_text(site or render_site(self.upstreams, f"127.0.0.1:{port}"))
+        log = str(self.base / "access.log")
+        # the site's access log goes to this nginx's own directory (the README's default path
+        # is the host's /var/log/nginx, which a non-root test run cannot open)
+        site = (
+            site.replace(DEFAULT_ACCESS_LOG, log)
+            if site
+            else render_site(self.upstreams, f"127.0.0.1:{port}", log)
+        )
+        (self.base / "sortlist.conf").write_text(site)
         user = "user nobody nogroup;" if os.geteuid() == 0 else ""
         conf = self.base / "nginx.conf"
         conf.write_text(_MAIN.format(base=self.base, user=user))

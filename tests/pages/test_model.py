@@ -114,7 +114,11 @@ def test_bad_uploads_are_rejected_and_the_previous_model_kept(
     full = reference_path.read_bytes()
     cases = [
         ("evil.pt", _bytes({"embed.W_E": _WritesSentinel(str(sentinel))}), "would run code"),
-        ("evil_plain.pt", pickle.dumps(_WritesSentinel(str(sentinel))), "would run code"),
+        (
+            "evil_plain.pt",
+            pickle.dumps(_WritesSentinel(str(sentinel))),
+            "bare pickles and the pre-1.6 torch format are not accepted",
+        ),
         ("truncated.pt", full[: len(full) // 2], "truncated or corrupt"),
         ("shapes.pt", _bytes(wrong_shape), "'unembed.W_U' has shape (96, 40)"),
         ("nan.pt", _bytes(nan), "NaN"),
@@ -236,8 +240,8 @@ def test_training_runs_one_at_a_time_is_cancellable_and_usable(monkeypatch, refe
         other.switch_page(page).run()
         assert_ok(other)
     # the trained model is in the switcher and in the URL; a reload (new session, same URL) keeps it
-    assert other.sidebar.selectbox(key="sortlist.sidebar.model").value == f"fp:{trained.short_id}"
-    assert other.query_params["fp"] == trained.short_id
+    assert other.sidebar.selectbox(key="sortlist.sidebar.model").value == f"fp:{trained.weights_sha256}"
+    assert other.query_params["fp"] == trained.link_id
     reloaded = AppTest.from_file(APP, default_timeout=60)
     reloaded.query_params.update(dict(other.query_params))
     reloaded.run()

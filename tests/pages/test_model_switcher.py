@@ -57,13 +57,17 @@ def _short_id(path) -> str:
     return load_checkpoint(path).short_id
 
 
+def _link_id(path) -> str:
+    return load_checkpoint(path).link_id
+
+
 def test_lesson_model_is_listed_first_and_is_the_default(two_bundled, swapped_path):
     at = _open()
     box = at.sidebar.selectbox(key=SWITCH)
     assert box.options == ["lesson model", "strong model"]
     assert box.value == "bundled:lesson"
     assert "**lesson model**" in _model_line(at)
-    assert dict(at.query_params) == {"model": "lesson", "fp": _short_id(swapped_path)}
+    assert dict(at.query_params) == {"model": "lesson", "fp": _link_id(swapped_path)}
     captions = joined(at.sidebar.caption)
     assert "Progress is kept per model" in captions and "the test's lesson model" in captions
 
@@ -89,7 +93,7 @@ def test_switching_models_keeps_progress_per_model(two_bundled, swapped_model):
     at.sidebar.selectbox(key=SWITCH).select("bundled:strong").run()
     assert_ok(at)
     assert "**strong model**" in _model_line(at)
-    assert at.query_params["model"] == "strong" and at.query_params["fp"] == _short_id(STRONG_MODEL.path)
+    assert at.query_params["model"] == "strong" and at.query_params["fp"] == _link_id(STRONG_MODEL.path)
     assert "Attention: 0 of 4" in _model_line(at)
 
     at.sidebar.selectbox(key=SWITCH).select("bundled:lesson").run()
@@ -112,14 +116,15 @@ def _upload(at: AppTest, name: str, data: bytes) -> None:
 def test_a_reload_restores_an_uploaded_model_by_fingerprint(two_bundled, reference_path):
     at = _open(page="pages/6_model.py")
     _upload(at, "uploaded.pt", reference_path.read_bytes())
-    fp = _short_id(reference_path)
+    fp = _link_id(reference_path)
+    full = load_checkpoint(reference_path).weights_sha256
     assert at.query_params["fp"] == fp and "model" not in at.query_params
-    assert at.sidebar.selectbox(key=SWITCH).value == f"fp:{fp}"
+    assert at.sidebar.selectbox(key=SWITCH).value == f"fp:{full}"
 
     # F5: a new session with the same URL
     again = _open(query=dict(at.query_params))
     assert "**uploaded.pt**" in _model_line(again)
-    assert again.sidebar.selectbox(key=SWITCH).value == f"fp:{fp}"
+    assert again.sidebar.selectbox(key=SWITCH).value == f"fp:{full}"
     assert again.query_params["fp"] == fp
     assert not again.warning
 
@@ -142,7 +147,7 @@ def test_a_bundled_link_of_another_version_says_the_numbers_may_differ(two_bundl
 
 def test_a_link_made_on_another_model_offers_to_switch(two_bundled, swapped_path):
     at = _open()
-    strong_fp = _short_id(STRONG_MODEL.path)
+    strong_fp = _link_id(STRONG_MODEL.path)
     at.query_params.update({"model": "strong", "fp": strong_fp})  # another model's link, mid-session
     at.run()
     assert_ok(at)
@@ -218,7 +223,7 @@ def test_get_the_original_model_refuses_a_wrong_hash(two_bundled, original_serve
 @pytest.mark.parametrize(
     "query, why",
     [
-        ({"fp": "<b>x</b>"}, "not 8 hexadecimal digits"),
+        ({"fp": "<b>x</b>"}, "not 8 to 64 hexadecimal digits"),
         ({"model": "nonsense"}, "not one of the bundled models (lesson, strong)"),
     ],
 )
@@ -238,3 +243,29 @@ def test_a_link_to_the_lesson_model_on_a_server_without_it(monkeypatch, tmp_path
     at = _open(query={"model": "lesson"})
     assert "asks for the lesson model, which this server does not have" in joined(at.warning)
     assert "**strong model**" in _model_line(at)
+
+
+def test_an_old_short_link_shared_by_two_models_opens_neither(two_bundled, reference_model):
+    """Two models on the server whose 8-digit fingerprints collide: an old link carrying only
+    those 8 digits must not open either (it could be the attacker's); the 16-digit link of
+    each opens that one."""
+    from dataclasses import replace
+
+    from sortlist_app import model_cache
+    from sortlist_app.widgets import state
+
+    victim = replace(reference_model, name="victim.pt")
+    forged_sha = victim.weights_sha256[:8] + "0" * 56
+    impostor = replace(reference_model, name="impostor.pt", weights_sha256=forged_sha)
+    cache = state.server_models()  # the server-wide cache the app's sessions share
+    cache.put(model_cache.CachedModel(victim, victim.name, model_cache.UPLOAD))
+    cache.put(model_cache.CachedModel(impostor, impostor.name, model_cache.UPLOAD))
+
+    at = _open(query={"fp": victim.short_id})
+    text = joined(at.warning)
+    assert f"fingerprint `{victim.short_id}` is shared by 2 models" in text and "none" in text
+    assert "**lesson model**" in _model_line(at)
+
+    for model in (victim, impostor):
+        at = _open(query={"fp": model.link_id})
+        assert f"**{model.name}**" in _model_line(at) and not at.warning
