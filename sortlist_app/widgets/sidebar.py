@@ -77,10 +77,11 @@ def render_sidebar() -> None:
             help=f"Fraction of sorted-half tokens predicted correctly on {metrics.n_lists} lists (seed {state.EVAL_SEED}).",
         )
         st.caption("Progress is kept per model: switching models shows that model's progress.")
-        with st.expander("Get the original challenge model"):
-            from .model_sections import original_model_button
+        if not state.original_in_session():  # once loaded, the switcher above lists it
+            with st.expander("Get the original challenge model"):
+                from .model_sections import original_model_button
 
-            original_model_button("sidebar")
+                original_model_button("sidebar")
         st.subheader("Your progress")
         rows = progress_by_page(model)
         solved = sum(s for _, s, _ in rows)
