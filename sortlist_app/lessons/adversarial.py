@@ -239,18 +239,32 @@ def _compact(values: Sequence[int]) -> str:
     return ",".join(str(v) for v in values)
 
 
-def prediction_rows(preds: Sequence[SequencePrediction]) -> list[dict[str, Any]]:
+HIDDEN_WHERE = (
+    "the model sorts it wrongly. Where? That is the exercise *Where does it go wrong?* below: "
+    "read the heatmap, answer, and this line says it."
+)
+HIDDEN_CELL = "? (exercise below)"
+
+
+def prediction_rows(
+    preds: Sequence[SequencePrediction], hidden: Sequence[tuple[int, ...]] = ()
+) -> list[dict[str, Any]]:
     """One summary row per list: what the table under the heatmaps shows. Five short columns (no
-    separate verdict: "wrong at positions" says "none"), so the table fits the page at 1280 px."""
+    separate verdict: "wrong at positions" says "none"), so the table fits the page at 1280 px.
+    For a list in `hidden` (an exercise asks where it goes wrong) the wrong positions and the
+    model's output are held back."""
     rows = []
     for i, p in enumerate(preds, start=1):
+        held = tuple(p.unsorted) in hidden and not p.correct
         rows.append(
             {
                 "list": i,
                 "unsorted": _compact(p.unsorted),
                 "correct sorted": _compact(p.targets),
-                "model predicts": _compact(p.predicted),
-                "wrong at positions": ", ".join(str(_position(w, p)) for w in p.wrong) or "none",
+                "model predicts": HIDDEN_CELL if held else _compact(p.predicted),
+                "wrong at positions": HIDDEN_CELL
+                if held
+                else ", ".join(str(_position(w, p)) for w in p.wrong) or "none",
                 "min p(correct)": round_sig(float(min(p.probs[k, t] for k, t in enumerate(p.targets)))),
             }
         )
@@ -476,6 +490,16 @@ def wrong_position_exercise(target: SequencePrediction, cfg: ModelConfig) -> Exe
         difficulty=1,
         importance=3,
         context=format_list(target.unsorted),
+    )
+
+
+def wrong_position_skipped() -> Skipped:
+    """ "Where does it go wrong?" on a model that sorts every candidate list correctly."""
+    return Skipped(
+        "adversarial.wrong_position",
+        "Where does it go wrong?",
+        "This model sorted every preset, every generated high or large-gap list and every searched list "
+        "correctly, so there is no wrongly sorted list to ask about.",
     )
 
 

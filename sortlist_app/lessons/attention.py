@@ -128,14 +128,38 @@ CODE_EXERCISES: tuple[str, ...] = (
 )
 
 
+# The OV/QK page's exercises that the vocabulary split answers: the observation waits for them.
+SPLIT_EXERCISES = ("circuits.copier_of_token", "circuits.copy_count")
+
+
+def split_sentence(resp: HeadResponsibility, head_names: Sequence[str], shown: bool = True) -> str:
+    """Which head copies which tokens; held back (`shown` False) until the OV/QK page's
+    exercises that ask it (`SPLIT_EXERCISES`) are answered."""
+    if not shown:
+        return (
+            "The heads also **split the vocabulary** between them. Which head copies which tokens, and how "
+            "many, is a question on the OV/QK page: this line fills in once you have answered it there."
+        )
+    facts = responsibility_facts(resp, head_names)
+    return (
+        f"The heads **split the vocabulary**: {facts['per_head_copying']}. Select sequences containing tokens "
+        f"{facts['minor_main_range']} to watch head {facts['minor_head']} take over."
+    )
+
+
 def observation_facts(
-    claims: AttentionClaims, resp: HeadResponsibility, misses: AttentionMisses, head_names: Sequence[str]
+    claims: AttentionClaims,
+    resp: HeadResponsibility,
+    misses: AttentionMisses,
+    head_names: Sequence[str],
+    split_shown: bool = True,
 ) -> Values:
     """The `attention_observations` template."""
     return (
         attention_facts(claims, head_names)
         | responsibility_facts(resp, head_names)
         | attention_miss_facts(misses)
+        | {"split_sentence": split_sentence(resp, head_names, split_shown)}
     )
 
 
@@ -177,6 +201,7 @@ def top_attended_exercise(
             "Follow one position's attention",
             f"In {label}, no prediction position of head {name} attends to one position clearly more than to "
             "the next, so the question has no single answer here: try another list or head.",
+            model_wide=False,
         )
     asked, pos = pos, picked.value
     expected = int(np.argmax(row(pos)))

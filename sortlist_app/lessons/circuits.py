@@ -324,7 +324,8 @@ def top_source_exercise(
             "circuits.top_source",
             "Where does a destination token look?",
             f"In head {head_names[head]}, no destination token has a source whose QK score clearly beats the "
-            "runner-up, so the question has no single answer on this model.",
+            "runner-up, so the question has no single answer on this model (try another head).",
+            model_wide=False,
         )
     asked, dest = dest, picked.value
     value_scores = scores_at(dest)
