@@ -29,7 +29,7 @@ from sortlist_core.adversarial import (
 from sortlist_core.config import ModelConfig
 from sortlist_core.data import InvalidListError, format_list, parse_unsorted_list
 from sortlist_core.metrics import SequencePrediction
-from sortlist_core.well_posed import Skip, clear_answer
+from sortlist_core.well_posed import DEFAULT_MARGIN, Skip, clear_answer
 
 from .exercise import CORRECT, Answer, Exercise, Grade, Skipped, as_int
 from .url_params import Param, decode_lists, encode_lists
@@ -158,11 +158,7 @@ def family_facts(rates: FamilyRates) -> dict[str, Any]:
     worst = rates.worst_family
 
     def times(family: str) -> str:
-        r = rates.rate(family)
-        if base <= 0:
-            return "while random lists never fail" if r > 0 else "like random lists, never"
-        ratio = r / base
-        return f"{ratio:.0f}× as often as random lists" if ratio >= 1.5 else "about as often as random lists"
+        return compared_with_random(rates.rate(family), base)
 
     return {
         "family_n": f"{rates.n_per_family:,}",
@@ -176,6 +172,29 @@ def family_facts(rates: FamilyRates) -> dict[str, Any]:
         "worst_family": FAMILY_LABELS[worst],
         "worst_family_wrong": pct(rates.rate(worst)),
     }
+
+
+ABOUT_AS_OFTEN = 0.1  # "about as often as random lists": within 10% of their failure rate
+
+
+def compared_with_random(rate: float, base: float) -> str:
+    """'3.2× as often as random lists'; 'about as often' only within `ABOUT_AS_OFTEN` of their
+    rate (and said so), compared at the precision shown."""
+    if base <= 0:
+        return "while random lists never fail" if rate > 0 else "like random lists, never"
+    ratio = rate / base
+    if abs(ratio - 1) <= ABOUT_AS_OFTEN:
+        return f"about as often as random lists, within {pct(ABOUT_AS_OFTEN, 0)} of their rate"
+    if ratio > 1:
+        return f"{ratio:.1f}× as often as random lists"
+    return f"less often than random lists, {ratio:.2f}× their rate"
+
+
+def worst_family_rule() -> str:
+    return (
+        f"the kind with the highest failure rate; the question is posed only when it beats the next kind by at "
+        f"least {pct(DEFAULT_MARGIN, 0)} of the highest rate"
+    )
 
 
 def family_figure(rates: FamilyRates) -> go.Figure:
@@ -429,7 +448,8 @@ def worst_family_exercise(rates: FamilyRates) -> Exercise | Skipped:
     return Exercise(
         id="adversarial.worst_family",
         title="Which kind of list is most dangerous?",
-        question="Predict before you measure: which kind of list does this model get wrong most often?",
+        question="Predict before you measure: which kind of list does this model get wrong most often "
+        f"({worst_family_rule()})?",
         answer=Answer.select(FAMILIES, lambda f: FAMILY_LABELS[f], "Kind of list"),
         grade=lambda answer: grade_worst_family(answer, rates),
         hints=(
@@ -438,7 +458,7 @@ def worst_family_exercise(rates: FamilyRates) -> Exercise | Skipped:
         ),
         solution="Measured on this model: "
         + "; ".join(f"{FAMILY_LABELS[f]}: {pct(rates.rate(f))}" for f in rates.families)
-        + ".",
+        + f". The answer is {worst_family_rule()}: **{FAMILY_LABELS[rates.worst_family]}**.",
         difficulty=2,
         importance=3,
     )

@@ -17,7 +17,7 @@ from sortlist_core.circuit_findings import (
 )
 from sortlist_core.circuits import HeadResponsibility
 from sortlist_core.config import ModelConfig
-from sortlist_core.well_posed import Skip, clear_answer, nearest_first, pick_instance
+from sortlist_core.well_posed import DEFAULT_MARGIN, Skip, clear_answer, nearest_first, pick_instance
 
 from .exercise import CORRECT, Answer, Exercise, Grade, Skipped, as_int, grade_head_choice
 from .url_params import MAX_LISTS, Param, decode_indices, head_param, int_in, int_param, list_text_param
@@ -56,14 +56,33 @@ def attend_predict_sentence(next_larger_any: float) -> str:
     )
 
 
+def matters_more_rule() -> str:
+    """The rule "head X matters more" is graded and written by (`well_posed.DEFAULT_MARGIN`)."""
+    return (
+        f"a head matters more when its loss increase beats every other head's by at least "
+        f"{pct(DEFAULT_MARGIN, 0)} of the largest increase"
+    )
+
+
+def matters_more(result: AblationResult) -> bool:
+    """Whether one head matters more by `matters_more_rule` (the exercise is posed then)."""
+    return not isinstance(clear_answer(result.mean), Skip)
+
+
 def ablation_facts(result: AblationResult, head_names: Sequence[str]) -> Values:
     contrast = importance_contrast(result)
     top, low, ratio = contrast.most_important, contrast.least_important, contrast.cost_ratio
     times = "many" if ratio == float("inf") else f"{ratio:.1f}"
-    if ratio >= 1.5:
-        verdict = f"yes: mean-ablating head {head_names[top]} hurts {times} times as much as ablating head {head_names[low]}"
+    if matters_more(result):
+        verdict = (
+            f"yes, by the rule ({matters_more_rule()}): mean-ablating head {head_names[top]} raises the loss "
+            f"{times} times as much as ablating head {head_names[low]}"
+        )
     else:
-        verdict = f"only slightly: the heads' mean-ablation costs are within a factor {times} of each other"
+        verdict = (
+            f"no head does by the rule ({matters_more_rule()}): the heads' mean-ablation costs are within "
+            f"{pct(DEFAULT_MARGIN, 0)} of the largest of each other"
+        )
     return {
         "base_loss": num(result.base_loss),
         "mean_ablation_per_head": join_words(
@@ -244,13 +263,14 @@ def important_head_exercise(result: AblationResult, head_names: Sequence[str]) -
             "Which head matters more?",
             "Mean-ablating the heads costs "
             + join_words(f"{result.mean[h]:.3g} (head {head_names[h]})" for h in range(len(head_names)))
-            + " in loss: no head clearly costs more than the others on this model.",
+            + f" in loss: no head matters more by the rule ({matters_more_rule()}) on this model.",
         )
     return Exercise(
         id="attention.important_head",
         title="Which head matters more?",
         question="Mean-ablate each head in turn on the evaluation set. Ablating which head "
-        "increases the loss the most?",
+        f"increases the loss the most, i.e. which head matters more? The rule: {matters_more_rule()}; "
+        "on this model one head does.",
         answer=Answer.select(range(len(head_names)), lambda h: f"head {head_names[h]}", "Head"),
         grade=lambda answer: grade_head_choice(
             answer,
@@ -264,7 +284,7 @@ def important_head_exercise(result: AblationResult, head_names: Sequence[str]) -
         ),
         solution=f"Head **{head_names[result.most_important_head]}**: "
         + ablation_facts(result, head_names)["mean_ablation_per_head"]
-        + " (loss increase when mean-ablated).",
+        + f" (loss increase when mean-ablated). The rule: {matters_more_rule()}.",
         difficulty=1,
         importance=4,
     )

@@ -67,7 +67,8 @@ def test_attention_exercises_and_prose(monkeypatch, reference_path, reference_mo
     assert check_exercise(at, "attention.important_head", important, "select")[0] is True
     text = flat(joined(at.markdown))
     assert "0.920 for head 0.0 and 4.963 for head 0.1" in text
-    assert "mean-ablating head 0.1 hurts" in text
+    assert "mean-ablating head 0.1 raises the loss 5.4 times as much" in text
+    assert "at least 5% of the largest increase" in text  # the rule the quiz grades by
 
 
 def test_attention_link_reproduces_the_view(monkeypatch, reference_path):
