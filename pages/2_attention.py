@@ -78,6 +78,24 @@ else:
             strs = token_labels(toks, cfg.sep_token)
             st.markdown(f"**{label}**: `{' '.join(strs)}`")
             render_attention(strs, pattern, names, f"Attention of both heads for {label}", key=str(n))
+    # circuitsvis's zoomed view labels every other row when short of space: this one labels them all
+    asked = lesson.question_position(patterns[0][head], pos, L)
+    focus_fig = state.shared_figure(
+        model,
+        "focus_attention",
+        lambda: figures.focus_attention_heatmap(
+            patterns[0][head],
+            focus_labels,
+            names[head],
+            asked,
+            f"Head {names[head]}, {labels[0]}: every position labelled"
+            + (f" (row {asked} outlined: the exercise's position)" if asked is not None else ""),
+        ),
+        lists[0],
+        head,
+        asked,
+    )
+    show_figure(focus_fig, "attention one head", data={"pattern[dest][src]": np.round(patterns[0][head], 5)})
     # the exercise first: the table below answers it
     exercise = lesson.top_attended_exercise(
         labels[0], focus_labels, pos, head, patterns[0][head], names, cfg, lists[0]

@@ -196,6 +196,14 @@ def view_labels(indices: Sequence[int], n_own: int) -> list[str]:
     return [f"evaluation list #{i}" for i in indices] + [f"your list {n + 1}" for n in range(n_own)]
 
 
+def question_position(pattern: Float[ndarray, "dest src"], pos: int, list_len: int) -> int | None:
+    """The position "Follow one position's attention" asks about: `pos` when its row has a clear
+    winner, else the nearest prediction position that has one (`well_posed`); None if none."""
+    row = lambda d: pattern[d, : d + 1]  # noqa: E731
+    picked = pick_instance(nearest_first(pos, list_len, 2 * list_len - 1), row)
+    return None if isinstance(picked, Skip) else picked.value
+
+
 def top_attended_exercise(
     label: str,
     labels: Sequence[str],
@@ -213,8 +221,8 @@ def top_attended_exercise(
     name = head_names[head]
     L = cfg.list_len
     row = lambda d: pattern[d, : d + 1]  # noqa: E731  (causal: a position sees itself and earlier ones)
-    picked = pick_instance(nearest_first(pos, L, 2 * L - 1), row)
-    if isinstance(picked, Skip):
+    picked = question_position(pattern, pos, L)
+    if picked is None:
         return Skipped(
             "attention.top_attended",
             "Follow one position's attention",
@@ -222,7 +230,7 @@ def top_attended_exercise(
             "the next, so the question has no single answer here: try another list or head.",
             model_wide=False,
         )
-    asked, pos = pos, picked.value
+    asked, pos = pos, picked
     expected = int(np.argmax(row(pos)))
     weight = float(pattern[pos, expected])
     moved = ""

@@ -95,7 +95,8 @@ def test_attention_falls_back_to_heatmaps_without_static_serving(monkeypatch, re
         at = open_page(monkeypatch, ATTENTION, reference_path)
         assert not at.main.get("iframe")
         assert "circuitsvis view unavailable" in joined(at.caption)
-        assert len(at.get("plotly_chart")) == 3  # the fallback heatmaps, the claims and the ablation
+        # the fallback heatmaps, the one head with every row labelled, the claims and the ablation
+        assert len(at.get("plotly_chart")) == 4
     finally:
         monkeypatch.undo()
         ensure_bundle.clear()

@@ -19,7 +19,7 @@ from sortlist_app.widgets.state import SESSION_MODEL_KEY
 from sortlist_core.checkpoint import load_checkpoint
 from sortlist_core.report import build_report, report_markdown
 
-from ..page_helpers import APP, _walk, assert_ok, default_model_usable, joined, open_page
+from ..page_helpers import APP, _walk, assert_ok, default_model_usable, joined, open_page, show_solutions
 
 PAGE = "pages/6_model.py"
 SUBMIT = "FormSubmitter:model.train_form-▶ Start training"
@@ -97,6 +97,7 @@ def test_missing_default_model_still_allows_upload(monkeypatch, tmp_path, refere
     # every page follows the session's model
     at.switch_page("pages/5_mystery.py").run()
     assert_ok(at)
+    show_solutions(at, "mystery.cross_sign", "mystery.larger_total")  # predict, then see
     assert "List #0" in joined(at.markdown)
 
 
