@@ -88,14 +88,20 @@ else:
             focus_labels,
             names[head],
             asked,
-            f"Head {names[head]}, {labels[0]}: every position labelled"
-            + (f" (row {asked} outlined: the exercise's position)" if asked is not None else ""),
+            f"Head {names[head]}, {labels[0]}: every position labelled",
         ),
         lists[0],
         head,
         asked,
     )
-    show_figure(focus_fig, "attention one head", data={"pattern[dest][src]": np.round(patterns[0][head], 5)})
+    show_figure(
+        focus_fig,
+        "attention one head",
+        data={"pattern[dest][src]": np.round(patterns[0][head], 5)},
+        caption=None
+        if asked is None
+        else f"Row {asked} (outlined) is the position the exercise below asks about.",
+    )
     # the exercise first: the table below answers it
     exercise = lesson.top_attended_exercise(
         labels[0], focus_labels, pos, head, patterns[0][head], names, cfg, lists[0]
@@ -141,4 +147,4 @@ important = lesson.important_head_exercise(ablation, names)
 render_exercise(important, model)
 code_exercise.render("attention.mean_ablation", model)
 if revealed_or_locked(model, important):
-    prose.render("attention_ablation", lesson.ablation_prose_facts(ablation, resp, names))
+    prose.render("attention_ablation", lesson.ablation_prose_facts(ablation, resp, names, split_shown))

@@ -101,9 +101,14 @@ def ablation_facts(result: AblationResult, head_names: Sequence[str]) -> Values:
 
 
 def ablation_copying_sentence(
-    result: AblationResult, resp: HeadResponsibility, head_names: Sequence[str]
+    result: AblationResult, resp: HeadResponsibility, head_names: Sequence[str], split_shown: bool = True
 ) -> str:
-    """Relate the ablation ranking to which head copies most of the vocabulary."""
+    """Relate the ablation ranking to which head copies most of the vocabulary (held back, like
+    the split itself, until the OV/QK page's exercises that ask it are answered)."""
+    if not split_shown:
+        return (
+            "Whether it is also the head that copies most of the vocabulary is a question on the OV/QK page."
+        )
     important = result.most_important_head
     major = copying_roles(resp).major
     copied = f"{len(resp.copies[major])} of the {len(resp.owner)} values"
@@ -183,11 +188,11 @@ def observation_facts(
 
 
 def ablation_prose_facts(
-    result: AblationResult, resp: HeadResponsibility, head_names: Sequence[str]
+    result: AblationResult, resp: HeadResponsibility, head_names: Sequence[str], split_shown: bool = True
 ) -> Values:
     """The `attention_ablation` template."""
     return ablation_facts(result, head_names) | {
-        "ablation_copying": ablation_copying_sentence(result, resp, head_names)
+        "ablation_copying": ablation_copying_sentence(result, resp, head_names, split_shown)
     }
 
 

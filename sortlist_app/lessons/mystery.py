@@ -278,7 +278,8 @@ def direct_path_rule() -> str:
 def failure_comparison(exp: DirectPathExperiment) -> str:
     """'fail more often than the controls (4.5% vs 2.2%, 2.3 points more)', compared as shown."""
     cluster, control = pct(exp.cluster_fail_without), pct(exp.control_fail_without)
-    points = f"{abs(100 * exp.extra_failures):.1f}"
+    # the gap between the two numbers as shown, so "3.4% vs 2.4%" is "1.0 points", not 0.9
+    points = f"{abs(round(100 * exp.cluster_fail_without, 1) - round(100 * exp.control_fail_without, 1)):.1f}"
     if cluster == control:
         return f"fail as often as the controls ({cluster} each)"
     if exp.extra_failures > 0:
@@ -358,7 +359,7 @@ def grade_direct_path(answer: Any, exp: DirectPathExperiment) -> Grade:
     return Grade(
         False,
         "Compare the failures of the cluster lists and the control lists *without* the direct path with the "
-        f"rule in the question: adversarial when {direct_path_rule()}.",
+        f"rule in the question: adversarial when, {direct_path_rule()}.",
     )
 
 
@@ -426,14 +427,14 @@ def direct_path_exercise(exp: DirectPathExperiment) -> Exercise:
         id="mystery.direct_path",
         title="Was it the direct path?",
         question="Does removing the direct path `W_E W_U` make lists with d, d+1, d+2 adversarial for this model? "
-        f"Count them adversarial when {direct_path_rule()} (lists with d and d+1 but no d+2).",
+        f"Count them adversarial when, {direct_path_rule()} (lists with d and d+1 but no d+2).",
         answer=Answer.select(("yes", "no"), str.capitalize, "Your verdict"),
         grade=lambda answer: grade_direct_path(answer, exp),
         hints=(
             "Compare the two rows of the table in the direct-path section, in the 'direct path removed' column.",
         ),
         solution=f"Without the direct path: {facts['dp_cluster_without']} of cluster lists vs "
-        f"{facts['dp_control_without']} of control lists are right at d. The rule: adversarial when "
+        f"{facts['dp_control_without']} of control lists are right at d. The rule: adversarial when, "
         f"{direct_path_rule()}. Removing it {facts['dp_verdict']}.",
         difficulty=2,
         importance=3,

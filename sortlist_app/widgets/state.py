@@ -232,7 +232,7 @@ class ModelChoice:
 _KIND_TEXT = {
     model_cache.UPLOAD: "Uploaded in this session.",
     model_cache.TRAINED: "Trained in this session.",
-    model_cache.ORIGINAL: 'ARENA\'s model for its October 2023 monthly algorithmic problem "Sorted List", downloaded.',
+    model_cache.ORIGINAL: 'ARENA\'s model for its October 2023 monthly algorithmic problem "Sorted List" (recognised by its sha256).',
 }
 
 

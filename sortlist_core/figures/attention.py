@@ -103,9 +103,13 @@ def focus_attention_heatmap(
             y0=focus - 0.5,
             y1=focus + 0.5,
             line={"color": "#D55E00", "width": 3},
+            fillcolor="rgba(0,0,0,0)",
+            layer="above",
         )
     # 22 px a row: every label fits (Plotly, like Chart.js, drops labels that would overlap)
-    return finish_layout(fig, title, height=max(420, 22 * n + 190))
+    fig = finish_layout(fig, title, height=max(420, 22 * n + 190))
+    fig.layout.margin.l = 110  # the labels and the axis title, unclipped
+    return fig
 
 
 def ablation_bar(result: AblationResult, head_names: Sequence[str]) -> go.Figure:

@@ -157,6 +157,11 @@ def test_attention_page_holds_the_split_back_until_the_ov_questions(
     text = page_text(at)
     assert flat(split["per_head_copying"]) not in text and split["minor_main_range"] not in text
     assert "is a question on the OV/QK page" in text
+    # nor does the ablation's conclusion, once its own quiz is answered, give the count away
+    at.button(key="exercise.attention.important_head.solution").click().run()
+    text = page_text(at)
+    assert "copies most of the vocabulary is a question on the OV/QK page" in text
+    assert f"({len(head_responsibility(reference_model).copies[1])} of the 51 values)" not in text
 
 
 def test_show_the_solution_reveals_like_an_answer(monkeypatch, reference_path, reference_model):
