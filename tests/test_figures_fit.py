@@ -65,7 +65,10 @@ def test_log_axis_ticks_are_plain_values():
     fig = figures.training_curve([1, 2, 3, 4], [3.9, 1.2, 0.3, 0.04], [4], [0.9])
     axis = fig.layout.yaxis
     assert axis.type == "log" and axis.tickmode == "array"
-    assert list(axis.ticktext) == ["0.01", "0.1", "1", "10"]
+    shown = [t for v, t in zip(axis.tickvals, axis.ticktext) if 0.04 <= v <= 3.9]
+    assert shown == ["0.05", "0.1", "0.2", "0.5", "1", "2"]
+    wide = figures.training_curve([1, 2], [40.0, 0.0004], [2], [0.9]).layout.yaxis
+    assert list(wide.ticktext) == ["0.0001", "0.001", "0.01", "0.1", "1", "10", "100"]
     assert len(set(axis.ticktext)) == len(axis.ticktext)
 
 
