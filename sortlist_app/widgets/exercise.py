@@ -6,9 +6,16 @@ widget, grader, hints, solution, all computed from the loaded model) and calls
 (see `lessons/exercise.py`). Every checked attempt goes through
 `record_attempt`, which saves it in the progress store (`widgets/learner.py`); progress is per
 learner key and model fingerprint, survives reloads, restarts and devices, and is summarised in
-the sidebar by `progress_by_page`.
+the sidebar by `progress_by_page`, which counts only what the model can pose (`note_posed`).
 
-    render_exercise(circuits.copier_exercise(resp, token, names), model)
+Predict, then see: a page draws what answers a quiz (its interpreting prose, the marked table)
+only under `revealed_or_locked(model, exercise)`, true once the quiz was answered, its solution
+asked for ("Show the solution"), solved before, or cannot be posed on the model.
+
+    copier = circuits.copier_exercise(resp, names)
+    render_exercise(copier, model)
+    if revealed_or_locked(model, copier):
+        prose.render("circuits_responsibility", facts)
 """
 
 from __future__ import annotations
