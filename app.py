@@ -43,9 +43,10 @@ def main() -> None:
     page = st.navigation(
         [st.Page(_home, title=PAGES[0].title, url_path="home", default=True, visibility="hidden"), *pages]
     )
-    render_sidebar()
+    draw_progress = render_sidebar()
     with entrypoint_run():  # pages check they were reached through here: see _entrypoint.py
         page.run()
+    draw_progress()  # after the page: it may have found exercises this model cannot pose
     freeze_warm_heap()  # once per process: later full collections skip the warmed-up heap
 
 

@@ -9,7 +9,7 @@ from sortlist_app.lessons.url_params import DATASET_SIZE, MAX_INDICES, MAX_LISTS
 from sortlist_app.widgets import code_exercise, page, prose, state, url
 from sortlist_app.widgets.attention_view import render_attention
 from sortlist_app.widgets.downloads import show_figure, show_table
-from sortlist_app.widgets.exercise import render_exercise
+from sortlist_app.widgets.exercise import is_revealed, render_exercise, revealed_or_locked
 from sortlist_app.widgets.tables import attention_long_frame, attention_table
 from sortlist_core import figures
 from sortlist_core.data import (
@@ -78,13 +78,40 @@ else:
             strs = token_labels(toks, cfg.sep_token)
             st.markdown(f"**{label}**: `{' '.join(strs)}`")
             render_attention(strs, pattern, names, f"Attention of both heads for {label}", key=str(n))
+    # circuitsvis's zoomed view labels every other row when short of space: this one labels them all
+    asked = lesson.question_position(patterns[0][head], pos, L)
+    focus_fig = state.shared_figure(
+        model,
+        "focus_attention",
+        lambda: figures.focus_attention_heatmap(
+            patterns[0][head],
+            focus_labels,
+            names[head],
+            asked,
+            f"Head {names[head]}, {labels[0]}: every position labelled",
+        ),
+        lists[0],
+        head,
+        asked,
+    )
+    show_figure(
+        focus_fig,
+        "attention one head",
+        data={"pattern[dest][src]": np.round(patterns[0][head], 5)},
+        caption=None
+        if asked is None
+        else f"Row {asked} (outlined) is the position the exercise below asks about.",
+    )
     # the exercise first: the table below answers it
     exercise = lesson.top_attended_exercise(
         labels[0], focus_labels, pos, head, patterns[0][head], names, cfg, lists[0]
     )
     render_exercise(exercise, model)
-    with st.expander(f"What each prediction position attends to most: {labels[0]} (answers the exercise)"):
-        st.dataframe(attention_table(patterns[0], all_tokens[0], L, names, cfg.sep_token), width="stretch")
+    if revealed_or_locked(model, exercise):  # the table answers the exercise
+        with st.expander(f"What each prediction position attends to most: {labels[0]}"):
+            st.dataframe(
+                attention_table(patterns[0], all_tokens[0], L, names, cfg.sep_token), width="stretch"
+            )
     show_table(
         "attention patterns",
         attention_long_frame(patterns, all_tokens, names, cfg.sep_token),
@@ -101,7 +128,8 @@ st.header("What the patterns show")
 claims = state.claims(model)
 resp = state.responsibility(model)
 misses = state.eval_attention_misses(model)
-prose.render("attention_observations", lesson.observation_facts(claims, resp, misses, names))
+split_shown = all(is_revealed(model, e) for e in lesson.SPLIT_EXERCISES)
+prose.render("attention_observations", lesson.observation_facts(claims, resp, misses, names, split_shown))
 claims_fig = state.shared_figure(
     model, "claims", lambda: figures.attention_claims_bar(claims, names), tuple(names)
 )
@@ -115,6 +143,8 @@ ablation_fig = state.shared_figure(
 )
 show_figure(ablation_fig, "head ablation", data=ablation.to_dict())
 # the exercise comes before the written conclusion, which gives its answer away
-render_exercise(lesson.important_head_exercise(ablation, names), model)
+important = lesson.important_head_exercise(ablation, names)
+render_exercise(important, model)
 code_exercise.render("attention.mean_ablation", model)
-prose.render("attention_ablation", lesson.ablation_prose_facts(ablation, resp, names))
+if revealed_or_locked(model, important):
+    prose.render("attention_ablation", lesson.ablation_prose_facts(ablation, resp, names, split_shown))

@@ -7,7 +7,7 @@ from sortlist_app.lessons import circuits as lesson
 from sortlist_app.lessons.wording import responsibility_facts
 from sortlist_app.widgets import code_exercise, page, prose, state, url
 from sortlist_app.widgets.downloads import show_figure
-from sortlist_app.widgets.exercise import render_exercise
+from sortlist_app.widgets.exercise import render_exercise, revealed_or_locked
 from sortlist_core import figures
 from sortlist_core.circuits import position_labels
 
@@ -36,12 +36,16 @@ show_figure(
     data=resp.to_dict() | {"copy_strength[head][token]": resp.copy_strength},
 )
 # Exercises come right after the figures they are about, before the prose that answers them.
-render_exercise(lesson.copier_exercise(resp, names), model)
-render_exercise(lesson.copy_count_exercise(resp, names), model)
+copier, copy_count = lesson.copier_exercise(resp, names), lesson.copy_count_exercise(resp, names)
+render_exercise(copier, model)
+render_exercise(copy_count, model)
 code_exercise.render("circuits.full_ov", model)
 code_exercise.render("circuits.copying_head", model)
-prose.render("circuits_ov", copying | lesson.ov_facts(ov, resp, names))
-prose.render("circuits_responsibility", copying)
+if revealed_or_locked(
+    model, copier, copy_count, what="both exercises above"
+):  # who copies what, and how many
+    prose.render("circuits_ov", copying | lesson.ov_facts(ov, resp, names))
+    prose.render("circuits_responsibility", copying)
 
 # --------------------------------------------------------------------------- QK
 st.header("QK circuit: who attends to whom")
@@ -85,8 +89,10 @@ show_figure(
     data={"dest": dest, "head_names": names, "scores[head][src]": scores},
 )
 st.caption(lesson.qk_scale_note(scores))
-render_exercise(lesson.top_source_exercise(state.full_qk(model), dest, head, names, cfg), model)
-prose.render("circuits_qk_bar", lesson.qk_bar_facts(scores, dest, resp, names))
+top_source = lesson.top_source_exercise(state.full_qk(model), dest, head, names, cfg)
+render_exercise(top_source, model)
+if revealed_or_locked(model, top_source):  # it names each head's top sources
+    prose.render("circuits_qk_bar", lesson.qk_bar_facts(scores, dest, resp, names))
 
 st.subheader("Positional QK circuit")
 pos_qk = state.positional_qk(model)

@@ -9,7 +9,7 @@ import streamlit as st
 from sortlist_app.lessons import mystery as lesson
 from sortlist_app.widgets import code_exercise, mystery_input, page, prose, state, url
 from sortlist_app.widgets.downloads import show_figure
-from sortlist_app.widgets.exercise import render_exercise
+from sortlist_app.widgets.exercise import render_exercise, revealed_or_locked
 from sortlist_app.widgets.tables import offset_profile_frame
 from sortlist_core import figures
 from sortlist_core.mystery import default_cases
@@ -27,8 +27,10 @@ prose.render("mystery_intro", lesson.qk_puzzle_facts(state.full_qk(model), resp,
 st.header("Is it the direct path? (explanation 2)")
 direct = state.direct_path(model)
 prose.render("mystery_direct", dp_facts | lesson.direct_path_heatmap_facts(direct))
-render_exercise(lesson.direct_path_exercise(experiment), model)  # predict first: the results answer it
-prose.render("mystery_direct_result", dp_facts)
+direct_path_quiz = lesson.direct_path_exercise(experiment)
+render_exercise(direct_path_quiz, model)  # predict first: the results answer it
+if revealed_or_locked(model, direct_path_quiz):
+    prose.render("mystery_direct_result", dp_facts)
 prose.render("mystery_vs_adversarial", dp_facts | {"list_len": cfg.list_len})
 st.page_link(
     "pages/4_adversarial.py", label="Adversarial page: whole lists sorted without a mistake", icon="🧨"
@@ -82,8 +84,10 @@ if custom is not None:
     cases.append(state.mystery_case(model, custom.unsorted, custom.xyz, head_arg))
     titles.append(lesson.case_title(len(cases) - 1, cases[-1], custom=True))
 
+model_wide = custom is None and head_arg is None  # a skip then follows from the model alone
 if cases:  # predict before you look (prediction first, as in ARENA)
-    render_exercise(lesson.cross_sign_exercise(cases, names), model)
+    cross_sign = lesson.cross_sign_exercise(cases, names, model_wide)
+    render_exercise(cross_sign, model)
 prose.render("mystery_dla", {"head_rule": lesson.head_rule(head_arg, names)})
 if cases:
     rows = [lesson.case_row(t.replace("<br>", " "), c, names) for t, c in zip(titles, cases)]
@@ -98,12 +102,17 @@ if cases:
         data=[c.to_dict() for c in cases],
     )
     # before the per-list sentences, which give its answer
-    render_exercise(lesson.larger_total_exercise(cases[::-1], titles[::-1], names), model)
+    larger_total = lesson.larger_total_exercise(cases[::-1], titles[::-1], names, model_wide)
+    render_exercise(larger_total, model)
     code_exercise.render("mystery.dla_yz", model)
-    for t, c in zip(titles, cases):
-        st.markdown(f"**{t.replace('<br>', ' ')}.** {lesson.case_sentence(c, names)}")
-    prose.render("mystery_resolution", lesson.cases_summary(cases))
+    # the per-list sentences give the sign of z→y and the larger total
+    if revealed_or_locked(model, cross_sign, larger_total, what="both exercises above"):
+        for t, c in zip(titles, cases):
+            st.markdown(f"**{t.replace('<br>', ' ')}.** {lesson.case_sentence(c, names)}")
+        prose.render("mystery_resolution", lesson.cases_summary(cases))
     if cfg.n_heads > 1:
         st.markdown(lesson.other_heads_sentence(cases, state.other_heads_push(model, cases), names))
 else:
     st.info("This model's task has no room for a close triple; enter a list of your own.", icon="ℹ️")
+    for skipped in lesson.no_triple_skips(model_wide):
+        render_exercise(skipped, model)

@@ -20,7 +20,10 @@ st.header("The model in use")
 model_sections.model_in_use(default, model, chosen)
 
 st.header("The original challenge model")
-model_sections.original_model_button("page")
+if state.original_in_session():  # already here: nothing to download
+    model_sections.original_loaded_note(model)
+else:
+    model_sections.original_model_button("page")
 
 st.header("Upload a checkpoint")
 model_sections.upload_section(chosen)

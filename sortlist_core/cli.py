@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from .checkpoint import ARCHITECTURE_BOUNDS, CheckpointError, LoadedModel, load_checkpoint
+from .checkpoint import ARCHITECTURE_BOUNDS, CheckpointError, LoadedModel
 from .config import ModelConfig, config_from_architecture
 from .data import EVAL_SEED, InvalidListError
 from .training import OPTIMIZERS, RECIPES, Recipe, train
@@ -36,18 +36,17 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _load(path: str | None) -> LoadedModel:
-    if path is None:
-        from .paths import load_bundled_model
+def _load(args: argparse.Namespace) -> LoadedModel:
+    """The model a command runs on: `--checkpoint`, else `--model`, else the lesson model."""
+    from .paths import load_chosen_model
 
-        return load_bundled_model()
-    return load_checkpoint(path)
+    return load_chosen_model(args.checkpoint, args.model)
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
     from .report import build_report, report_markdown
 
-    report = build_report(_load(args.checkpoint))
+    report = build_report(_load(args))
     print(json.dumps(report, indent=2) if args.json else report_markdown(report))
     return 0
 
@@ -55,7 +54,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 def _cmd_advex(args: argparse.Namespace) -> int:
     from .adversarial import search_adversarial
 
-    model = _load(args.checkpoint)
+    model = _load(args)
     result = search_adversarial(model, budget=args.budget, seed=args.seed, max_examples=args.max_examples)
     if args.json:
         print(json.dumps(result.to_dict()))
@@ -193,14 +192,16 @@ def _cmd_fetch_original(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .paths import add_model_arguments
+
     parser = _Parser(prog="python -m sortlist_core", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     report = sub.add_parser("report", help="analyse a model on the write-up's evaluation set")
-    report.add_argument("--checkpoint", help="checkpoint path (default: the bundled model)")
+    add_model_arguments(report)
     report.add_argument("--json", action="store_true", help="print one JSON object")
     report.set_defaults(func=_cmd_report)
     advex = sub.add_parser("advex", help="search for lists the model sorts wrongly")
-    advex.add_argument("--checkpoint", help="checkpoint path (default: the bundled model)")
+    add_model_arguments(advex)
     advex.add_argument("--budget", type=_positive_int, default=20_000, help="candidate lists to score")
     advex.add_argument("--seed", type=int, default=0)
     advex.add_argument("--max-examples", type=_positive_int, default=20)

@@ -125,6 +125,12 @@ def cached_original() -> Path | None:
     return path if sha256_of(path) == EXPECTED_SHA256 else None
 
 
+def is_original(model: LoadedModel) -> bool:
+    """Whether `model` was loaded from ARENA's original file, whatever its name or route (an
+    upload, a fetch, `$SORTLIST_MODEL_PATH`): its file's sha256 is the original's."""
+    return model.sha256 == EXPECTED_SHA256
+
+
 def sha256_of(path: Path) -> str | None:
     """The file's sha256, or None if it cannot be read."""
     try:

@@ -304,6 +304,13 @@ def qk_puzzle(full_qk: Float[np.ndarray, "head dest src"], resp: HeadResponsibil
     return QkPuzzle(hits, len(ds), example)
 
 
+# When removing the direct path "makes lists with d, d+1, d+2 adversarial": at least this share of
+# them predict d+2 at d, or they fail at least this much (percentage points / 100) more often than
+# the controls. The Mystery page states both in its question, solution and prose.
+ADVERSARIAL_MISTAKE = 0.10
+ADVERSARIAL_EXTRA = 0.10
+
+
 @dataclass(frozen=True)
 class DirectPathExperiment:
     """The prediction made at d (correct: d+1), with the model intact and with the direct path
@@ -323,11 +330,26 @@ class DirectPathExperiment:
     n_per_group: int
 
     @property
+    def cluster_fail_without(self) -> float:
+        return 1.0 - self.cluster_acc_without
+
+    @property
+    def control_fail_without(self) -> float:
+        return 1.0 - self.control_acc_without
+
+    @property
+    def extra_failures(self) -> float:
+        """How much more often cluster lists fail than controls without the direct path (a
+        fraction: 0.023 = 2.3 percentage points; negative when they fail less often)."""
+        return self.cluster_fail_without - self.control_fail_without
+
+    @property
     def becomes_adversarial(self) -> bool:
-        """True when, without the direct path, the mystery's mistake (predicting d+2 at d) shows
-        up in at least 10% of cluster lists, or they fail far (10 points) more than controls."""
+        """The rule (stated to the learner, `ADVERSARIAL_MISTAKE` / `ADVERSARIAL_EXTRA`): without
+        the direct path, the mystery's mistake (predicting d+2 at d) shows up in at least 10% of
+        cluster lists, or they fail at least 10 percentage points more often than controls."""
         return (
-            self.cluster_pred_next_without >= 0.1 or self.cluster_acc_without < self.control_acc_without - 0.1
+            self.cluster_pred_next_without >= ADVERSARIAL_MISTAKE or self.extra_failures >= ADVERSARIAL_EXTRA
         )
 
     def to_dict(self) -> dict:

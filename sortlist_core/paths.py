@@ -72,6 +72,35 @@ def load_bundled(key: str = DEFAULT_MODEL_KEY) -> LoadedModel:
     return load_checkpoint(model.path, name=model.name)
 
 
+def chosen_model_path(checkpoint: str | Path | None = None, model_key: str | None = None) -> Path:
+    """The checkpoint a command runs on: `checkpoint` if given, else the bundled model `model_key`
+    (`lesson` or `strong`), else the default one (`default_bundled_key`: the lesson model, as in
+    the app). `ValueError` for an unknown key."""
+    if checkpoint is not None:
+        return Path(checkpoint)
+    return bundled_model_by_key(model_key or default_bundled_key()).path
+
+
+def load_chosen_model(checkpoint: str | Path | None = None, model_key: str | None = None) -> LoadedModel:
+    """Load `chosen_model_path(checkpoint, model_key)`; a bundled model under its own name."""
+    if checkpoint is not None:
+        return load_checkpoint(checkpoint)
+    return load_bundled(model_key or default_bundled_key())
+
+
+def add_model_arguments(parser, what: str = "checkpoint path") -> None:
+    """`--model lesson|strong` or `--checkpoint PATH` (one of them; default: the lesson model)."""
+    group = parser.add_mutually_exclusive_group()
+    keys = [m.key for m in BUNDLED_MODELS]
+    group.add_argument(
+        "--model",
+        choices=keys,
+        help=f"a bundled model: {', '.join(f'{m.key} = the {m.name}' for m in BUNDLED_MODELS)} "
+        "(default: the lesson model, as in the app)",
+    )
+    group.add_argument("--checkpoint", help=f"{what} (instead of a bundled model)")
+
+
 def load_bundled_model() -> LoadedModel:
     """The model trained by this package and shipped in `assets/` (raises `CheckpointError`)."""
     return load_checkpoint(BUNDLED_MODEL_PATH, name="bundled model")

@@ -106,3 +106,13 @@ def pages_run_inside_app_py(monkeypatch):
         PagesManager.uses_pages_directory = False
 
     monkeypatch.setattr(PagesManager, "__init__", init)
+
+
+@pytest.fixture(autouse=True)
+def fresh_unposable_registry():
+    """What a model cannot pose is learnt server-wide as pages draw (`widgets.exercise`); one
+    test's refusal (a monkeypatched checker) must not change another test's counts."""
+    yield
+    from sortlist_app.widgets.exercise import _unposable_registry
+
+    _unposable_registry.clear()

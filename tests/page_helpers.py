@@ -92,3 +92,12 @@ def check_exercise(at: AppTest, exercise_id: str, answer, kind: str) -> tuple[bo
     bad = [str(n.value) for n in nodes if type(n).__name__ == "Warning"]
     assert good or bad, f"no feedback for {exercise_id}"
     return bool(good), "\n".join(good + bad)
+
+
+def show_solutions(at: AppTest, *exercise_ids: str) -> AppTest:
+    """Press each exercise's "Show the solution" (what the page holds back until then appears)."""
+    for exercise_id in exercise_ids:
+        at.button(key=f"exercise.{exercise_id}.solution").click()
+        at.run()
+        assert_ok(at)
+    return at

@@ -52,11 +52,29 @@ def test_report_markdown_on_swapped_names_the_other_head(swapped_path):
     assert "Head 0.0 matters most" in out.stdout
 
 
-def test_report_on_bundled_model():
+def test_report_defaults_to_the_lesson_model_like_the_app():
+    """One default everywhere: without --model/--checkpoint the CLI reports the app's model."""
+    from sortlist_core.paths import LESSON_MODEL, default_bundled_key
+
+    assert default_bundled_key() == "lesson"
     out = cli("report", "--json")
     assert out.returncode == 0, out.stderr
     report = json.loads(out.stdout)
-    assert report["metrics"]["loss"] <= 0.04 and report["checkpoint"]["name"] == "bundled model"
+    assert report["checkpoint"]["name"] == LESSON_MODEL.name
+    assert report["criteria"], "the lesson model's criteria (assets/TRAINING.md) are reported"
+    assert {"name", "passed", "value", "threshold", "text"} <= set(report["criteria"][0])
+
+
+def test_report_on_the_strong_model():
+    out = cli("report", "--model", "strong", "--json")
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout)
+    assert report["metrics"]["loss"] <= 0.04 and report["checkpoint"]["name"] == "strong model"
+
+
+def test_model_and_checkpoint_are_exclusive(reference_path):
+    out = cli("report", "--model", "strong", "--checkpoint", str(reference_path))
+    assert out.returncode == 2 and "not allowed with" in out.stderr
 
 
 def test_advex_json(reference_path):

@@ -161,6 +161,16 @@ def sep_attends_min(cache, dataset, head):
 """,
         "column",
     ),
+    (
+        "attention.sep_attends_min",
+        """
+def sep_attends_min(cache, dataset, head):
+    L = dataset.list_len
+    top = cache["pattern", 0][:, head, L, :].argmax(-1)
+    return 100 * (dataset.toks.gather(1, top[:, None])[:, 0] == dataset.toks[:, :L].min(-1).values).float().mean().item()
+""",
+        "Off by a factor of 100: you returned a percentage",
+    ),
     ("attention.mean_ablation", "ZERO", "zero-ablation"),
     ("attention.mean_ablation", "OTHER_HEAD", "from ablating head 0."),
     ("attention.mean_ablation", "SIGN", "Wrong sign"),

@@ -9,6 +9,7 @@ import sys
 import pytest
 
 from sortlist_core.exercises import PAGES, all_exercises, get_exercise
+from sortlist_core.paths import LESSON_MODEL_PATH, STRONG_MODEL_PATH
 from tests.conftest import REPO_ROOT
 
 
@@ -89,6 +90,19 @@ def test_notebook_files_are_valid(tmp_path):
                 submitted = _submitted(ex)  # the entry, or the learner's function a harness calls
                 assert ex.starter.strip() in text and f"check_{ex.name}({submitted})" in text
                 assert ex.solution.strip() not in text
+        # the app's default model, unless --model/--checkpoint choose another
+        assert f"CHECKPOINT = {str(LESSON_MODEL_PATH)!r}" in text
+
+
+def test_notebooks_and_check_take_the_model_flag(tmp_path):
+    import nbformat
+
+    out = cli("notebook", "--out", str(tmp_path), "--model", "strong")
+    assert out.returncode == 0, out.stderr
+    text = "\n".join(c.source for c in nbformat.read(tmp_path / "problem.ipynb", as_version=4).cells)
+    assert f"CHECKPOINT = {str(STRONG_MODEL_PATH)!r}" in text
+    out = cli("check", "circuits.full_ov", str(tmp_path / "missing.py"), "--model", "nonesuch")
+    assert out.returncode == 2 and "invalid choice" in out.stderr
 
 
 def _run_notebook(path):

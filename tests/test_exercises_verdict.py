@@ -60,6 +60,14 @@ def test_unnamed_constant_factor(ref):
     assert "Off by a constant factor: your values are 3 times" in compare(3 * ref, ref, AXES).message
 
 
+def test_percentage_instead_of_a_fraction_names_the_factor_100():
+    v = compare(97.0, np.array(0.97))
+    assert not v.passed
+    assert "factor of 100" in v.message and "percentage (97)" in v.message and "(0.97)" in v.message
+    # a value 100 times a reference that is not a fraction is an ordinary constant factor
+    assert "factor of 100" not in compare(300.0, np.array(3.0)).message
+
+
 def test_layer_axis_left_in(ref):
     v = compare(ref[None], ref, AXES)
     assert "layer axis" in v.message and "model.W_V[0]" in v.message

@@ -35,3 +35,51 @@ def test_hovers_keep_significant_figures(reference_model):
     ]
     for trace in traces:
         assert ".3f" not in trace.hovertemplate and f":{SIG_HOVER}}}" in trace.hovertemplate
+
+
+def test_dla_cells_use_the_one_formatter_and_fit_half_the_page(reference_model):
+    """Issue 20 §4: two 4-panel DLA grids side by side at 1280 px overlapped their titles and
+    clipped their cells, and −1.53 read "1.5". Two panels to a row, one axis caption, every cell
+    labelled by `sortlist_core.numbers.signed` (U+2212)."""
+    from sortlist_core.mystery import DEFAULT_MYSTERY_LISTS, dla_yz
+    from sortlist_core.numbers import signed
+
+    cases = [dla_yz(reference_model, lst, *xyz) for lst, xyz in DEFAULT_MYSTERY_LISTS]
+    titles = [f"x={c.x}, y={c.y}, z={c.z}" for c in cases]
+    fig = figures.dla_grid(np.stack([c.dla for c in cases]), titles, "Direct logit attribution at x")
+    cells = [label for trace in fig.data for row in trace.text for label in row]
+    assert "\u22121.53" in cells and "+1.80" in cells and not any("-" in c for c in cells)
+    for trace, case in zip(fig.data, cases):
+        assert [list(r) for r in trace.text] == [[signed(v) for v in row] for row in case.dla]
+        assert trace.texttemplate == "%{text}"
+    # two panels a row: 2 distinct x domains, titles short enough for a ~180 px panel
+    domains = {tuple(fig.layout[f"xaxis{i + 1 if i else ''}"].domain) for i in range(4)}
+    assert len(domains) == 2
+    assert all(len(a.text) <= 24 for a in fig.layout.annotations if "<br>" not in a.text and "x=" in a.text)
+    # no per-panel axis titles to collide
+    assert not any(fig.layout[f"xaxis{i + 1 if i else ''}"].title.text for i in range(4))
+
+
+def test_log_axis_ticks_are_plain_values():
+    """The training loss chart read "5, 2, 1, 5, 2, 0.1, 5, 2"."""
+    fig = figures.training_curve([1, 2, 3, 4], [3.9, 1.2, 0.3, 0.04], [4], [0.9])
+    axis = fig.layout.yaxis
+    assert axis.type == "log" and axis.tickmode == "array"
+    shown = [t for v, t in zip(axis.tickvals, axis.ticktext) if 0.04 <= v <= 3.9]
+    assert shown == ["0.05", "0.1", "0.2", "0.5", "1", "2"]
+    wide = figures.training_curve([1, 2], [40.0, 0.0004], [2], [0.9]).layout.yaxis
+    assert list(wide.ticktext) == ["0.0001", "0.001", "0.01", "0.1", "1", "10", "100"]
+    assert len(set(axis.ticktext)) == len(axis.ticktext)
+
+
+def test_focus_attention_labels_every_row_and_outlines_the_asked_one():
+    """The zoomed circuitsvis view labelled every other row; position 11 had none."""
+    tokens = [str(t) for t in range(10)] + ["SEP"] + [str(t) for t in range(10)]
+    pattern = np.tril(np.ones((21, 21)))
+    pattern /= pattern.sum(-1, keepdims=True)
+    fig = figures.focus_attention_heatmap(pattern, tokens, "0.0", 11, "t")
+    assert list(fig.layout.yaxis.tickvals) == [f"{t} ({i})" for i, t in enumerate(tokens)]
+    assert "0 (11)" in fig.layout.yaxis.ticktext
+    assert fig.layout.height >= 22 * 21
+    (shape,) = fig.layout.shapes
+    assert (shape.y0, shape.y1) == (10.5, 11.5)

@@ -29,7 +29,7 @@ from sortlist_core.adversarial import (
 from sortlist_core.config import ModelConfig
 from sortlist_core.data import InvalidListError, format_list, parse_unsorted_list
 from sortlist_core.metrics import SequencePrediction
-from sortlist_core.well_posed import Skip, clear_answer
+from sortlist_core.well_posed import DEFAULT_MARGIN, Skip, clear_answer
 
 from .exercise import CORRECT, Answer, Exercise, Grade, Skipped, as_int
 from .url_params import Param, decode_lists, encode_lists
@@ -158,11 +158,7 @@ def family_facts(rates: FamilyRates) -> dict[str, Any]:
     worst = rates.worst_family
 
     def times(family: str) -> str:
-        r = rates.rate(family)
-        if base <= 0:
-            return "while random lists never fail" if r > 0 else "like random lists, never"
-        ratio = r / base
-        return f"{ratio:.0f}× as often as random lists" if ratio >= 1.5 else "about as often as random lists"
+        return compared_with_random(rates.rate(family), base)
 
     return {
         "family_n": f"{rates.n_per_family:,}",
@@ -176,6 +172,29 @@ def family_facts(rates: FamilyRates) -> dict[str, Any]:
         "worst_family": FAMILY_LABELS[worst],
         "worst_family_wrong": pct(rates.rate(worst)),
     }
+
+
+ABOUT_AS_OFTEN = 0.1  # "about as often as random lists": within 10% of their failure rate
+
+
+def compared_with_random(rate: float, base: float) -> str:
+    """'3.2× as often as random lists'; 'about as often' only within `ABOUT_AS_OFTEN` of their
+    rate (and said so), compared at the precision shown."""
+    if base <= 0:
+        return "while random lists never fail" if rate > 0 else "like random lists, never"
+    ratio = rate / base
+    if abs(ratio - 1) <= ABOUT_AS_OFTEN:
+        return f"about as often as random lists, within {pct(ABOUT_AS_OFTEN, 0)} of their rate"
+    if ratio > 1:
+        return f"{ratio:.1f}× as often as random lists"
+    return f"less often than random lists, {ratio:.2f}× their rate"
+
+
+def worst_family_rule() -> str:
+    return (
+        f"the kind with the highest failure rate; the question is posed only when it beats the next kind by at "
+        f"least {pct(DEFAULT_MARGIN, 0)} of the highest rate"
+    )
 
 
 def family_figure(rates: FamilyRates) -> go.Figure:
@@ -239,18 +258,32 @@ def _compact(values: Sequence[int]) -> str:
     return ",".join(str(v) for v in values)
 
 
-def prediction_rows(preds: Sequence[SequencePrediction]) -> list[dict[str, Any]]:
+HIDDEN_WHERE = (
+    "the model sorts it wrongly. Where? That is the exercise *Where does it go wrong?* below: "
+    "read the heatmap, answer, and this line says it."
+)
+HIDDEN_CELL = "? (exercise below)"
+
+
+def prediction_rows(
+    preds: Sequence[SequencePrediction], hidden: Sequence[tuple[int, ...]] = ()
+) -> list[dict[str, Any]]:
     """One summary row per list: what the table under the heatmaps shows. Five short columns (no
-    separate verdict: "wrong at positions" says "none"), so the table fits the page at 1280 px."""
+    separate verdict: "wrong at positions" says "none"), so the table fits the page at 1280 px.
+    For a list in `hidden` (an exercise asks where it goes wrong) the wrong positions and the
+    model's output are held back."""
     rows = []
     for i, p in enumerate(preds, start=1):
+        held = tuple(p.unsorted) in hidden and not p.correct
         rows.append(
             {
                 "list": i,
                 "unsorted": _compact(p.unsorted),
                 "correct sorted": _compact(p.targets),
-                "model predicts": _compact(p.predicted),
-                "wrong at positions": ", ".join(str(_position(w, p)) for w in p.wrong) or "none",
+                "model predicts": HIDDEN_CELL if held else _compact(p.predicted),
+                "wrong at positions": HIDDEN_CELL
+                if held
+                else ", ".join(str(_position(w, p)) for w in p.wrong) or "none",
                 "min p(correct)": round_sig(float(min(p.probs[k, t] for k, t in enumerate(p.targets)))),
             }
         )
@@ -415,7 +448,8 @@ def worst_family_exercise(rates: FamilyRates) -> Exercise | Skipped:
     return Exercise(
         id="adversarial.worst_family",
         title="Which kind of list is most dangerous?",
-        question="Predict before you measure: which kind of list does this model get wrong most often?",
+        question="Predict before you measure: which kind of list does this model get wrong most often "
+        f"({worst_family_rule()})?",
         answer=Answer.select(FAMILIES, lambda f: FAMILY_LABELS[f], "Kind of list"),
         grade=lambda answer: grade_worst_family(answer, rates),
         hints=(
@@ -424,7 +458,7 @@ def worst_family_exercise(rates: FamilyRates) -> Exercise | Skipped:
         ),
         solution="Measured on this model: "
         + "; ".join(f"{FAMILY_LABELS[f]}: {pct(rates.rate(f))}" for f in rates.families)
-        + ".",
+        + f". The answer is {worst_family_rule()}: **{FAMILY_LABELS[rates.worst_family]}**.",
         difficulty=2,
         importance=3,
     )
@@ -476,6 +510,16 @@ def wrong_position_exercise(target: SequencePrediction, cfg: ModelConfig) -> Exe
         difficulty=1,
         importance=3,
         context=format_list(target.unsorted),
+    )
+
+
+def wrong_position_skipped() -> Skipped:
+    """ "Where does it go wrong?" on a model that sorts every candidate list correctly."""
+    return Skipped(
+        "adversarial.wrong_position",
+        "Where does it go wrong?",
+        "This model sorted every preset, every generated high or large-gap list and every searched list "
+        "correctly, so there is no wrongly sorted list to ask about.",
     )
 
 

@@ -17,7 +17,7 @@ from sortlist_core.circuit_findings import (
 )
 from sortlist_core.circuits import HeadResponsibility
 from sortlist_core.config import ModelConfig
-from sortlist_core.well_posed import Skip, clear_answer, nearest_first, pick_instance
+from sortlist_core.well_posed import DEFAULT_MARGIN, Skip, clear_answer, nearest_first, pick_instance
 
 from .exercise import CORRECT, Answer, Exercise, Grade, Skipped, as_int, grade_head_choice
 from .url_params import MAX_LISTS, Param, decode_indices, head_param, int_in, int_param, list_text_param
@@ -56,14 +56,33 @@ def attend_predict_sentence(next_larger_any: float) -> str:
     )
 
 
+def matters_more_rule() -> str:
+    """The rule "head X matters more" is graded and written by (`well_posed.DEFAULT_MARGIN`)."""
+    return (
+        f"a head matters more when its loss increase beats every other head's by at least "
+        f"{pct(DEFAULT_MARGIN, 0)} of the largest increase"
+    )
+
+
+def matters_more(result: AblationResult) -> bool:
+    """Whether one head matters more by `matters_more_rule` (the exercise is posed then)."""
+    return not isinstance(clear_answer(result.mean), Skip)
+
+
 def ablation_facts(result: AblationResult, head_names: Sequence[str]) -> Values:
     contrast = importance_contrast(result)
     top, low, ratio = contrast.most_important, contrast.least_important, contrast.cost_ratio
     times = "many" if ratio == float("inf") else f"{ratio:.1f}"
-    if ratio >= 1.5:
-        verdict = f"yes: mean-ablating head {head_names[top]} hurts {times} times as much as ablating head {head_names[low]}"
+    if matters_more(result):
+        verdict = (
+            f"yes, by the rule ({matters_more_rule()}): mean-ablating head {head_names[top]} raises the loss "
+            f"{times} times as much as ablating head {head_names[low]}"
+        )
     else:
-        verdict = f"only slightly: the heads' mean-ablation costs are within a factor {times} of each other"
+        verdict = (
+            f"no head does by the rule ({matters_more_rule()}): the heads' mean-ablation costs are within "
+            f"{pct(DEFAULT_MARGIN, 0)} of the largest of each other"
+        )
     return {
         "base_loss": num(result.base_loss),
         "mean_ablation_per_head": join_words(
@@ -82,9 +101,14 @@ def ablation_facts(result: AblationResult, head_names: Sequence[str]) -> Values:
 
 
 def ablation_copying_sentence(
-    result: AblationResult, resp: HeadResponsibility, head_names: Sequence[str]
+    result: AblationResult, resp: HeadResponsibility, head_names: Sequence[str], split_shown: bool = True
 ) -> str:
-    """Relate the ablation ranking to which head copies most of the vocabulary."""
+    """Relate the ablation ranking to which head copies most of the vocabulary (held back, like
+    the split itself, until the OV/QK page's exercises that ask it are answered)."""
+    if not split_shown:
+        return (
+            "Whether it is also the head that copies most of the vocabulary is a question on the OV/QK page."
+        )
     important = result.most_important_head
     major = copying_roles(resp).major
     copied = f"{len(resp.copies[major])} of the {len(resp.owner)} values"
@@ -128,29 +152,61 @@ CODE_EXERCISES: tuple[str, ...] = (
 )
 
 
+# The OV/QK page's exercises that the vocabulary split answers: the observation waits for them.
+SPLIT_EXERCISES = ("circuits.copier_of_token", "circuits.copy_count")
+
+
+def split_sentence(resp: HeadResponsibility, head_names: Sequence[str], shown: bool = True) -> str:
+    """Which head copies which tokens; held back (`shown` False) until the OV/QK page's
+    exercises that ask it (`SPLIT_EXERCISES`) are answered."""
+    if not shown:
+        return (
+            "The heads also **split the vocabulary** between them. Which head copies which tokens, and how "
+            "many, is a question on the OV/QK page: this line fills in once you have answered it there."
+        )
+    facts = responsibility_facts(resp, head_names)
+    return (
+        f"The heads **split the vocabulary**: {facts['per_head_copying']}. Select sequences containing tokens "
+        f"{facts['minor_main_range']} to watch head {facts['minor_head']} take over."
+    )
+
+
 def observation_facts(
-    claims: AttentionClaims, resp: HeadResponsibility, misses: AttentionMisses, head_names: Sequence[str]
+    claims: AttentionClaims,
+    resp: HeadResponsibility,
+    misses: AttentionMisses,
+    head_names: Sequence[str],
+    split_shown: bool = True,
 ) -> Values:
     """The `attention_observations` template."""
     return (
         attention_facts(claims, head_names)
         | responsibility_facts(resp, head_names)
         | attention_miss_facts(misses)
+        | {"split_sentence": split_sentence(resp, head_names, split_shown)}
     )
 
 
 def ablation_prose_facts(
-    result: AblationResult, resp: HeadResponsibility, head_names: Sequence[str]
+    result: AblationResult, resp: HeadResponsibility, head_names: Sequence[str], split_shown: bool = True
 ) -> Values:
     """The `attention_ablation` template."""
     return ablation_facts(result, head_names) | {
-        "ablation_copying": ablation_copying_sentence(result, resp, head_names)
+        "ablation_copying": ablation_copying_sentence(result, resp, head_names, split_shown)
     }
 
 
 def view_labels(indices: Sequence[int], n_own: int) -> list[str]:
     """Captions of the lists shown: evaluation lists first, then the learner's."""
     return [f"evaluation list #{i}" for i in indices] + [f"your list {n + 1}" for n in range(n_own)]
+
+
+def question_position(pattern: Float[ndarray, "dest src"], pos: int, list_len: int) -> int | None:
+    """The position "Follow one position's attention" asks about: `pos` when its row has a clear
+    winner, else the nearest prediction position that has one (`well_posed`); None if none."""
+    row = lambda d: pattern[d, : d + 1]  # noqa: E731
+    picked = pick_instance(nearest_first(pos, list_len, 2 * list_len - 1), row)
+    return None if isinstance(picked, Skip) else picked.value
 
 
 def top_attended_exercise(
@@ -170,15 +226,16 @@ def top_attended_exercise(
     name = head_names[head]
     L = cfg.list_len
     row = lambda d: pattern[d, : d + 1]  # noqa: E731  (causal: a position sees itself and earlier ones)
-    picked = pick_instance(nearest_first(pos, L, 2 * L - 1), row)
-    if isinstance(picked, Skip):
+    picked = question_position(pattern, pos, L)
+    if picked is None:
         return Skipped(
             "attention.top_attended",
             "Follow one position's attention",
             f"In {label}, no prediction position of head {name} attends to one position clearly more than to "
             "the next, so the question has no single answer here: try another list or head.",
+            model_wide=False,
         )
-    asked, pos = pos, picked.value
+    asked, pos = pos, picked
     expected = int(np.argmax(row(pos)))
     weight = float(pattern[pos, expected])
     moved = ""
@@ -219,13 +276,14 @@ def important_head_exercise(result: AblationResult, head_names: Sequence[str]) -
             "Which head matters more?",
             "Mean-ablating the heads costs "
             + join_words(f"{result.mean[h]:.3g} (head {head_names[h]})" for h in range(len(head_names)))
-            + " in loss: no head clearly costs more than the others on this model.",
+            + f" in loss: no head matters more by the rule ({matters_more_rule()}) on this model.",
         )
     return Exercise(
         id="attention.important_head",
         title="Which head matters more?",
         question="Mean-ablate each head in turn on the evaluation set. Ablating which head "
-        "increases the loss the most?",
+        f"increases the loss the most, i.e. which head matters more? The rule: {matters_more_rule()}; "
+        "on this model one head does.",
         answer=Answer.select(range(len(head_names)), lambda h: f"head {head_names[h]}", "Head"),
         grade=lambda answer: grade_head_choice(
             answer,
@@ -239,7 +297,7 @@ def important_head_exercise(result: AblationResult, head_names: Sequence[str]) -
         ),
         solution=f"Head **{head_names[result.most_important_head]}**: "
         + ablation_facts(result, head_names)["mean_ablation_per_head"]
-        + " (loss increase when mean-ablated).",
+        + f" (loss increase when mean-ablated). The rule: {matters_more_rule()}.",
         difficulty=1,
         importance=4,
     )

@@ -11,6 +11,7 @@ from jaxtyping import Float
 from numpy import ndarray
 
 from sortlist_core.circuit_findings import (
+    PositionalPreferences,
     copying_roles,
     destination_scores,
     direct_path_preference,
@@ -21,7 +22,7 @@ from sortlist_core.circuit_findings import (
 )
 from sortlist_core.circuits import HeadResponsibility
 from sortlist_core.config import ModelConfig
-from sortlist_core.well_posed import Skip, nearest_first, pick_instance
+from sortlist_core.well_posed import DEFAULT_MARGIN, Skip, nearest_first, pick_instance
 
 from .exercise import CORRECT, Answer, Exercise, Grade, Skipped, as_int, grade_count, grade_head_choice
 from .url_params import head_param, int_in, int_param
@@ -122,20 +123,49 @@ def positional_facts(
 ) -> Values:
     """SEP's positional preference and the late positions' bias against small tokens."""
     prefs = positional_preferences(pos_qk, list_len, n_small)
-    corr, bias = prefs.sep_value_correlation, prefs.late_small_bias
-    corr_text = join_words(f"{signed(c)} for {head_name(head_names, h)}" for h, c in enumerate(corr))
-    falling = [h for h, c in enumerate(corr) if c < 0]
+    return late_bias_facts(prefs, head_names) | {
+        "sep_sentence": sep_trend_sentence(prefs.sep_value_correlation, head_names)
+    }
+
+
+# A correlation counts as a trend ("falls as … rises") only from this size on, either sign.
+TREND = 0.3
+
+
+def trend_rule() -> str:
+    return f"a trend counts from |r| ≥ {TREND:g}"
+
+
+def sep_trend_sentence(corr: Sequence[float], head_names: Sequence[str]) -> str:
+    """Whether the SEP row's score falls as the token's value rises, per head, by `TREND`:
+    r = −0.114 is no trend; the rule is stated with the numbers."""
+    corr_text = join_words(f"r = {signed(c)} for {head_name(head_names, h)}" for h, c in enumerate(corr))
+    falling = [h for h, c in enumerate(corr) if c <= -TREND]
+    flat = [h for h, c in enumerate(corr) if abs(c) < TREND]
+    rising = [h for h, c in enumerate(corr) if c >= TREND]
+    heads = lambda hs: join_words(head_name(head_names, h) for h in hs)  # noqa: E731
+    parts = []
     if falling:
-        heads = join_words(head_name(head_names, h) for h in falling)
-        sep_sentence = (
-            f"In the `SEP` row the score falls as the token's value rises in {heads} (correlation {corr_text}): "
-            "`SEP` is pushed towards the smallest values, which is how it finds the first sorted token."
+        parts.append(f"falls as the token's value rises in {heads(falling)}")
+    if rising:
+        parts.append(f"rises with the token's value in {heads(rising)}")
+    if flat:
+        parts.append(f"shows no clear trend with the value in {heads(flat)}")
+    sentence = f"In the `SEP` row the score {'; it '.join(parts)} ({corr_text}; {trend_rule()})."
+    if falling:
+        return (
+            sentence
+            + " `SEP` is pushed towards the smallest values, which is how it finds the first sorted token."
         )
-    else:
-        sep_sentence = (
-            f"In the `SEP` row the score does not fall with the token's value (correlation {corr_text}): "
-            "this model's `SEP` must find the smallest value through the token-token QK circuit instead."
-        )
+    return (
+        sentence
+        + " This model's `SEP` must find the smallest value through the token-token QK circuit instead."
+    )
+
+
+def late_bias_facts(prefs: PositionalPreferences, head_names: Sequence[str]) -> Values:
+    """The late query positions' bias against very small tokens."""
+    bias = prefs.late_small_bias
     against = [h for h, b in enumerate(bias) if b < 0]
     return {
         "late_first": prefs.late_first,
@@ -147,7 +177,6 @@ def positional_facts(
             if against
             else "so no bias against very small tokens here"
         ),
-        "sep_sentence": sep_sentence,
     }
 
 
@@ -240,6 +269,12 @@ def probe_token(resp: HeadResponsibility, head: int) -> int:
     return (main_range.start + main_range.end) // 2 if main_range else len(resp.owner) // 2
 
 
+COPIER_RULE = (
+    "the stronger copier of a token is the head with the larger diagonal entry (token, token) of the "
+    "full OV circuit"
+)
+
+
 def copier_exercise(resp: HeadResponsibility, head_names: Sequence[str]) -> Exercise | Skipped:
     """Which head is the stronger copier of a token the less used head owns: the middle of its
     main range, or the nearest token whose copier wins by a clear margin (`well_posed`)."""
@@ -262,7 +297,8 @@ def copier_exercise(resp: HeadResponsibility, head_names: Sequence[str]) -> Exer
         id="circuits.copier_of_token",
         title=f"Who copies token {probe}?",
         question=f"When a head attends to token **{probe}**, which head pushes up the logit of "
-        f"{probe} more, i.e. is the stronger copier of {probe}?",
+        f"{probe} more, i.e. is the stronger copier of {probe}? (The rule: {COPIER_RULE}; for this token "
+        f"the winner leads by at least {pct(DEFAULT_MARGIN, 0)} of the entries' scale.)",
         answer=Answer.select(range(len(head_names)), lambda h: f"head {head_names[h]}", "Head"),
         grade=lambda answer: grade_head_choice(
             answer,
@@ -279,7 +315,7 @@ def copier_exercise(resp: HeadResponsibility, head_names: Sequence[str]) -> Exer
             f"{sig_figs(resp.copy_strength[h, probe])} in head {head_names[h]}"
             for h in range(len(head_names))
         )
-        + f". {copying['per_head_copying'][0].upper()}{copying['per_head_copying'][1:]}.",
+        + f" ({COPIER_RULE}). {copying['per_head_copying'][0].upper()}{copying['per_head_copying'][1:]}.",
         difficulty=1,
         importance=4,
     )
@@ -324,7 +360,8 @@ def top_source_exercise(
             "circuits.top_source",
             "Where does a destination token look?",
             f"In head {head_names[head]}, no destination token has a source whose QK score clearly beats the "
-            "runner-up, so the question has no single answer on this model.",
+            "runner-up, so the question has no single answer on this model (try another head).",
+            model_wide=False,
         )
     asked, dest = dest, picked.value
     value_scores = scores_at(dest)

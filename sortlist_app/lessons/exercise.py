@@ -165,3 +165,6 @@ class Skipped:
     id: str
     title: str
     reason: str  # markdown, in the model's own numbers
+    # True when the model alone makes it unposable (not the learner's list, head or token): then
+    # it leaves the sidebar's count for this model ("3 of 3 (1 skipped on this model)").
+    model_wide: bool = True

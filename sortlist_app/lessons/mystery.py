@@ -21,6 +21,8 @@ from sortlist_core.circuits import HeadResponsibility
 from sortlist_core.config import ModelConfig
 from sortlist_core.data import InvalidListError, format_list, parse_unsorted_list
 from sortlist_core.mystery import (
+    ADVERSARIAL_EXTRA,
+    ADVERSARIAL_MISTAKE,
     DEFAULT_MYSTERY_LISTS,
     DirectPathExperiment,
     MysteryCase,
@@ -260,14 +262,45 @@ def direct_path_experiment_facts(exp: DirectPathExperiment) -> dict[str, Any]:
         "dp_control_next": pct(exp.control_pred_next_without),
         "dp_drop_cluster": pct(exp.cluster_acc_with - exp.cluster_acc_without),
         "dp_drop_control": pct(exp.control_acc_with - exp.control_acc_without),
-        "dp_verdict": (
-            "**does** make them adversarial: without the direct path, lists with d, d+1, d+2 fail clearly more often than lists without d+2. "
-            "So for this model the direct path *is* part of the answer"
-            if exp.becomes_adversarial
-            else "does **not** make them adversarial: without the direct path, lists with d, d+1, d+2 fail about as often as (or less often than) "
-            "the same lists without d+2. The direct path is not what protects them"
-        ),
+        "dp_rule": direct_path_rule(),
+        "dp_verdict": direct_path_verdict(exp),
     }
+
+
+def direct_path_rule() -> str:
+    """The rule `DirectPathExperiment.becomes_adversarial` applies, in words."""
+    return (
+        f"without the direct path, at least {pct(ADVERSARIAL_MISTAKE, 0)} of the lists with d, d+1, d+2 predict d+2 at d, "
+        f"or they fail at least {round(100 * ADVERSARIAL_EXTRA)} percentage points more often than the control lists"
+    )
+
+
+def failure_comparison(exp: DirectPathExperiment) -> str:
+    """'fail more often than the controls (4.5% vs 2.2%, 2.3 points more)', compared as shown."""
+    cluster, control = pct(exp.cluster_fail_without), pct(exp.control_fail_without)
+    # the gap between the two numbers as shown, so "3.4% vs 2.4%" is "1.0 points", not 0.9
+    points = f"{abs(round(100 * exp.cluster_fail_without, 1) - round(100 * exp.control_fail_without, 1)):.1f}"
+    if cluster == control:
+        return f"fail as often as the controls ({cluster} each)"
+    if exp.extra_failures > 0:
+        return f"fail more often than the controls ({cluster} vs {control}, {points} points more)"
+    return f"fail less often than the controls ({cluster} vs {control}, {points} points fewer)"
+
+
+def direct_path_verdict(exp: DirectPathExperiment) -> str:
+    """The verdict of the rule, with the numbers it was reached from."""
+    compared = failure_comparison(exp)
+    mistake = pct(exp.cluster_pred_next_without)
+    if exp.becomes_adversarial:
+        return (
+            f"**does** make them adversarial by the rule: without the direct path, lists with d, d+1, d+2 {compared}, "
+            f"and {mistake} of them predict d+2 at d. So for this model the direct path *is* part of the answer"
+        )
+    return (
+        f"does **not** make them adversarial by the rule: without the direct path, lists with d, d+1, d+2 {compared}, "
+        f"under the {round(100 * ADVERSARIAL_EXTRA)}-point margin, and {mistake} of them predict d+2 at d, under "
+        f"{pct(ADVERSARIAL_MISTAKE, 0)}. The direct path is not what protects them"
+    )
 
 
 def direct_path_heatmap_facts(direct: Float[np.ndarray, "input_token pred"]) -> dict[str, Any]:
@@ -320,12 +353,13 @@ def grade_direct_path(answer: Any, exp: DirectPathExperiment) -> Grade:
     if answer == truth:
         return Grade(
             True,
-            f"{CORRECT} Without the direct path, {pct(exp.cluster_acc_without)} of d, d+1, d+2 lists vs "
-            f"{pct(exp.control_acc_without)} of control lists are still predicted right at d.",
+            f"{CORRECT} Without the direct path, lists with d, d+1, d+2 {failure_comparison(exp)}, and "
+            f"{pct(exp.cluster_pred_next_without)} of them predict d+2 at d.",
         )
     return Grade(
         False,
-        "Compare the accuracy of the cluster lists and the control lists *without* the direct path, in the table.",
+        "Compare the failures of the cluster lists and the control lists *without* the direct path with the "
+        f"rule in the question: adversarial when, {direct_path_rule()}.",
     )
 
 
@@ -392,21 +426,24 @@ def direct_path_exercise(exp: DirectPathExperiment) -> Exercise:
     return Exercise(
         id="mystery.direct_path",
         title="Was it the direct path?",
-        question="Does removing the direct path `W_E W_U` make lists with d, d+1, d+2 adversarial for this model "
-        "(clearly more failures than the control lists without d+2)?",
+        question="Does removing the direct path `W_E W_U` make lists with d, d+1, d+2 adversarial for this model? "
+        f"Count them adversarial when, {direct_path_rule()} (lists with d and d+1 but no d+2).",
         answer=Answer.select(("yes", "no"), str.capitalize, "Your verdict"),
         grade=lambda answer: grade_direct_path(answer, exp),
         hints=(
             "Compare the two rows of the table in the direct-path section, in the 'direct path removed' column.",
         ),
         solution=f"Without the direct path: {facts['dp_cluster_without']} of cluster lists vs "
-        f"{facts['dp_control_without']} of control lists are right at d. Removing it {facts['dp_verdict']}.",
+        f"{facts['dp_control_without']} of control lists are right at d. The rule: adversarial when, "
+        f"{direct_path_rule()}. Removing it {facts['dp_verdict']}.",
         difficulty=2,
         importance=3,
     )
 
 
-def cross_sign_exercise(cases: Sequence[MysteryCase], head_names: Sequence[str]) -> Exercise | Skipped:
+def cross_sign_exercise(
+    cases: Sequence[MysteryCase], head_names: Sequence[str], model_wide: bool = True
+) -> Exercise | Skipped:
     """Predict the sign of the z→y attribution in the first list whose z→y is clearly away from 0
     (`well_posed.pick_signed`: at least 5% of the list's largest attribution), or skipped."""
     picked = pick_signed(cases, lambda c: c.dla[0][1], lambda c: float(np.abs(c.dla).max()))
@@ -416,6 +453,7 @@ def cross_sign_exercise(cases: Sequence[MysteryCase], head_names: Sequence[str])
             "Predict the sign of z→y",
             "On every list below, the z→y attribution is within 5% of the list's largest attribution from 0, "
             "so its sign is not a fair question on this model.",
+            model_wide=model_wide,
         )
     case = picked.value
     x, y, z = case.x, case.y, case.z
@@ -440,7 +478,7 @@ def cross_sign_exercise(cases: Sequence[MysteryCase], head_names: Sequence[str])
 
 
 def larger_total_exercise(
-    cases: Sequence[MysteryCase], titles: Sequence[str], head_names: Sequence[str]
+    cases: Sequence[MysteryCase], titles: Sequence[str], head_names: Sequence[str], model_wide: bool = True
 ) -> Exercise | Skipped:
     """Which prediction, y or z, gets the larger total attribution: in the first of `cases` (the
     page passes the learner's own list first) whose totals differ clearly (`well_posed`), or
@@ -452,6 +490,7 @@ def larger_total_exercise(
             "Which prediction wins?",
             "In every list below the total attributions to y and to z are within 5% of each other, so "
             "which one is larger is not a fair question on this model.",
+            model_wide=model_wide,
         )
     case, title = cases[picked.value], titles[picked.value]
     return Exercise(
@@ -468,6 +507,17 @@ def larger_total_exercise(
         difficulty=1,
         importance=4,
         context=f"{case.unsorted}:{case.x}:{case.y}:{case.z}:{case.head}",
+    )
+
+
+def no_triple_skips(model_wide: bool = True) -> tuple[Skipped, Skipped]:
+    """Both DLA questions, on a task whose lists hold no close triple x < y < z."""
+    reason = (
+        "This model's lists have no room for three close values x < y < z, so there is no list to ask about."
+    )
+    return (
+        Skipped("mystery.cross_sign", "Predict the sign of z→y", reason, model_wide),
+        Skipped("mystery.larger_total", "Which prediction wins?", reason, model_wide),
     )
 
 

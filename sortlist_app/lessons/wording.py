@@ -20,6 +20,7 @@ from sortlist_core.circuit_findings import copying_roles
 from sortlist_core.circuits import HeadRange, HeadResponsibility
 from sortlist_core.figures.layout import SIG_HOVER
 from sortlist_core.metrics import Metrics
+from sortlist_core.numbers import MINUS, SIG_DIGITS, minus, sig_figs, signed  # noqa: F401 (re-exported)
 from sortlist_core.paths import ASSETS_DIR
 
 Values = dict[str, Any]
@@ -100,16 +101,6 @@ def fill(template: str, values: Mapping[str, Any]) -> str:
     return template.format_map(dict(values))
 
 
-# One minus sign everywhere: U+2212, which is also what plotly's d3 formats draw in figures, so a
-# number in the prose reads the same as the same number in a chart next to it.
-MINUS = "\u2212"
-
-
-def minus(text: str) -> str:
-    """'-1.53' -> '−1.53' (every formatter here ends with it)."""
-    return text.replace("-", MINUS)
-
-
 def pct(fraction: float, digits: int = 1) -> str:
     """0.9871 -> '98.7%'; never rounds a rare case away: 0.0002 -> '<0.1%', 0.9998 -> '>99.9%'."""
     text = f"{fraction:.{digits}%}"
@@ -121,7 +112,6 @@ def pct(fraction: float, digits: int = 1) -> str:
     return minus(text)
 
 
-SIG_DIGITS = 3  # significant figures of every small number the app shows (solutions, tables, hovers)
 HOVER_FORMAT = SIG_HOVER  # the same, as the d3 format of the figures' hovertemplates
 
 
@@ -131,27 +121,6 @@ def round_sig(value: float, digits: int = SIG_DIGITS) -> float:
     if value == 0 or not math.isfinite(value):
         return value
     return round(value, digits - 1 - math.floor(math.log10(abs(value))))
-
-
-def sig_figs(value: float, digits: int = SIG_DIGITS) -> str:
-    """The one formatter of small numbers of any scale: `digits` significant figures, fixed
-    notation, U+2212 minus: 0.0021347 -> '0.00213', -0.28 -> '−0.280', 13.01 -> '13.0'."""
-    value = float(value)
-    if not math.isfinite(value):
-        return minus(str(value))
-    if value == 0:
-        return "0"
-    decimals = max(0, digits - 1 - math.floor(math.log10(abs(value))))
-    text = f"{value:.{decimals}f}"
-    if float(text) == 0:  # rounding can carry into a new digit; never show a nonzero value as 0
-        text = f"{value:.{decimals + 1}f}"
-    return minus(text)
-
-
-def signed(value: float, digits: int = SIG_DIGITS) -> str:
-    """`sig_figs` with an explicit sign: '+0.412', '−0.00089'."""
-    text = sig_figs(value, digits)
-    return text if value <= 0 else "+" + text
 
 
 def plural(n: int, noun: str) -> str:

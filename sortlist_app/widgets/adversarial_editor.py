@@ -44,9 +44,11 @@ def lists_section(
     presets: Sequence[facts.Preset],
     default_lists: Sequence[tuple[int, ...]],
     on_edit: Callable[[], None] = lambda: None,
+    hidden: Sequence[tuple[int, ...]] = (),
 ) -> None:
     """Draw the section for `model`; `on_edit()` runs once the lists are parsed (the page
-    publishes them to the URL there)."""
+    publishes them to the URL there). For the lists in `hidden` (an exercise asks where they go
+    wrong) the table and sentences do not say where; the heatmaps still show it."""
     cfg = model.config
     st.header("Your lists")
     prose.render(
@@ -122,11 +124,12 @@ def lists_section(
             "adversarial_predictions",
             {"lists_count": count(len(preds), "list"), "n_correct": len(preds) - n_wrong, "n_wrong": n_wrong},
         )
-        summary = pd.DataFrame(facts.prediction_rows(preds)).set_index("list")
+        summary = pd.DataFrame(facts.prediction_rows(preds, hidden)).set_index("list")
         st.dataframe(summary, width="stretch")
         for i, p in enumerate(preds, start=1):
             if not p.correct:
-                st.markdown(f"**List {i}** `({format_list(p.unsorted)})`: {facts.describe_prediction(p)}")
+                said = facts.HIDDEN_WHERE if tuple(p.unsorted) in hidden else facts.describe_prediction(p)
+                st.markdown(f"**List {i}** `({format_list(p.unsorted)})`: {said}")
         options = list(range(len(preds)))
         default_draw = (
             [i for i in options if not preds[i].correct] + [i for i in options if preds[i].correct]

@@ -32,7 +32,7 @@ from sortlist_core.exercises.verdict import Verdict
 from sortlist_core.runner import RunnerMode, default_runner, runner_mode
 
 from . import learner, state
-from .exercise import record_attempt, solved_ids
+from .exercise import note_posed, record_attempt, solved_ids
 
 BUSY = "The server is busy checking other learners' code; try again in a few seconds. Your code is kept."
 EDITOR_LINES = (10, 40)  # the editor grows with the code between these line counts
@@ -216,8 +216,10 @@ def _body(ex: CodeExercise, model: LoadedModel) -> None:
         try:
             params = exercise_params(model, ex.id)
         except Exception as exc:  # noqa: BLE001 - one exercise must not take the page down
+            note_posed(model, ex.id, str(exc))  # leaves the sidebar's count for this model
             st.info(f"This exercise cannot be posed on the model in use ({exc}).", icon="ℹ️")
             return
+    note_posed(model, ex.id)
     st.markdown(ex.render_statement(params))
     decision = runner_mode()
     off = decision.mode is RunnerMode.OFF

@@ -6,14 +6,23 @@ widget, grader, hints, solution, all computed from the loaded model) and calls
 (see `lessons/exercise.py`). Every checked attempt goes through
 `record_attempt`, which saves it in the progress store (`widgets/learner.py`); progress is per
 learner key and model fingerprint, survives reloads, restarts and devices, and is summarised in
-the sidebar by `progress_by_page`.
+the sidebar by `progress_by_page`, which counts only what the model can pose (`note_posed`).
 
-    render_exercise(circuits.copier_exercise(resp, token, names), model)
+Predict, then see: a page draws what answers a quiz (its interpreting prose, the marked table)
+only under `revealed_or_locked(model, exercise)`, true once the quiz was answered, its solution
+asked for ("Show the solution"), solved before, or cannot be posed on the model.
+
+    copier = circuits.copier_exercise(resp, names)
+    render_exercise(copier, model)
+    if revealed_or_locked(model, copier):
+        prose.render("circuits_responsibility", facts)
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+from dataclasses import dataclass
 from typing import Any
 
 import streamlit as st
@@ -28,7 +37,12 @@ from . import learner
 PROGRESS_KEY = "sortlist.progress"  # {model weights_sha256: set of ids solved in this session}
 STORED_KEY = "sortlist.progress.stored"  # {model weights_sha256: ids the store had solved}
 SAVE_KEY = "sortlist.progress.save"  # {exercise id: SaveResult or a message} of the last attempt
+REVEAL_KEY = "sortlist.reveal"  # {model weights_sha256: {exercise id}} answered or solution shown
 LEVELS = 5
+LOCKED = (
+    "🔒 *Predict, then see:* what this section concludes appears once you have answered {what} "
+    "(or shown its solution)."
+)
 
 log = logging.getLogger(__name__)
 
@@ -109,10 +123,100 @@ def render_save_status(exercise_id: str) -> None:
         st.button("Retry saving", key=f"exercise.{exercise_id}.retry", on_click=_retry, args=(exercise_id,))
 
 
-def progress_by_page(model: LoadedModel) -> list[tuple[str, int, int]]:
-    """(page title, solved, total) for every page that has exercises."""
-    solved = solved_ids(model)
-    return [(p.title, len(solved & set(p.exercises)), len(p.exercises)) for p in PAGES if p.exercises]
+# --------------------------------------------------------------------------- what can be posed
+
+
+@st.cache_resource(show_spinner=False)
+def _unposable_registry() -> tuple[threading.Lock, dict[str, dict[str, str]]]:
+    """Server-wide {model weights_sha256: {exercise id: why}}: exercises this model alone makes
+    unposable, learnt as pages draw them (the same for every learner on the model)."""
+    return threading.Lock(), {}
+
+
+def note_posed(model: LoadedModel, exercise_id: str, unposable_reason: str | None = None) -> None:
+    """A page drew `exercise_id` on `model`: posed (None) or, for the model alone, not (why)."""
+    lock, registry = _unposable_registry()
+    with lock:
+        entry = registry.setdefault(model.weights_sha256, {})
+        if unposable_reason is None:
+            entry.pop(exercise_id, None)
+        else:
+            entry[exercise_id] = unposable_reason
+
+
+def unposable_ids(model: LoadedModel) -> set[str]:
+    """Exercises known to be unposable on `model` (skipped there, whoever drew the page)."""
+    lock, registry = _unposable_registry()
+    with lock:
+        return set(registry.get(model.weights_sha256, {}))
+
+
+@dataclass(frozen=True)
+class PageProgress:
+    title: str
+    solved: int  # among the exercises that can be posed on the model
+    total: int  # the exercises that can be posed on the model
+    skipped: int  # the page's exercises this model cannot pose
+
+    @property
+    def complete(self) -> bool:
+        return self.solved == self.total
+
+    def line(self) -> str:
+        """'Problem: 3 of 3 (1 skipped on this model)'."""
+        skipped = f" ({self.skipped} skipped on this model)" if self.skipped else ""
+        return f"{self.title}: {self.solved} of {self.total}{skipped}"
+
+
+def progress_by_page(model: LoadedModel) -> list[PageProgress]:
+    """Solved / posable / skipped for every page that has exercises: an exercise this model
+    cannot pose counts neither as solved nor in the total, so everything posable = complete."""
+    solved, skipped = solved_ids(model), unposable_ids(model)
+    rows = []
+    for p in PAGES:
+        if not p.exercises:
+            continue
+        posable = set(p.exercises) - skipped
+        rows.append(
+            PageProgress(p.title, len(solved & posable), len(posable), len(p.exercises) - len(posable))
+        )
+    return rows
+
+
+# --------------------------------------------------------------------------- predict, then see
+
+
+def _revealed() -> dict[str, set[str]]:
+    return st.session_state.setdefault(REVEAL_KEY, {})
+
+
+def reveal(model_key: str, exercise_id: str) -> None:
+    """The learner answered (any checked answer) or asked for the solution. Per exercise, not
+    per instance: once predicted, another list or token shows its interpretation at once."""
+    _revealed().setdefault(model_key, set()).add(exercise_id)
+
+
+def is_revealed(model: LoadedModel, exercise: Exercise | Skipped | str) -> bool:
+    """Whether the page may now show what answers `exercise`: it was answered or its solution
+    shown in this session, it was solved before (the store: any session or device), or it
+    cannot be posed on this model."""
+    if isinstance(exercise, Skipped):
+        return True
+    exercise_id = exercise if isinstance(exercise, str) else exercise.id
+    return (
+        exercise_id in _revealed().get(model.weights_sha256, set())
+        or exercise_id in solved_ids(model)
+        or exercise_id in unposable_ids(model)
+    )
+
+
+def revealed_or_locked(model: LoadedModel, *exercises: Exercise | Skipped | str, what: str = "") -> bool:
+    """True when every one of `exercises` is revealed (the page then draws the interpretation);
+    else a short note in its place, naming what to answer (`what`, default: the exercise above)."""
+    if all(is_revealed(model, e) for e in exercises):
+        return True
+    st.caption(LOCKED.format(what=what or "the exercise above"))
+    return False
 
 
 # --------------------------------------------------------------------------- widget
@@ -120,7 +224,7 @@ def progress_by_page(model: LoadedModel) -> list[tuple[str, int, int]]:
 
 def _keys(exercise_id: str) -> dict[str, str]:
     base = f"exercise.{exercise_id}"
-    return {k: f"{base}.{k}" for k in ("answer", "check", "feedback", "hints", "hint_button")}
+    return {k: f"{base}.{k}" for k in ("answer", "check", "feedback", "hints", "hint_button", "solution")}
 
 
 def _answer_widget(answer: Answer, key: str) -> Any:
@@ -158,6 +262,7 @@ def _check(exercise: Exercise, model_key: str) -> None:
     # Stored with the value it judged: shown only while the field still holds that value.
     st.session_state[keys["feedback"]] = (grade, value, exercise.context, model_key)
     if not problem:
+        reveal(model_key, exercise.id)
         record_attempt(model_key, exercise.id, str(value), grade.ok)
 
 
@@ -172,10 +277,13 @@ def render_exercise(exercise: Exercise | Skipped, model: LoadedModel) -> None:
     if page_of_exercise(exercise.id) is None:
         raise ValueError(f"exercise {exercise.id!r} is not declared in sortlist_app.navigation.PAGES")
     if isinstance(exercise, Skipped):
+        if exercise.model_wide:
+            note_posed(model, exercise.id, exercise.reason)
         with st.container(border=True, key=f"exercise.{exercise.id}.skipped"):
             st.markdown(f"#### ⏭️ Exercise: {exercise.title}")
             st.info(f"**Skipped on this model.** {exercise.reason}", icon="⏭️")
         return
+    note_posed(model, exercise.id)
     keys = _keys(exercise.id)
     solved = exercise.id in solved_ids(model)
     with st.container(border=True):
@@ -209,5 +317,15 @@ def render_exercise(exercise: Exercise | Skipped, model: LoadedModel) -> None:
                 args=(exercise.id,),
             )
         if exercise.solution:
-            with st.expander("Solution"):
-                st.markdown(exercise.solution)
+            # A button, not a closed expander: the solution (and what the page holds back until
+            # then, `revealed_or_locked`) is sent to the browser only once it is asked for.
+            if is_revealed(model, exercise):
+                with st.expander("Solution"):
+                    st.markdown(exercise.solution)
+            else:
+                st.button(
+                    "Show the solution",
+                    key=keys["solution"],
+                    on_click=reveal,
+                    args=(model.weights_sha256, exercise.id),
+                )

@@ -113,9 +113,10 @@ def upload_section(chosen: LoadedModel | None) -> None:
     limit = model_io.upload_limit_bytes(server_max)
     transport = model_io.transport_limit_mb(server_max, limit)
     prose.render("model_upload", {"limit": f"{limit / (1024 * 1024):.0f} MB"})
+    # No `type=` filter: the browser would refuse a wrong file with a chip of its own (reason on
+    # hover only) next to the previous file's. Every file reaches `_check_file`, which names it.
     uploaded = st.file_uploader(
         "Checkpoint file",
-        type=list(model_io.UPLOAD_TYPES),
         key=UPLOAD,
         max_upload_size=transport,
         help="A torch.save file: a HookedTransformer state dict or a checkpoint downloaded from this page.",
@@ -130,7 +131,7 @@ def upload_section(chosen: LoadedModel | None) -> None:
         st.session_state[UPLOAD_SEEN] = uploaded.file_id
         previous = state.current_model(explain=False)
         with st.spinner("Checking the checkpoint…"):
-            outcome = model_io.check_upload(uploaded.name, uploaded.getvalue(), limit)
+            outcome = _check_file(uploaded.name, uploaded.getvalue(), limit)
         if outcome.ok:
             state.set_session_model(outcome.model, model_cache.UPLOAD)
             st.session_state[UPLOAD_OUTCOME] = (
@@ -154,6 +155,31 @@ def upload_section(chosen: LoadedModel | None) -> None:
             st.caption(
                 f"`{uploaded.name}` was loaded earlier; this session now uses another model. Upload it again to switch back."
             )
+
+
+def upload_type_problem(name: str) -> str | None:
+    """Why a file of this name is not taken as a checkpoint (its extension), naming it; None if it is."""
+    suffix = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    if suffix in model_io.UPLOAD_TYPES:
+        return None
+    shown = name if len(name) <= 80 else name[:79] + "…"
+    kinds = ", ".join(f".{t}" for t in model_io.UPLOAD_TYPES)
+    return f"**{shown}** is not a checkpoint file: its name must end in {kinds} (a `torch.save` file)."
+
+
+def _check_file(name: str, data: bytes, limit: int) -> model_io.UploadOutcome:
+    """`model_io.check_upload` after the extension check; the original file is named as such."""
+    problem = upload_type_problem(name)
+    if problem is not None:
+        return model_io.UploadOutcome(None, problem)
+    outcome = model_io.check_upload(name, data, limit)
+    if outcome.ok and fetch.is_original(outcome.model):
+        outcome = replace(
+            outcome,
+            message=outcome.message
+            + f" Its sha256 is the original challenge model's: it is listed as **{state.ORIGINAL_LABEL}**.",
+        )
+    return outcome
 
 
 def training_section(chosen: LoadedModel | None) -> None:
@@ -381,3 +407,15 @@ def original_model_button(where: str) -> None:
             st.success(message, icon="✅")
         else:
             st.error(f"**The original model could not be downloaded.** {message}", icon="🚫")
+
+
+def original_loaded_note(model: LoadedModel | None) -> None:
+    """In place of the download button once the original model is in this session."""
+    if model is not None and fetch.is_original(model):
+        st.success(
+            f"Every page now analyses **{state.ORIGINAL_LABEL}** (fingerprint `{model.short_id}`).", icon="✅"
+        )
+    else:
+        st.caption(
+            f"Already loaded in this session: choose **{state.ORIGINAL_LABEL}** in the sidebar's switcher."
+        )

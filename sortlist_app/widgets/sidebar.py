@@ -5,6 +5,8 @@ and shows, above the page, a notice when a link was made on another model."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import streamlit as st
 
 from sortlist_app.lessons.wording import pct
@@ -58,8 +60,9 @@ def _switcher() -> None:
         st.caption(by_id[current].description)
 
 
-def render_sidebar() -> None:
-    """Model switcher, fingerprint and eval accuracy; solved exercises per page."""
+def render_sidebar() -> Callable[[], None]:
+    """Model switcher, fingerprint and eval accuracy; solved exercises per page. Returns what
+    draws the progress into its place: the app calls it once the page has run."""
     state.sync_model_with_url()
     render_model_notice()
     with st.sidebar:
@@ -68,7 +71,7 @@ def render_sidebar() -> None:
         model = state.current_model(explain=False)
         if model is None:
             st.error("No model loaded. Open the **Model** page to upload or train one.", icon="🚫")
-            return
+            return lambda: None
         metrics = state.eval_metrics(model)
         st.markdown(f"**{model.name}**  \nfingerprint `{model.short_id}`")
         st.metric(
@@ -77,20 +80,30 @@ def render_sidebar() -> None:
             help=f"Fraction of sorted-half tokens predicted correctly on {metrics.n_lists} lists (seed {state.EVAL_SEED}).",
         )
         st.caption("Progress is kept per model: switching models shows that model's progress.")
-        with st.expander("Get the original challenge model"):
-            from .model_sections import original_model_button
+        if not state.original_in_session():  # once loaded, the switcher above lists it
+            with st.expander("Get the original challenge model"):
+                from .model_sections import original_model_button
 
-            original_model_button("sidebar")
+                original_model_button("sidebar")
         st.subheader("Your progress")
-        rows = progress_by_page(model)
-        solved = sum(s for _, s, _ in rows)
-        total = sum(t for _, _, t in rows)
-        st.progress(solved / total if total else 0.0, text=f"{solved} of {total} exercises solved")
-        for title, done, count in rows:
-            st.markdown(f"{'✅' if done == count else '▫️'} {title}: {done} of {count}")
+        progress_slot = st.container()  # filled after the page ran: it may learn what cannot be posed
         status = learner.recorder().status()
         if status.saved:
             st.caption("Progress is saved for this model; it comes back when you return on this browser.")
         else:
             st.warning(status.message, icon="💾")
         learner.render_learner_section()
+    return lambda: _render_progress(progress_slot, model)
+
+
+def _render_progress(slot, model) -> None:
+    """Solved of what can be posed on this model, overall and per page."""
+    rows = progress_by_page(model)
+    solved = sum(r.solved for r in rows)
+    total = sum(r.total for r in rows)
+    skipped = sum(r.skipped for r in rows)
+    more = f" ({skipped} skipped on this model)" if skipped else ""
+    with slot:
+        st.progress(solved / total if total else 0.0, text=f"{solved} of {total} exercises solved{more}")
+        for r in rows:
+            st.markdown(f"{'✅' if r.complete else '▫️'} {r.line()}")

@@ -39,9 +39,9 @@ from sortlist_core import ablation as _ablation
 from sortlist_core import adversarial as _adversarial
 from sortlist_core import attention as _attention
 from sortlist_core import circuits as _circuits
+from sortlist_core import fetch, paths, settings
 from sortlist_core import metrics as _metrics
 from sortlist_core import mystery as _mystery
-from sortlist_core import paths, settings
 from sortlist_core import report as _report
 from sortlist_core.checkpoint import CheckpointError, LoadedModel, load_checkpoint
 from sortlist_core.data import EVAL_SEED, EVAL_SIZE, CustomSortedListDataset, SortedListDataset
@@ -85,9 +85,24 @@ def default_model_path() -> Path:
 def _load_default(path: str, mtime_ns: int, size: int, name: str) -> DefaultModel:
     # Keyed by mtime and size as well, so a retrained bundled model is picked up without a restart.
     try:
-        return DefaultModel(load_checkpoint(path, name=name), None, Path(path))
+        model = load_checkpoint(path, name=name)
     except CheckpointError as exc:
         return DefaultModel(None, f"`{_display_path(Path(path))}` could not be loaded: {exc}.", Path(path))
+    return DefaultModel(recognised(model), None, Path(path))
+
+
+def recognised(model: LoadedModel) -> LoadedModel:
+    """`model` under the name `ORIGINAL_LABEL` when it is ARENA's original file (by its sha256),
+    however it arrived (upload, fetch, `$SORTLIST_MODEL_PATH`); else unchanged."""
+    return dataclasses.replace(model, name=ORIGINAL_LABEL) if fetch.is_original(model) else model
+
+
+def original_in_session() -> bool:
+    """Whether the original challenge model is already in this session's switcher (fetched,
+    uploaded, or this server's default): then "Get the original challenge model" is not offered."""
+    default = default_model().model if settings.text(MODEL_PATH_ENV) else None
+    models = [e.model for e in _session_models().values()] + ([default] if default is not None else [])
+    return any(fetch.is_original(m) for m in models)
 
 
 def _bundled_of_path(path: Path) -> BundledModel | None:
@@ -156,6 +171,9 @@ def set_session_model(model: LoadedModel | None, kind: str = model_cache.UPLOAD)
     if model is None:
         st.session_state.pop(SESSION_MODEL_KEY, None)
         return
+    model = recognised(model)
+    if fetch.is_original(model):
+        kind = model_cache.ORIGINAL
     entry = model_cache.CachedModel(model, model.name, kind)
     _session_models()[entry.fingerprint] = entry
     server_models().put(entry)
@@ -213,7 +231,7 @@ class ModelChoice:
 _KIND_TEXT = {
     model_cache.UPLOAD: "Uploaded in this session.",
     model_cache.TRAINED: "Trained in this session.",
-    model_cache.ORIGINAL: 'ARENA\'s model for its October 2023 monthly algorithmic problem "Sorted List", downloaded.',
+    model_cache.ORIGINAL: 'ARENA\'s model for its October 2023 monthly algorithmic problem "Sorted List" (recognised by its sha256).',
 }
 
 
@@ -224,7 +242,9 @@ def model_choices() -> list[ModelChoice]:
     out: list[ModelChoice] = []
     if settings.text(MODEL_PATH_ENV):
         path = default_model_path()
-        out.append(ModelChoice("default", f"{_default_name(path)} (this server's default)", f"`{path.name}`"))
+        loaded = default_model().model
+        name = loaded.name if loaded is not None else _default_name(path)
+        out.append(ModelChoice("default", f"{name} (this server's default)", f"`{path.name}`"))
     out += [
         ModelChoice(f"bundled:{b.key}", b.name, b.description) for b in paths.BUNDLED_MODELS if b.exists()
     ]
@@ -331,8 +351,6 @@ def _find_fingerprint(fp: str) -> tuple[str, str] | None:
 
 def _original_from_disk(fp: str) -> model_cache.CachedModel | None:
     """The original challenge model, if it was downloaded earlier and has this fingerprint."""
-    from sortlist_core import fetch
-
     path = fetch.cached_original_path()
     if not path.is_file() or fetch.sha256_of(path) != fetch.EXPECTED_SHA256:
         return None

@@ -17,6 +17,8 @@ MAX_SOURCE_BYTES = 256 * 1024
 
 
 def add_exercises_parser(sub) -> None:
+    from ..paths import add_model_arguments
+
     """Register `exercises` on the top-level subparsers of `sortlist_core.cli`."""
     ex = sub.add_parser("exercises", help="code exercises: list, check a file, write notebooks")
     ex_sub = ex.add_subparsers(dest="exercises_command", required=True, parser_class=type(ex))
@@ -26,13 +28,13 @@ def add_exercises_parser(sub) -> None:
     chk = ex_sub.add_parser("check", help="run FILE.py through the runner and check it")
     chk.add_argument("id", help="exercise id, e.g. circuits.full_ov")
     chk.add_argument("file", help="Python file defining the exercise's function")
-    chk.add_argument("--checkpoint", help="checkpoint path (default: the bundled model)")
+    add_model_arguments(chk)
     chk.add_argument("--json", action="store_true", help="print one JSON object")
     chk.set_defaults(func=_cmd_check)
     nb = ex_sub.add_parser("notebook", help="write one Jupyter notebook per page")
     nb.add_argument("--out", required=True, help="output directory")
     nb.add_argument("--solutions", action="store_true", help="fill in the reference solutions")
-    nb.add_argument("--checkpoint", help="checkpoint the notebooks load (default: the bundled model)")
+    add_model_arguments(nb, "checkpoint the notebooks load")
     nb.set_defaults(func=_cmd_notebook)
 
 
@@ -68,8 +70,8 @@ def _read_source(path: str) -> str:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    from ..checkpoint import CheckpointError, load_checkpoint
-    from ..paths import load_bundled_model
+    from ..checkpoint import CheckpointError
+    from ..paths import load_chosen_model
     from . import get_exercise
     from .check import NOT_RUN, run_submission
 
@@ -82,9 +84,9 @@ def _cmd_check(args: argparse.Namespace) -> int:
     except (ValueError, OSError) as exc:
         return _fail(str(exc))
     try:
-        model = load_checkpoint(args.checkpoint) if args.checkpoint else load_bundled_model()
+        model = load_chosen_model(args.checkpoint, args.model)
     except (CheckpointError, OSError) as exc:
-        return _fail(f"{args.checkpoint or 'bundled model'}: {exc}")
+        return _fail(f"{args.checkpoint or (args.model or 'lesson') + ' model'}: {exc}")
     try:
         from ..runner import RunnerUnavailable
     except ImportError:
@@ -115,12 +117,14 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_notebook(args: argparse.Namespace) -> int:
+    from ..paths import chosen_model_path
     from .notebooks import write_notebooks
 
     if args.checkpoint and not Path(args.checkpoint).is_file():
         return _fail(f"{args.checkpoint}: no such file")
+    checkpoint = str(chosen_model_path(args.checkpoint, args.model))
     try:
-        paths = write_notebooks(Path(args.out), solutions=args.solutions, checkpoint=args.checkpoint)
+        paths = write_notebooks(Path(args.out), solutions=args.solutions, checkpoint=checkpoint)
     except OSError as exc:
         return _fail(f"cannot write to {args.out}: {exc}")
     for p in paths:

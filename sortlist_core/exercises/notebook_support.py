@@ -8,15 +8,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..checkpoint import LoadedModel, load_checkpoint
-from ..paths import BUNDLED_MODEL_PATH
+from ..paths import chosen_model_path
 from . import get_exercise
 from .local import _tl_model, check_in_process
 from .verdict import Verdict
 
 
 def load(checkpoint: str | Path | None = None) -> tuple[LoadedModel, object]:
-    """(the loaded checkpoint, its TransformerLens model); None = the bundled model."""
-    loaded = load_checkpoint(checkpoint or BUNDLED_MODEL_PATH)
+    """(the loaded checkpoint, its TransformerLens model); None = the lesson model (the app's default)."""
+    loaded = load_checkpoint(chosen_model_path(checkpoint))
     return loaded, _tl_model(loaded)
 
 

@@ -33,7 +33,7 @@ except ImportError:  # run from anywhere: use the checkout this notebook was wri
     sys.path.insert(0, {str(PROJECT_ROOT)!r})
 from sortlist_core.exercises import notebook_support as nb
 
-CHECKPOINT = {checkpoint!r}  # a checkpoint path; None = the bundled model (assets/bundled_model.pt)
+CHECKPOINT = {checkpoint!r}  # a checkpoint path; None = the lesson model (assets/lesson_model.pt)
 loaded, model = nb.load(CHECKPOINT)  # model: the TransformerLens model with processed weights
 print(f"{{loaded.name}}: {{model.cfg.n_heads}} heads, d_vocab {{model.cfg.d_vocab}}")"""
 

@@ -45,6 +45,14 @@ def as_array(value: Any) -> np.ndarray | None:
     return arr
 
 
+PERCENT = 100.0  # the factor between a percentage and the fraction an exercise asks for
+
+
+def _is_fraction(values: np.ndarray) -> bool:
+    """Whether the reference is a fraction (every value in [0, 1]): a learner's ×100 is a percentage."""
+    return bool(values.size) and bool(((values >= 0) & (values <= 1)).all())
+
+
 def _fmt(x: float) -> str:
     return f"{x:.4g}"
 
@@ -211,6 +219,11 @@ def _diagnose(arr, expected, axes, alternatives, factors, exact, atol=None) -> s
         if _close(-g, e):
             return "Wrong sign: your values are the negative of the expected ones."
         c = float((g * e).sum() / (e * e).sum())
+        if _is_fraction(e) and abs(c / PERCENT - 1) < 0.01 and _close(g / PERCENT, e):
+            return (
+                f"Off by a factor of 100: you returned a percentage ({_fmt(float(g.flat[0]))}) where a "
+                f"fraction in [0, 1] is expected ({_fmt(float(e.flat[0]))}). Drop the `* 100`."
+            )
         name = _named_factor(c, factors) if c != 0 else None
         # any two arrays of one value differ by a factor: for those only a named factor says something
         if c != 0 and (g.size > 1 or name) and _close(g / c, e):

@@ -15,7 +15,7 @@ Conventions, so every figure reads the same way at 1280 px:
 """
 
 from .adversarial import accuracy_map, family_failure_bar, search_family_bar
-from .attention import ablation_bar, attention_claims_bar, attention_heatmaps
+from .attention import ablation_bar, attention_claims_bar, attention_heatmaps, focus_attention_heatmap
 from .circuits import (
     direct_path_heatmap,
     head_responsibility_strip,
@@ -57,6 +57,7 @@ __all__ = [
     "accuracy_map",
     "attention_claims_bar",
     "attention_heatmaps",
+    "focus_attention_heatmap",
     "direct_path_experiment_bar",
     "direct_path_heatmap",
     "dla_grid",

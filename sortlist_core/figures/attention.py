@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 
 from ..ablation import AblationResult
 from ..attention import AttentionClaims
-from .layout import facet_heatmaps, finish_grouped_bars, head_colour
+from .layout import PROB_SCALE, SIG_HOVER, facet_heatmaps, finish_grouped_bars, finish_layout, head_colour
 
 
 def attention_claims_bar(claims: AttentionClaims, head_names: Sequence[str]) -> go.Figure:
@@ -62,6 +62,54 @@ def attention_heatmaps(
         signed=False,
         token_axes=False,
     )
+
+
+def focus_attention_heatmap(
+    pattern: np.ndarray, tokens: Sequence[str], head_name: str, focus: int | None, title: str
+) -> go.Figure:
+    """One head's [dest src] attention with *every* row and column labelled `token (position)`
+    (circuitsvis's zoomed view labels every other row when space is short) and the row
+    `focus` outlined: the position an exercise asks about."""
+    labels = [f"{tok} ({i})" for i, tok in enumerate(tokens)]
+    n = len(labels)
+    fig = go.Figure(
+        go.Heatmap(
+            z=np.asarray(pattern, dtype=float),
+            x=labels,
+            y=labels,
+            colorscale=PROB_SCALE,
+            zmin=0,
+            zmax=1,
+            colorbar={"title": {"text": "attention"}, "thickness": 12},
+            hovertemplate=f"destination %{{y}}<br>source %{{x}}<br>attention: %{{z:{SIG_HOVER}}}<extra>head {head_name}</extra>",
+        )
+    )
+    every = {
+        "type": "category",
+        "tickmode": "array",
+        "tickvals": labels,
+        "ticktext": labels,
+        "tickfont": {"size": 11},
+    }
+    fig.update_xaxes(every | {"title": {"text": "source token (position)"}, "tickangle": -60})
+    fig.update_yaxes(every | {"title": {"text": "destination token (position)"}, "autorange": "reversed"})
+    if focus is not None and 0 <= focus < n:
+        fig.add_shape(
+            type="rect",
+            xref="x",
+            yref="y",
+            x0=-0.5,
+            x1=focus + 0.5,  # causal: the row's cells up to the diagonal
+            y0=focus - 0.5,
+            y1=focus + 0.5,
+            line={"color": "#D55E00", "width": 3},
+            fillcolor="rgba(0,0,0,0)",
+            layer="above",
+        )
+    # 22 px a row: every label fits (Plotly, like Chart.js, drops labels that would overlap)
+    fig = finish_layout(fig, title, height=max(420, 22 * n + 190))
+    fig.layout.margin.l = 110  # the labels and the axis title, unclipped
+    return fig
 
 
 def ablation_bar(result: AblationResult, head_names: Sequence[str]) -> go.Figure:

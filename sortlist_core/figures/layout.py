@@ -9,6 +9,8 @@ import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
 
+from ..numbers import sig_figs, signed
+
 # Hover values keep 3 significant figures (d3 format, which also draws U+2212 for minus): a QK
 # score of 0.0021 must not read "0.002" next to "0.000" (`sortlist_app.lessons.wording.sig_figs`).
 SIG_HOVER = ".3~g"
@@ -163,6 +165,14 @@ def token_axis(labels: Sequence[str], title: str) -> dict:
     }
 
 
+def cell_text(z: np.ndarray, explicit_sign: bool = True) -> list[list[str]]:
+    """Each heatmap cell's label with the one number formatter (`sortlist_core.numbers`):
+    3 significant figures and U+2212, so −1.53 never reads "1.5" and the cell says what the
+    prose next to it says."""
+    fmt = signed if explicit_sign else sig_figs
+    return [[fmt(v) for v in row] for row in np.asarray(z, dtype=float)]
+
+
 def symmetric_range(z: np.ndarray) -> float:
     bound = float(np.nanmax(np.abs(z))) if np.size(z) else 1.0
     return bound if bound > 0 else 1.0
@@ -192,13 +202,13 @@ def facet_heatmaps(
     height: int = 520,
     value_name: str = "value",
     signed: bool = True,
-    text_format: str | None = None,
+    cell_labels: bool = False,
     token_axes: bool = True,
 ) -> go.Figure:
     """Side-by-side heatmaps sharing one colour scale: the write-up's `imshow(..., facet_col=0)`.
 
     `matrices` is [facet rows cols]; rows are the y axis (top to bottom), cols the x axis.
-    With `text_format` (e.g. ".2f") each cell shows its value, as `text_auto` did.
+    With `cell_labels` each cell shows its value (`cell_text`: the one number formatter).
     """
     matrices = np.asarray(matrices, dtype=float)
     n = matrices.shape[0]
@@ -224,8 +234,12 @@ def facet_heatmaps(
             "hovertemplate": f"{y_title}: %{{y}}<br>{x_title}: %{{x}}<br>{value_name}: %{{z:{SIG_HOVER}}}<extra>{facet_titles[i]}</extra>",
             "colorbar": {"title": {"text": value_name}},
         }
-        if text_format:
-            common |= {"texttemplate": f"%{{z:{text_format}}}", "textfont": {"size": 14}}
+        if cell_labels:
+            common |= {
+                "text": cell_text(matrices[i], signed),
+                "texttemplate": "%{text}",
+                "textfont": {"size": 14},
+            }
         if signed:
             trace = signed_heatmap(matrices[i], x_labels, y_labels, bound, **common)
         else:

@@ -8,7 +8,15 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from .layout import SIG_HOVER, SIGNED_SCALE, finish_grouped_bars, finish_layout, grid_figure, head_colour
+from .layout import (
+    SIG_HOVER,
+    SIGNED_SCALE,
+    cell_text,
+    finish_grouped_bars,
+    finish_layout,
+    grid_figure,
+    head_colour,
+)
 
 
 def offset_profile_chart(offsets: Sequence[int], values: np.ndarray, head_names: Sequence[str]) -> go.Figure:
@@ -70,24 +78,42 @@ def direct_path_experiment_bar(
     )
 
 
-def dla_grid(dla: np.ndarray, facet_titles: Sequence[str], title: str) -> go.Figure:
-    """The write-up's 2×2 DLA per list, side by side: rows = prediction (y, z), columns = source
-    (y, z), each cell labelled with its value, one diverging scale centred on 0 for all panels."""
+DLA_COLUMNS = 2  # panels per row: two stay readable from ~440 px (beside a reference) up
+
+
+def dla_grid(
+    dla: np.ndarray, facet_titles: Sequence[str], title: str, columns: int = DLA_COLUMNS
+) -> go.Figure:
+    """The write-up's 2×2 DLA per list, `columns` panels to a row: rows = prediction (y, z),
+    columns = source (y, z), each cell labelled with its value by the one number formatter
+    (`cell_text`: −1.53, never "1.5"), one diverging scale centred on 0 for all panels.
+
+    Readable at the width it gets: panel titles sit in their own band above each row, axis
+    titles once per figure (not per panel), and the colour bar outside the panels."""
     dla = np.asarray(dla, dtype=float)
     n = dla.shape[0]
-    y_axis = {"type": "category", "autorange": "reversed"}
+    cols = max(1, min(columns, n))
+    rows = -(-n // cols)
+    title_lines = max((t.count("<br>") + 1 for t in facet_titles), default=1)
+    panel_px, title_px = 200, 22 * title_lines
+    height = rows * (panel_px + title_px + 40) + 90
+    y_axis = {"type": "category", "autorange": "reversed", "tickfont": {"size": 12}}
+    x_axis = {"type": "category", "tickfont": {"size": 12}}
     fig, cells = grid_figure(
-        1,
-        n,
-        x_axes=[{"title": {"text": "source token"}, "type": "category"}] * n,
-        y_axes=[y_axis | {"title": {"text": "effect on prediction"}}] + [y_axis] * (n - 1),
+        rows,
+        cols,
+        x_axes=[x_axis] * (rows * cols),
+        y_axes=[y_axis] * (rows * cols),
         subplot_titles=list(facet_titles),
-        title_size=13,
-        horizontal_spacing=0.04,
+        title_size=12,
+        horizontal_spacing=0.08,
+        vertical_spacing=(title_px + 40) / height if rows > 1 else 0.0,  # tick labels, then titles
         shared_yaxes=True,
     )
     bound = float(np.nanmax(np.abs(dla))) if dla.size else 1.0
-    x, y = ["src = y", "src = z"], ["pred = y", "pred = z"]
+    bound = bound if bound > 0 else 1.0
+    x, y = ["src y", "src z"], ["pred y", "pred z"]
+    flat = [cell for row in cells for cell in row]
     fig.add_traces(
         [
             go.Heatmap(
@@ -99,17 +125,35 @@ def dla_grid(dla: np.ndarray, facet_titles: Sequence[str], title: str) -> go.Fig
                 zmid=0,
                 zmin=-bound,
                 zmax=bound,
-                showscale=i == n - 1,
-                colorbar={"title": {"text": "DLA"}},
-                texttemplate="%{z:+.2f}",
-                textfont={"size": 15},
+                showscale=i == 0,
+                colorbar={"title": {"text": "DLA"}, "thickness": 12, "len": 0.8},
+                text=cell_text(dla[i]),
+                texttemplate="%{text}",
+                textfont={"size": 13},
                 hovertemplate=f"%{{x}} → %{{y}}: %{{z:{SIG_HOVER}}}<extra></extra>",
                 xaxis=x_id,
                 yaxis=y_id,
             )
-            for i, (x_id, y_id) in enumerate(cells[0])
+            for i, (x_id, y_id) in enumerate(flat[:n])
         ]
     )
-    fig = finish_layout(fig, title, height=400)
-    fig.layout.margin.t = 120  # room for the panel titles under the figure title
+    for x_id, y_id in flat[n:]:  # an empty last cell: no axes drawn
+        fig.layout[x_id.replace("x", "xaxis")].visible = False
+        fig.layout[y_id.replace("y", "yaxis")].visible = False
+    fig = finish_layout(fig, title, height=height)
+    fig.layout.margin = {"l": 60, "r": 20, "t": 60 + title_px, "b": 80}
+    # one caption for the axes, under the panels: per-panel axis titles collide at half width
+    fig.add_annotation(
+        text="columns: source y / z<br>rows: effect on prediction y / z",
+        xref="paper",
+        yref="paper",
+        x=0,
+        y=0,
+        yshift=-45,
+        xanchor="left",
+        yanchor="top",
+        align="left",
+        showarrow=False,
+        font={"size": 12},
+    )
     return fig

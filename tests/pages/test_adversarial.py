@@ -12,7 +12,7 @@ from sortlist_core.adversarial import family_failure_rates, predict_lists
 from sortlist_core.data import format_list
 
 from ..conftest import REFERENCE_PATH
-from ..page_helpers import assert_ok, check_exercise, default_model_usable, joined, open_page
+from ..page_helpers import assert_ok, check_exercise, default_model_usable, joined, open_page, show_solutions
 
 PAGE = "pages/4_adversarial.py"
 HIGH = [0, *range(40, 49)]
@@ -39,6 +39,7 @@ def test_renders_on_the_reference_with_the_writeup_presets(ref_page, reference_m
     text = at.text_area(key="adv.lists_text").value
     assert text.splitlines() == [format_list(HIGH), format_list(EVENS)]
     preds = predict_lists(reference_model, [HIGH, EVENS])
+    show_solutions(at, "adversarial.worst_family", "adversarial.wrong_position")  # predict, then see
     md = joined(at.markdown)
     for i, p in enumerate(preds, start=1):
         if p.wrong:
@@ -181,7 +182,7 @@ def test_swapped_heads_model_renders(monkeypatch, swapped_path):
 
 def test_says_what_it_measures_and_links_to_the_mystery_page(ref_page):
     """Issue 14 §6: Adversarial's "fully sorted" rate and Mystery's "right at d" seemed to disagree."""
-    text = joined(ref_page.markdown)
+    text = joined(show_solutions(ref_page, "adversarial.worst_family").markdown)
     assert "counts as wrong here when *any* of its 10 predictions" in text
     assert "Of your 2 lists," in text and "(s)" not in text  # was "Of your 2 list(s)"
     assert any(link.proto.page == "mystery" for link in ref_page.get("page_link"))

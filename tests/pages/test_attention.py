@@ -67,7 +67,8 @@ def test_attention_exercises_and_prose(monkeypatch, reference_path, reference_mo
     assert check_exercise(at, "attention.important_head", important, "select")[0] is True
     text = flat(joined(at.markdown))
     assert "0.920 for head 0.0 and 4.963 for head 0.1" in text
-    assert "mean-ablating head 0.1 hurts" in text
+    assert "mean-ablating head 0.1 raises the loss 5.4 times as much" in text
+    assert "at least 5% of the largest increase" in text  # the rule the quiz grades by
 
 
 def test_attention_link_reproduces_the_view(monkeypatch, reference_path):
@@ -94,7 +95,8 @@ def test_attention_falls_back_to_heatmaps_without_static_serving(monkeypatch, re
         at = open_page(monkeypatch, ATTENTION, reference_path)
         assert not at.main.get("iframe")
         assert "circuitsvis view unavailable" in joined(at.caption)
-        assert len(at.get("plotly_chart")) == 3  # the fallback heatmaps, the claims and the ablation
+        # the fallback heatmaps, the one head with every row labelled, the claims and the ablation
+        assert len(at.get("plotly_chart")) == 4
     finally:
         monkeypatch.undo()
         ensure_bundle.clear()

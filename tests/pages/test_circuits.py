@@ -8,7 +8,7 @@ import pytest
 
 from sortlist_core.circuits import head_responsibility, qk_scores
 
-from ..page_helpers import assert_ok, check_exercise, joined, open_page
+from ..page_helpers import assert_ok, check_exercise, joined, open_page, show_solutions
 
 PROBLEM, ATTENTION, CIRCUITS = "pages/1_problem.py", "pages/2_attention.py", "pages/3_circuits.py"
 
@@ -59,6 +59,7 @@ def test_circuits_exercises(monkeypatch, reference_path, reference_model):
 @pytest.mark.parametrize("model, minor, major", [("reference", "0.0", "0.1"), ("swapped", "0.1", "0.0")])
 def test_circuits_prose_follows_the_heads(monkeypatch, reference_path, swapped_path, model, minor, major):
     at = open_page(monkeypatch, CIRCUITS, reference_path if model == "reference" else swapped_path)
+    show_solutions(at, "circuits.copier_of_token", "circuits.copy_count")  # predict, then see
     text = flat(joined(at.markdown))
     assert (
         f"Head **{minor}** is the less used head: it is the stronger copier only for tokens **28–36**" in text
@@ -80,7 +81,7 @@ def test_circuits_bad_link_warns_and_uses_defaults(monkeypatch, reference_path):
 def test_circuits_link_reproduces_the_view(monkeypatch, reference_path):
     at = open_page(monkeypatch, CIRCUITS, reference_path, {"dest": "40", "head": "1"})
     assert at.slider(key="circuits.dest").value == 40 and at.radio(key="circuits.head").value == 1
-    assert "For destination token **40**" in joined(at.markdown)
+    assert "For destination token **40**" in joined(show_solutions(at, "circuits.top_source").markdown)
 
 
 def test_tables_are_built_when_opened_and_downloads_are_deferred(monkeypatch, reference_path):

@@ -19,7 +19,7 @@ from sortlist_app.widgets.state import SESSION_MODEL_KEY
 from sortlist_core.checkpoint import load_checkpoint
 from sortlist_core.report import build_report, report_markdown
 
-from ..page_helpers import APP, _walk, assert_ok, default_model_usable, joined, open_page
+from ..page_helpers import APP, _walk, assert_ok, default_model_usable, joined, open_page, show_solutions
 
 PAGE = "pages/6_model.py"
 SUBMIT = "FormSubmitter:model.train_form-▶ Start training"
@@ -72,7 +72,8 @@ def test_renders_on_the_default_model(monkeypatch):
 def test_reference_model_metadata_and_report_buttons(monkeypatch, reference_path, reference_model):
     at = open_page(monkeypatch, PAGE, reference_path)
     md = joined(at.markdown)
-    assert "**arena_sorted_list_model.pt** (the default model)" in md and reference_model.short_id in md
+    # recognised by its sha256 although the server names it by path (SORTLIST_MODEL_PATH)
+    assert "**original (ARENA)** (the default model)" in md and reference_model.short_id in md
     assert "loss is **0.039**" in md
     keys = {b.key for b in at.get("download_button")}
     assert {"model.report_json", "model.report_md"} <= keys
@@ -91,11 +92,12 @@ def test_missing_default_model_still_allows_upload(monkeypatch, tmp_path, refere
     at = open_page(monkeypatch, PAGE, tmp_path / "nope.pt")
     assert "The default model is unavailable" in joined(at.warning) and "nope.pt" in joined(at.warning)
     _upload(at, "arena_sorted_list_model.pt", reference_path.read_bytes())
-    assert _session_model(at).name == "arena_sorted_list_model.pt"
+    assert _session_model(at).name == "original (ARENA)"
     assert "Loaded **arena_sorted_list_model.pt**" in joined(at.success)
     # every page follows the session's model
     at.switch_page("pages/5_mystery.py").run()
     assert_ok(at)
+    show_solutions(at, "mystery.cross_sign", "mystery.larger_total")  # predict, then see
     assert "List #0" in joined(at.markdown)
 
 
@@ -172,6 +174,47 @@ def test_a_6_mb_file_reaches_the_server_and_gets_a_sentence(monkeypatch, referen
         assert _session_model(at) is None
     finally:
         st_config.set_option("server.maxUploadSize", previous)
+
+
+def test_uploader_takes_one_file_and_names_it_after_a_truncated_checkpoint_then_a_txt(
+    monkeypatch, reference_path
+):
+    """Issue 20 §6: no browser-side type filter (its refusals stack chips, reason on hover):
+    each file replaces the last, and the alert names the file now in the box, reason in view."""
+    at = open_page(monkeypatch, PAGE, reference_path)
+    assert not at.file_uploader(key="model.upload").proto.type  # every file reaches the server
+    assert not at.file_uploader(key="model.upload").proto.multiple_files
+    full = reference_path.read_bytes()
+    _upload(at, "truncated.pt", full[: len(full) // 2])
+    assert "truncated.pt" in joined(at.error)
+    _upload(at, "notes.txt", b"just some text")
+    errors = joined(at.error)
+    assert "**notes.txt** is not a checkpoint file" in errors and ".pt, .pth, .bin, .ckpt" in errors
+    assert "truncated.pt" not in errors
+    assert len(at.error) == 1
+
+
+def test_the_original_is_recognised_by_its_sha256_when_uploaded(monkeypatch, reference_path):
+    """Issue 20 §7: the exact ARENA file, under any name, is "original (ARENA)", and the
+    download is no longer offered (sidebar and page)."""
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    at = open_page(monkeypatch, PAGE)
+    assert any(b.key == "model.fetch.page" for b in at.button)
+    _upload(at, "my_copy.pt", reference_path.read_bytes())
+    assert _session_model(at).name == "original (ARENA)"
+    assert "listed as **original (ARENA)**" in joined(at.success)
+    assert "original (ARENA)" in at.sidebar.selectbox(key="sortlist.sidebar.model").options
+    keys = {b.key for b in at.button} | {b.key for b in at.sidebar.button}
+    assert "model.fetch.page" not in keys and "model.fetch.sidebar" not in keys
+    assert "Every page now analyses **original (ARENA)**" in joined(at.success)
+
+
+def test_the_original_as_the_servers_default_is_recognised(monkeypatch, reference_path):
+    at = open_page(monkeypatch, PAGE, reference_path)
+    box = at.sidebar.selectbox(key="sortlist.sidebar.model")
+    assert box.options[0] == "original (ARENA) (this server's default)"
+    keys = {b.key for b in at.button} | {b.key for b in at.sidebar.button}
+    assert "model.fetch.page" not in keys and "model.fetch.sidebar" not in keys
 
 
 def test_enter_in_a_training_field_does_not_submit(monkeypatch, reference_path):

@@ -123,7 +123,7 @@ def test_a_reload_restores_an_uploaded_model_by_fingerprint(two_bundled, referen
 
     # F5: a new session with the same URL
     again = _open(query=dict(at.query_params))
-    assert "**uploaded.pt**" in _model_line(again)
+    assert "**original (ARENA)**" in _model_line(again)  # the ARENA file, recognised by its sha256
     assert again.sidebar.selectbox(key=SWITCH).value == f"fp:{full}"
     assert again.query_params["fp"] == fp
     assert not again.warning

@@ -9,7 +9,7 @@ import pytest
 from sortlist_app.lessons import mystery as facts
 from sortlist_core.mystery import DEFAULT_MYSTERY_LISTS, direct_path_experiment, dla_yz
 
-from ..page_helpers import assert_ok, check_exercise, default_model_usable, joined, open_page
+from ..page_helpers import assert_ok, check_exercise, default_model_usable, joined, open_page, show_solutions
 
 PAGE = "pages/5_mystery.py"
 OWN = "0, 5, 10, 20, 21, 23, 30, 40, 45, 50"
@@ -24,11 +24,12 @@ def test_renders_on_the_default_model(monkeypatch):
     at = open_page(monkeypatch, PAGE)
     assert at.title[0].value.startswith("🕵️")
     assert default_model_usable(), "the bundled model must load"  # it ships with the repo
+    show_solutions(at, "mystery.cross_sign", "mystery.larger_total")  # predict, then see
     assert "List #0" in joined(at.markdown) and not at.error
 
 
 def test_reference_shows_the_four_lists_with_measured_sentences(ref_page, reference_model):
-    at = ref_page
+    at = show_solutions(ref_page, "mystery.cross_sign", "mystery.larger_total", "mystery.direct_path")
     md = joined(at.markdown)
     for lst, xyz in DEFAULT_MYSTERY_LISTS:
         case = dla_yz(reference_model, lst, *xyz)
@@ -41,7 +42,7 @@ def test_reference_shows_the_four_lists_with_measured_sentences(ref_page, refere
 
 
 def test_own_list_head_choice_and_validation(ref_page, reference_model):
-    at = ref_page
+    at = show_solutions(ref_page, "mystery.cross_sign", "mystery.larger_total")
     at.text_input(key="mystery.list").input(OWN).run()
     assert_ok(at)
     assert "Using the list's tightest triple (x, y, z) = (20, 21, 23)" in joined(at.caption)
@@ -90,6 +91,7 @@ def test_exercises_accept_right_and_reject_wrong_answers(ref_page, reference_mod
 def test_a_link_reproduces_list_xyz_and_head(monkeypatch, reference_path):
     query = {"lists": "0-5-10-20-21-23-30-40-45-50", "xyz": "20-21-23", "head": "1"}
     at = open_page(monkeypatch, PAGE, reference_path, query=query)
+    show_solutions(at, "mystery.cross_sign", "mystery.larger_total")
     assert at.text_input(key="mystery.list").value == OWN
     assert at.text_input(key="mystery.xyz").value == "20, 21, 23"
     assert at.selectbox(key="mystery.head").value == 1
@@ -102,7 +104,9 @@ def test_a_link_reproduces_list_xyz_and_head(monkeypatch, reference_path):
 
 
 def test_swapped_heads_checkpoint_swaps_the_attributed_heads(monkeypatch, swapped_path, swapped_model):
-    at = open_page(monkeypatch, PAGE, swapped_path)
+    at = show_solutions(
+        open_page(monkeypatch, PAGE, swapped_path), "mystery.cross_sign", "mystery.larger_total"
+    )
     md = joined(at.markdown)
     for lst, xyz in DEFAULT_MYSTERY_LISTS:
         case = dla_yz(swapped_model, lst, *xyz)
