@@ -254,9 +254,10 @@ def test_an_old_short_link_shared_by_two_models_opens_neither(two_bundled, refer
     from sortlist_app import model_cache
     from sortlist_app.widgets import state
 
-    victim = replace(reference_model, name="victim.pt")
+    # forged hashes: neither copy is then recognised as the ARENA original by its sha256
+    victim = replace(reference_model, name="victim.pt", sha256="cd" * 32, weights_sha256="ab" * 32)
     forged_sha = victim.weights_sha256[:8] + "0" * 56
-    impostor = replace(reference_model, name="impostor.pt", weights_sha256=forged_sha)
+    impostor = replace(reference_model, name="impostor.pt", sha256="ef" * 32, weights_sha256=forged_sha)
     cache = state.server_models()  # the server-wide cache the app's sessions share
     cache.put(model_cache.CachedModel(victim, victim.name, model_cache.UPLOAD))
     cache.put(model_cache.CachedModel(impostor, impostor.name, model_cache.UPLOAD))
