@@ -30,7 +30,7 @@ from sortlist_core.exercises.check import job_params, run_submission
 from sortlist_core.exercises.verdict import Verdict
 from sortlist_core.runner import RunnerMode, default_runner, runner_mode
 
-from . import state
+from . import learner, state
 from .exercise import record_attempt, solved_ids
 
 BUSY = "The server is busy checking other learners' code; try again in a few seconds. Your code is kept."
@@ -251,7 +251,7 @@ def _check(ex: CodeExercise, model: LoadedModel, params: dict, code: str, mode: 
     RUN_GATE.step_aside()  # the check waits on another process: other learners' runs go first
     with st.spinner(f"Running your code {where}…"):
         try:
-            verdict, outcome = run_submission(ex, model, code, session=_session_id())
+            verdict, outcome = run_submission(ex, model, code, session=learner.learner_key())
         except Exception as exc:  # noqa: BLE001 - e.g. RunnerUnavailable: say so, keep the code
             st.session_state[_key(ex.id, "verdict")] = {
                 "status": "off",

@@ -13,6 +13,7 @@ from __future__ import annotations
 import ctypes
 import linecache
 import os
+import re
 import resource
 import select
 import signal
@@ -165,7 +166,34 @@ def enter_namespaces() -> str:
     os.close(alive_r)
     _prctl(_PR_SET_DUMPABLE, 0)
     _mount("none", "/", None, _MS_REC | _MS_PRIVATE)  # nothing we mount propagates out
+    _read_only_everything()
     return _mount_proc()
+
+
+_MOUNT_FLAGS = {
+    "nosuid": _MS_NOSUID, "nodev": _MS_NODEV, "noexec": _MS_NOEXEC, "noatime": 1024, "nodiratime": 2048,
+    "relatime": 1 << 21, "strictatime": 1 << 24, "nosymfollow": 256,
+}  # fmt: skip
+
+
+def _read_only_everything() -> None:
+    """Remount every mount we inherited read-only (in our mount namespace only): the code may
+    write nowhere but its private scratch, even where the server's uid could (the app's files
+    when the server is not root). The flags a mount already has are kept (the kernel refuses to
+    clear them from inside a user namespace)."""
+    with open("/proc/self/mountinfo") as f:
+        rows = f.read().splitlines()
+    for row in rows:
+        fields = row.split()
+        target = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), fields[4])  # "\\040"
+        flags = 0
+        for opt in fields[5].split(","):
+            flags |= _MOUNT_FLAGS.get(opt, 0)
+        try:
+            _mount("none", target, None, _MS_REMOUNT | _MS_BIND | _MS_RDONLY | flags)
+        except NamespaceError:
+            if not target.startswith(("/proc/", "/sys/")):
+                raise
 
 
 def _wait_and_leave_like(pid: int) -> None:
@@ -178,7 +206,10 @@ def _wait_and_leave_like(pid: int) -> None:
             continue
     code = os.waitstatus_to_exitcode(status)
     if code < 0:
-        signal.signal(-code, signal.SIG_DFL)
+        try:
+            signal.signal(-code, signal.SIG_DFL)  # refused for SIGKILL, which needs no reset
+        except (OSError, ValueError):
+            pass
         os.kill(os.getpid(), -code)
         os.kill(os.getpid(), signal.SIGKILL)
     os._exit(code)

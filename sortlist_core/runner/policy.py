@@ -33,6 +33,7 @@ SCRATCH_BYTES = 64 << 20  # each private tmpfs of a check: its cwd (/tmp), /var/
 SCRATCH_INODES = 4096  # files and directories per private tmpfs
 NICE = 10  # the server's own threads win the CPU over learner code
 IDLE_CPU_FRACTION = 0.05  # below this share of one core over `Limits.idle_s`: idle
+PARK_AFTER_S = 1.0  # idle this long: the check gives its CPU slot to the next one in the queue
 
 # --- environments (allow-lists: nothing else of the server's environment passes) -------------
 WORKER_ENV = {

@@ -21,7 +21,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
@@ -59,8 +59,16 @@ class _Worker:
     fires when the *thread* that forked it ends, so that thread must live as long as the worker.
     """
 
-    def __init__(self, argv: list[str], env: dict[str, str], cwd: str, log: Path) -> None:
+    def __init__(
+        self,
+        argv: list[str],
+        env: dict[str, str],
+        cwd: str,
+        log: Path,
+        on_idle: Callable[[str], None] | None = None,
+    ) -> None:
         self.log = log
+        self.on_idle = on_idle  # called (reader thread) when a job has sat idle for PARK_AFTER_S
         self.pending: dict[str, Future] = {}
         self.lock = threading.Lock()  # guards `pending` only; never held across I/O
         self.ready = threading.Event()
@@ -121,6 +129,8 @@ class _Worker:
             if msg.get("op") == "ready":
                 self.info = msg
                 self.ready.set()
+            elif msg.get("op") == "idle" and self.on_idle is not None:
+                self.on_idle(str(msg.get("id")))
             elif msg.get("op") == "done":
                 with self.lock:
                     fut = self.pending.pop(str(msg.get("id")), None)
@@ -234,7 +244,12 @@ class Runner:
         self._lock = threading.Condition()
         self._sessions: set[str] = set()
         self._waiting = 0
-        self._free_slots = list(range(self.max_running))
+        self._free_slots = list(range(self.max_running))  # CPU slots
+        # An idle check gives its CPU slot back until it is ended (or wakes): at most this many.
+        self.max_parked = self.max_running
+        self._holding: dict[str, int] = {}  # job id -> the CPU slot it holds
+        self._parked: set[str] = set()
+        self._free_uids = list(range(self.max_running + self.max_parked))  # uid = base_uid - index
         self._worker: _Worker | None = None
         self._worker_lock = threading.Lock()
         self._tmp: Path | None = None
@@ -271,7 +286,7 @@ class Runner:
             if w is None or not w.alive():
                 old = w
                 argv, env, cwd = self._worker_argv()
-                w = self._worker = _Worker(argv, env, cwd, self._private_dir() / "worker.log")
+                w = self._worker = _Worker(argv, env, cwd, self._private_dir() / "worker.log", self._park)
                 self.worker_starts += 1
         if old is not None:
             old.kill("it had stopped")
@@ -326,27 +341,47 @@ class Runner:
             self._waiting += 1
             return None
 
-    def _acquire_slot(self) -> int | None:
+    @property
+    def uids(self) -> set[int]:
+        """The unprivileged uids a root server gives its checks (one per check in flight)."""
+        return {self.base_uid - i for i in range(self.max_running + self.max_parked)}
+
+    def _acquire_slot(self, job_id: str) -> int | None:
+        """A CPU slot and a uid index for job_id (None: waited QUEUE_WAIT_S in vain)."""
         deadline = time.monotonic() + QUEUE_WAIT_S
         with self._lock:
             try:
-                while not self._free_slots:
+                while not self._free_slots or not self._free_uids:
                     left = deadline - time.monotonic()
                     if left <= 0:
                         return None
                     self._lock.wait(left)
-                return self._free_slots.pop(0)
+                self._holding[job_id] = self._free_slots.pop(0)
+                return self._free_uids.pop(0)
             finally:
                 self._waiting -= 1
 
-    def _release(self, session: str | None, slot: int | None) -> None:
+    def _park(self, job_id: str) -> None:
+        """The worker says job_id sits idle: its CPU slot goes to the next check in the queue
+        while the idle one waits to be ended (at most max_parked at once)."""
+        with self._lock:
+            if job_id in self._holding and len(self._parked) < self.max_parked:
+                self._free_slots.append(self._holding.pop(job_id))
+                self._parked.add(job_id)
+                self._lock.notify_all()
+
+    def _release(self, session: str | None, job_id: str, uid_index: int | None) -> None:
         with self._lock:
             if session is not None:
                 self._sessions.discard(session)
-            if slot is not None:
-                self._free_slots.append(slot)
-                self._free_slots.sort()
-            self._lock.notify()
+            if job_id in self._holding:
+                self._free_slots.append(self._holding.pop(job_id))
+            self._parked.discard(job_id)
+            if uid_index is not None:
+                self._free_uids.append(uid_index)
+            self._free_slots.sort()
+            self._free_uids.sort()
+            self._lock.notify_all()
 
     # --- one job -------------------------------------------------------------------------------
     def run(self, job: Job, *, session: str | None = None, timeout_s: float | None = None) -> RunOutcome:
@@ -356,9 +391,12 @@ class Runner:
         busy = self._admit(session)
         if busy is not None:
             return RunOutcome("busy", message=busy, seconds=time.perf_counter() - t0)
+        with self._lock:
+            self._seq += 1
+            job_id = f"{os.getpid()}-{self._seq}"
         slot = None
         try:
-            slot = self._acquire_slot()
+            slot = self._acquire_slot(job_id)
             if slot is None:
                 return RunOutcome(
                     "busy", message="The code checker is busy; try again in a few seconds.",
@@ -367,14 +405,11 @@ class Runner:
             limits = self.limits
             if timeout_s is not None:
                 limits = Limits(**{**limits.to_dict(), "cpu_s": timeout_s, "wall_s": timeout_s * 1.5 + 2})
-            return self._run_in_worker(job, limits, slot, t0)
+            return self._run_in_worker(job, job_id, limits, slot, t0)
         finally:
-            self._release(session, slot)
+            self._release(session, job_id, slot)
 
-    def _run_in_worker(self, job: Job, limits: Limits, slot: int, t0: float) -> RunOutcome:
-        with self._lock:
-            self._seq += 1
-            job_id = f"{os.getpid()}-{self._seq}"
+    def _run_in_worker(self, job: Job, job_id: str, limits: Limits, slot: int, t0: float) -> RunOutcome:
         root = os.geteuid() == 0
         payload = {
             "op": "run", "id": job_id, "source": job.source, "entry": job.entry,

@@ -89,6 +89,7 @@ class Running:
     printed_too_much: bool = False
     shut_down: bool = False
     idle: bool = False
+    parked: bool = False  # the server was told it sits idle (it gives its CPU slot back)
     idle_since: float = 0.0
     last_cpu_ticks: int = -1
     setup_error: str = ""
@@ -134,46 +135,61 @@ def _descendants(root: int, table: dict[int, tuple[int, int, str, int]] | None =
 
 def remove_tree(path: str) -> None:
     """Delete a directory tree without recursion (a check may leave thousands of nested
-    directories) and without following links; errors are skipped, never raised."""
-    stack = [path]
-    while stack:
-        top = stack[-1]
-        try:
-            st = os.lstat(top)
-        except OSError:
-            stack.pop()
-            continue
-        if not stat.S_ISDIR(st.st_mode):
-            stack.pop()
+    directories) and in time linear in its size: it walks by chdir, so no path grows long,
+    never follows a link, skips what it cannot remove and restores the working directory.
+    Only called once the check's processes are dead (nothing renames under it)."""
+    try:
+        if not stat.S_ISDIR(os.lstat(path).st_mode):
+            os.unlink(path)
+            return
+    except OSError:
+        return
+    home = os.open(".", os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.chdir(path)
+        names: list[str] = []  # the directories we are in, below `path`
+        budget = 1_000_000  # entries: a tree that keeps growing under us is left
+        while budget > 0:
             try:
-                os.unlink(top)
+                os.chmod(".", 0o700)  # a check may have made its directories unreadable
             except OSError:
                 pass
-            continue
-        try:
-            os.chmod(top, 0o700)  # a check may have made its directories unreadable
-            entries = [e.path for e in os.scandir(top)]
-        except OSError:
-            entries = []
-        subdirs = []
-        for entry in entries:
+            sub = None
             try:
-                if stat.S_ISDIR(os.lstat(entry).st_mode):
-                    subdirs.append(entry)
-                else:
-                    os.unlink(entry)
+                entries = list(os.scandir("."))
             except OSError:
-                pass
-        if subdirs:
-            stack.extend(subdirs)
-            if len(stack) > 1_000_000:  # a tree that keeps growing under us: give up on it
-                return
-            continue
-        stack.pop()
-        try:
-            os.rmdir(top)
-        except OSError:
-            pass
+                entries = []
+            for entry in entries:
+                budget -= 1
+                try:
+                    if stat.S_ISDIR(os.lstat(entry.name).st_mode):
+                        sub = sub or entry.name
+                    else:
+                        os.unlink(entry.name)
+                except OSError:
+                    pass
+            if sub is not None:
+                try:
+                    os.chdir(sub)
+                    names.append(sub)
+                    continue
+                except OSError:
+                    pass  # cannot enter it: leave it and go up
+            if not names:
+                break
+            os.chdir("..")
+            try:
+                os.rmdir(names.pop())
+            except OSError:
+                if sub is not None or not names:
+                    break
+        os.fchdir(home)
+        os.rmdir(path)
+    except OSError:
+        pass
+    finally:
+        os.fchdir(home)
+        os.close(home)
 
 
 def _sysv_objects() -> list[tuple[str, int, int, int]]:
@@ -227,6 +243,7 @@ class Worker:
         self.namespaces = namespaces  # each check in its own user/PID/IPC/mount namespaces
         self.last_beat = 0.0
         self.last_sample = 0.0
+        self.ipc_before: set[tuple[str, int]] | None = None  # no namespaces: objects before the checks
         self.sel = selectors.DefaultSelector()
         self.jobs: dict[str, Running] = {}
         self.by_pid: dict[int, Running] = {}
@@ -321,6 +338,8 @@ class Worker:
         self.sel.register(run.pidfd, selectors.EVENT_READ, ("pid", run))
         self.jobs[run.id] = run
         self.by_pid[pid] = run
+        if not self.namespaces and self.ipc_before is None:
+            self.ipc_before = {(o[0], o[1]) for o in _sysv_objects()}
         self.send({"op": "started", "id": run.id, "pid": pid})
 
     def kill(self, run: Running) -> None:
@@ -433,34 +452,43 @@ class Worker:
     def clean_up(self, run: Running) -> None:
         """What a check may leave: its directory; without namespaces also its SysV IPC objects
         and, when it had a uid of its own, its files in the shared temp dirs (with namespaces
-        those were private to it and went with it)."""
-        remove_tree(run.jobdir)
+        those were private to it and went with it). Without namespaces that can be thousands of
+        files on a disk: a forked cleaner does it, so this loop keeps answering."""
         if self.namespaces:
+            remove_tree(run.jobdir)  # an empty mount point: the check's files were in its tmpfs
             return
         own_uid = run.uid is not None and run.uid != os.getuid()
         if own_uid:
             mine = [o for o in _sysv_objects() if o[2] == run.uid]
-            for tmp in policy.CHILD_SCRATCH_MOUNTS:
-                try:
-                    entries = list(os.scandir(tmp))
-                except OSError:
-                    continue
-                for entry in entries:
-                    try:
-                        if entry.stat(follow_symlinks=False).st_uid == run.uid:
-                            remove_tree(entry.path)
-                    except OSError:
-                        continue
-        elif not any(not r.exited for r in self.jobs.values()):
-            # Shared uid: objects of ours whose creator has exited (the server's own, e.g. a
-            # database's, have living creators); only while no other check runs.
-            live = set(_proc_table())
-            mine = [o for o in _sysv_objects() if o[2] == os.getuid() and o[3] != -1 and o[3] not in live]
+        elif not self.jobs:
+            # Shared uid: the objects of our uid that appeared while checks ran (made between
+            # the first check's start and now), once no check runs.
+            before = self.ipc_before or set()
+            mine = [o for o in _sysv_objects() if o[2] == os.getuid() and (o[0], o[1]) not in before]
         else:
             mine = []
-        _remove_sysv(mine, run.uid if own_uid else None)
+        if not self.jobs:
+            self.ipc_before = None
+        _remove_sysv(mine, run.uid if own_uid else None)  # now: the next check must not see them
+        if os.fork() != 0:
+            return  # reaped by reap() like an orphan
+        try:
+            remove_tree(run.jobdir)
+            if own_uid:
+                for tmp in policy.CHILD_SCRATCH_MOUNTS:
+                    try:
+                        entries = list(os.scandir(tmp))
+                    except OSError:
+                        continue
+                    for entry in entries:
+                        try:
+                            if entry.stat(follow_symlinks=False).st_uid == run.uid:
+                                remove_tree(entry.path)
+                        except OSError:
+                            continue
+        finally:
+            os._exit(0)
 
-    # --- loop ----------------------------------------------------------------------------
     def sample_idle(self, now: float) -> None:
         """End checks that sit idle: no process of theirs runnable in any sample and less than
         IDLE_CPU_FRACTION of a core for `idle_s` (sleeping, waiting on a pipe or a lock)."""
@@ -478,6 +506,9 @@ class Worker:
             if busy or used < 0 or used > policy.IDLE_CPU_FRACTION * window * _CLK_TCK:
                 run.idle_since = now
             run.last_cpu_ticks = ticks
+            if not run.parked and now - run.idle_since >= policy.PARK_AFTER_S:
+                run.parked = True
+                self.send({"op": "idle", "id": run.id})
             if now - run.idle_since >= float(run.limits.get("idle_s", 4.0)):
                 run.idle = True
                 self.kill(run)
