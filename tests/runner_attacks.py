@@ -445,7 +445,12 @@ ATTACKS = {
 }
 
 
-def run_all(runner, secret: str) -> dict[str, list[str]]:
+# A worker stopped from outside is handled by the server the same way in every mode (and each
+# costs a cold worker start): tested in the sandbox and where checks share the server's uid.
+SAME_IN_EVERY_MODE = {"stopped_worker"}
+
+
+def run_all(runner, secret: str, skip: set[str] = frozenset()) -> dict[str, list[str]]:
     runner.warm_up()
     ctx = Context(
         secret=secret,
@@ -453,7 +458,7 @@ def run_all(runner, secret: str) -> dict[str, list[str]]:
         server_root=os.geteuid() == 0,
         server_pid=os.getpid(),
     )
-    return {name: attack(runner, ctx) for name, attack in ATTACKS.items()}
+    return {name: attack(runner, ctx) for name, attack in ATTACKS.items() if name not in skip}
 
 
 def main() -> None:
@@ -475,7 +480,8 @@ def main() -> None:
         )
         try:
             runner.warm_up()
-            report["results"][spec] = {"isolation": runner.isolation, "found": run_all(runner, secret)}
+            skip = SAME_IN_EVERY_MODE if ns == "ns" else set()
+            report["results"][spec] = {"isolation": runner.isolation, "found": run_all(runner, secret, skip)}
         finally:
             runner.close()
     print(json.dumps(report))
