@@ -538,7 +538,18 @@ def _cmdline(pid: str) -> bytes:
 NON_ROOT_UID = 23456  # no passwd entry, no other process: kill(-1) by it reaches only this run
 
 
-def _as_unprivileged_uid(argv: list[str], writable: Path) -> list[str]:
+def _bwrap_works_unprivileged() -> bool:
+    import subprocess
+
+    probe = [sys.executable, "-c", "from sortlist_core.runner import sandbox; print(sandbox.probe()[0])"]
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    out = subprocess.run(
+        _as_unprivileged_uid(probe, None), capture_output=True, text=True, timeout=60, env=env
+    )
+    return out.stdout.strip().endswith("True")
+
+
+def _as_unprivileged_uid(argv: list[str], writable: Path | None) -> list[str]:
     """argv run as NON_ROOT_UID (a real unprivileged uid, no capability), in a private mount
     namespace where the interpreter under /root (0700 here) is reachable."""
     base = os.path.realpath(sys.base_prefix)
@@ -552,7 +563,8 @@ def _as_unprivileged_uid(argv: list[str], writable: Path) -> list[str]:
         )
     quoted = " ".join(shlex.quote(a) for a in argv)
     script += f"exec setpriv --reuid {NON_ROOT_UID} --regid {NON_ROOT_UID} --clear-groups --inh-caps=-all {quoted}\n"
-    os.chown(writable, NON_ROOT_UID, NON_ROOT_UID)
+    if writable is not None:
+        os.chown(writable, NON_ROOT_UID, NON_ROOT_UID)
     return ["unshare", "--mount", "--propagation", "private", "sh", "-c", script]
 
 
@@ -579,7 +591,7 @@ def _run_attacks_unprivileged(writable: Path) -> None:
     import json
     import subprocess
 
-    specs = ["process+ns", "process+no"]
+    specs = ["process+ns", "process+no"] + (["sandbox+ns"] if _bwrap_works_unprivileged() else [])
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("SORTLIST_")},
         "SORTLIST_TEST_SECRET": SECRET, "SORTLIST_TEST_WRITABLE": str(writable), "PYTHONPATH": str(REPO_ROOT),
