@@ -7,13 +7,17 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    STREAMLIT_BROWSER_GATHER_USAGE_STATS=false
+    STREAMLIT_BROWSER_GATHER_USAGE_STATS=false \
+    SORTLIST_HOSTED=1
 
 WORKDIR /app
 
 # bubblewrap: the code exercises' sandbox (README, "Code exercises"). It needs user namespaces,
-# which Docker's default seccomp profile refuses: the app detects that and runs learner code in
-# `process` mode, or not at all with SORTLIST_HOSTED=1, and says which.
+# which Docker's default seccomp profile refuses. The image is a hosted deployment by default
+# (SORTLIST_HOSTED=1 below): learner code runs only inside the sandbox, so under a plain
+# `docker run` code exercises are OFF (the page says why) instead of running learner code next
+# to the server's environment. Run with a seccomp profile that allows user namespaces to get
+# them, or opt out with `-e SORTLIST_HOSTED=0` (process mode: README's guarantees table).
 RUN apt-get update \
     && apt-get install -y --no-install-recommends bubblewrap \
     && rm -rf /var/lib/apt/lists/*

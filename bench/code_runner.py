@@ -6,6 +6,11 @@ imports, then the check), the in-process baseline (the same function on a model 
 same checkpoint, no isolation), and 20 sessions submitting at once (p50/p95 per submission,
 under the server's caps: some may be answered "busy").
 
+Under attack: 20 honest learners against 20 learners whose code sleeps (`time.sleep(600)`),
+all submitted at once, each with its own learner key; an honest learner told "busy" presses
+Check again 2 s later, as the page asks. p50/p95 of the honest verdicts (from the first press)
+and how many got through within 60 s.
+
 The same again through `check_submission` (what the app's Check button calls: the job plus the
 trusted comparison, i.e. check -> verdict) on the process-wide runner the app uses: warm, cold
 (its first check in this process) and 20 sessions at once, with the in-process baseline
@@ -159,6 +164,7 @@ def run(ctx: Context) -> list[Row]:
             t.start()
         for t in threads:
             t.join()
+        attack = _under_attack(runner, job)
     finally:
         runner.close()
     verdict = verdict_rows(ctx)
@@ -185,5 +191,51 @@ def run(ctx: Context) -> list[Row]:
             target="all 20 answered",
             details={"p50_s": p50, "p95_s": p95, "ok": ok, "busy": busy, "answered": len(statuses)},
         ),
+        attack,
         *verdict,
     ]  # fmt: skip
+
+
+SLEEPER = "import time\ndef full_ov(model):\n    time.sleep(600)\n"
+ATTACK_WINDOW_S = 60.0
+
+
+def _under_attack(runner, job) -> Row:
+    """20 honest learners and 20 sleeping submissions at once (interleaved), each its own key."""
+    from dataclasses import replace
+
+    sleeper = replace(job, source=SLEEPER)
+    honest: list[float] = []
+    outcomes: dict[str, int] = {}
+    lock = threading.Lock()
+    t_start = time.perf_counter()
+
+    def learner(i: int, is_honest: bool) -> None:
+        t0 = time.perf_counter()
+        while True:
+            o = runner.run(job if is_honest else sleeper, session=f"attack-{i}-{is_honest}")
+            if not is_honest or o.status != "busy" or time.perf_counter() - t0 > ATTACK_WINDOW_S:
+                break
+            time.sleep(2.0)  # "busy: try again in a few seconds"
+        with lock:
+            key = ("honest " if is_honest else "sleeper ") + o.status
+            outcomes[key] = outcomes.get(key, 0) + 1
+            if is_honest and o.status == "ok" and time.perf_counter() - t0 <= ATTACK_WINDOW_S:
+                honest.append(time.perf_counter() - t0)
+
+    threads = [threading.Thread(target=learner, args=(i, i % 2 == 0)) for i in range(40)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    total = time.perf_counter() - t_start
+    mode = runner.decision.mode.value
+    p50 = percentile(honest, 50) if honest else float("nan")
+    p95 = percentile(honest, 95) if honest else float("nan")
+    return Row(
+        FIGURE, f"under attack: 20 honest vs 20 time.sleep(600) ({mode} mode, idle limit {runner.limits.idle_s:g} s)",
+        value=p95 if honest else None, unit="s", display=f"p50 {p50:.1f} s, p95 {p95:.1f} s, {len(honest)}/20 answered",
+        note=", ".join(f"{v} {k}" for k, v in sorted(outcomes.items())) + f"; all 40 done in {total:.0f} s",
+        targets=(Target("answered", ">=", 20),), target="all 20 honest answered within 60 s",
+        details={"p50_s": p50, "p95_s": p95, "answered": len(honest), "outcomes": outcomes, "total_s": total},
+    )  # fmt: skip

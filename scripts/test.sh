@@ -19,7 +19,7 @@ mark_installed runtime requirements.txt
 
 # --- system programs the tests start for real ---------------------------------------------
 # chromium (e2e tests, driven by Playwright), nginx (deploy/nginx tests), PostgreSQL (progress
-# store tests: initdb/pg_ctl), bubblewrap (learner-code sandbox). Installed with apt-get when
+# store tests: initdb/pg_ctl), bubblewrap (learner-code sandbox), util-linux. Installed with apt-get when
 # missing and we are root; otherwise a warning says what to install.
 CHROMIUM="${SORTLIST_CHROMIUM:-/usr/bin/chromium}"
 missing=()
@@ -27,6 +27,8 @@ missing=()
 command -v nginx >/dev/null 2>&1 || [[ -x /usr/sbin/nginx ]] || missing+=(nginx)
 command -v initdb >/dev/null 2>&1 || compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
 command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
+# setpriv + unshare: the runner's attacks run again as an unprivileged uid (tests/test_runner.py)
+command -v setpriv >/dev/null 2>&1 && command -v unshare >/dev/null 2>&1 || missing+=(util-linux)
 if (( ${#missing[@]} )); then
     if [[ "$(id -u)" == "0" ]] && command -v apt-get >/dev/null 2>&1; then
         log "installing ${missing[*]} with apt-get (needed by the tests)"

@@ -1,11 +1,15 @@
 """The code runner against hostile learner code, through the REAL runner (worker process, forked
-children, rlimits, bubblewrap): no mocks. Process mode always; sandbox mode where bubblewrap can
-run (skipped with the probe's reason otherwise). Limits are short (2 s CPU) to keep this fast."""
+children, namespaces, rlimits, bubblewrap): no mocks. Process mode always; sandbox mode where
+bubblewrap can run (a failure under CI=true); process mode without per-check namespaces (what a
+kernel that refuses them gives); and every attack of `tests/runner_attacks.py` again under an
+unprivileged uid, in a subprocess. Limits are short (2 s CPU) to keep this fast."""
 
 from __future__ import annotations
 
 import os
+import shlex
 import socket
+import sys
 import threading
 import time
 import uuid
@@ -20,9 +24,12 @@ from sortlist_core.runner import sandbox as sandbox_mod
 from sortlist_core.runner.codec import BadMessage, decode_message, frame
 from sortlist_core.runner.mode import ModeDecision
 
+from . import runner_attacks
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SECRET = f"sortlist-secret-{uuid.uuid4().hex}"
-LIMITS = Limits(cpu_s=2, wall_s=8, memory_mb=512, processes=32, open_files=64)
+LIMITS = Limits(cpu_s=2, wall_s=8, memory_mb=512, processes=32, open_files=64, idle_s=2.5)
+NO_NS_BASE_UID = "62000"  # the no-namespace runner's checks: uids no other process uses
 IS_ROOT = os.geteuid() == 0
 CHECKPOINT = BUNDLED_MODEL_PATH.read_bytes()
 
@@ -39,7 +46,7 @@ def job(source: str, entry: str = "f", inputs: tuple[str, ...] = (), params: dic
 
 
 def runner_uids(runner: Runner) -> set[int]:
-    return {runner.base_uid - slot for slot in range(runner.max_running)}
+    return runner.uids
 
 
 def processes_of(uids: set[int]) -> list[int]:
@@ -97,10 +104,27 @@ def runner(request, server_secret):
             pytest.skip(f"bubblewrap cannot run here: {why}")
     r = Runner(ModeDecision(mode, "test"), LIMITS, max_running=2, max_queued=4)
     r.warm_up()
+    if os.environ.get("CI") == "true":  # the CI machine allows them (scripts/test.sh)
+        assert r.isolation["namespaces"], r.isolation
     yield r
     proc = r._worker.proc if r._worker is not None else None
     r.close()
     assert proc is None or proc.poll() is not None, "the worker outlived close()"
+    assert_nothing_survives(r)
+
+
+@pytest.fixture(scope="module")
+def runner_without_namespaces(server_secret):
+    """Process mode as a kernel that refuses per-check namespaces leaves it (README)."""
+    env = {"SORTLIST_RUNNER_UID": NO_NS_BASE_UID}
+    r = Runner(
+        ModeDecision(RunnerMode.PROCESS, "test"), LIMITS, max_running=2, max_queued=4, env=env,
+        child_namespaces=False,
+    )  # fmt: skip
+    r.warm_up()
+    assert r.isolation == {"namespaces": False, "proc": "shared", "why": "turned off"}
+    yield r
+    r.close()
     assert_nothing_survives(r)
 
 
@@ -151,7 +175,8 @@ def test_the_child_is_locked_down(runner):
     src = """
 import os, resource
 def f():
-    return {"uid": os.getuid(), "cwd_files": os.listdir("."), "fds": sorted(os.listdir("/proc/self/fd")),
+    caps = open("/proc/self/status").read().split("CapEff:")[1].split()[0]
+    return {"pid": os.getpid(), "caps": caps, "uid": os.getuid(), "cwd_files": os.listdir("."), "fds": sorted(os.listdir("/proc/self/fd")),
             "env": dict(os.environ), "nproc": resource.getrlimit(resource.RLIMIT_NPROC)[0],
             "fsize": resource.getrlimit(resource.RLIMIT_FSIZE)[0], "nice": os.nice(0), "nofile": resource.getrlimit(resource.RLIMIT_NOFILE)[0]}
 """
@@ -160,6 +185,8 @@ def f():
     v = out.value
     assert v["uid"] != 0
     assert v["cwd_files"] == []
+    if runner.isolation["namespaces"]:  # PID 1 of its own namespace, no capability in it
+        assert (v["pid"], v["caps"]) == (1, "0000000000000000"), v
     assert set(v["fds"]) <= {"0", "1", "2", "3", "4"}  # stdin, stdout, stderr, result pipe, listdir's own
     assert "SORTLIST_TEST_SECRET" not in v["env"] and SECRET not in str(v["env"])
     assert (v["fsize"], v["nofile"]) == (LIMITS.file_size_bytes, LIMITS.open_files)
@@ -290,7 +317,8 @@ def f():
     out = {{}}
     for p in [{str(REPO_ROOT / "README.md")!r}, {str(REPO_ROOT / ".streamlit" / "config.toml")!r}, {str(marker)!r}]:
         out[p] = os.path.exists(p)
-    for p in ["/tmp/escaped.txt", {str(REPO_ROOT / "escaped.txt")!r}, {str(marker)!r}, "/opt/sortlist/sortlist_core/x.py"]:
+    open("/tmp/escaped.txt", "w").write("pwned")  # its own /tmp: the next check must not see it
+    for p in [{str(REPO_ROOT / "escaped.txt")!r}, {str(marker)!r}, "/opt/sortlist/sortlist_core/x.py"]:
         try:
             open(p, "w").write("pwned")
             out["wrote " + p] = True
@@ -314,6 +342,8 @@ def f():
     assert not any(out.value.values()), out.value
     assert marker.read_text() == "outside"
     assert not (REPO_ROOT / "escaped.txt").exists()
+    seen = runner.run(job("import os\ndef f():\n    return os.path.exists('/tmp/escaped.txt')\n"))
+    assert seen.status == "ok" and seen.value is False, seen
 
 
 def test_the_app_directory_is_not_writable(runner):
@@ -321,8 +351,8 @@ def test_the_app_directory_is_not_writable(runner):
         pytest.skip("as a non-root server, process mode runs learner code as the server's own user")
     target = REPO_ROOT / f"escaped-{uuid.uuid4().hex}.txt"
     out = runner.run(job(f"def f():\n    open({str(target)!r}, 'w').write('x')\n"))
-    assert out.status == "error" and (
-        "PermissionError" in out.message or "FileNotFoundError" in out.message
+    assert out.status == "error" and any(
+        e in out.message for e in ("PermissionError", "FileNotFoundError", "Read-only file system")
     ), out
     assert not target.exists()
 
@@ -330,7 +360,8 @@ def test_the_app_directory_is_not_writable(runner):
 # --- attacks on the runner ------------------------------------------------------------------
 def test_killing_the_parent_then_the_next_check_still_works(runner):
     out = runner.run(job("import os\ndef f():\n    os.kill(os.getppid(), 9)\n    return 1\n"))
-    assert out.status in ("error", "crashed"), out  # refused (other uid) or the worker died
+    # refused (other uid), or its parent is outside its PID namespace: getppid() is 0 there
+    assert out.status in ("error", "crashed") or (runner.isolation["namespaces"] and out.ok), out
     assert runner.run(job(FULL_OV, "full_ov", ("model",))).status == "ok"
 
 
@@ -470,51 +501,153 @@ def test_codec_rejects_pickles_and_malformed_frames():
     assert value == [1, 2]
 
 
-# --- a server that is not root (the Docker image runs as uid 10001) -------------------------------
-NON_ROOT_SCRIPT = """
-import json, os, sys, time
-from sortlist_core.paths import BUNDLED_MODEL_PATH
-from sortlist_core.runner import Job, Limits, Runner, runner_mode
-ck = BUNDLED_MODEL_PATH.read_bytes()
-r = Runner(runner_mode(), Limits(cpu_s=2, wall_s=8, memory_mb=512))
-def run(src, *inputs):
-    return r.run(Job(src, "f", inputs, {}, ck))
-out = {"uid": os.getuid(), "mode": r.decision.mode.value}
-out["ov"] = run("def f(model):\\n    return model.W_E @ model.W_V[0] @ model.W_O[0] @ model.W_U\\n", "model").status
-out["child_uid"] = run("import os\\ndef f():\\n    return os.getuid()\\n").value
-starts = r.worker_starts
-out["kill_parent"] = run("import os\\ndef f():\\n    os.kill(os.getppid(), 9)\\n").status
-out["after_kill"] = run("def f():\\n    return 7\\n").value
-out["restarted"] = r.worker_starts > starts
-out["strays"] = run("import os, time\\ndef f():\\n    if os.fork() == 0:\\n        os.setsid()\\n        os.execvp('sleep', ['sleep', '4242'])\\n    return 1\\n").status
-time.sleep(1)
-out["sleepers"] = sum(1 for p in os.listdir("/proc") if p.isdigit() and open(f"/proc/{p}/cmdline", "rb").read() == b"sleep\\x004242\\x00")
-r.close()
-print(json.dumps(out))
-"""
+# --- attacks by learner code that knows the runner (tests/runner_attacks.py) ---------------------
+@pytest.mark.parametrize("attack", sorted(runner_attacks.ATTACKS))
+def test_attack_fails_and_the_honest_check_is_answered(runner, attack):
+    if attack in runner_attacks.SAME_IN_EVERY_MODE and runner.decision.mode is RunnerMode.PROCESS:
+        pytest.skip("the server handles it the same in every mode: tested in the sandbox and non-root")
+    ctx = runner_attacks.Context(SECRET, bool(runner.isolation["namespaces"]), IS_ROOT, os.getpid())
+    assert runner_attacks.ATTACKS[attack](runner, ctx) == []
+    assert_nothing_survives(runner)
 
 
-@pytest.mark.slow  # a second server process with its own worker: ~25 s
-def test_a_non_root_server_runs_code_as_its_own_user_and_survives_being_killed():
-    """As root, run a server process as uid 1000 in a user namespace (bubblewrap, real), with
-    SORTLIST_CODE_EXERCISES unset: the sandbox cannot nest there, so the default is process."""
+@pytest.mark.parametrize("attack", sorted(runner_attacks.ATTACKS))
+def test_attack_without_per_check_namespaces(runner_without_namespaces, attack):
+    """The weakest isolation there is for a root server: no namespaces, one uid per slot."""
+    if attack in runner_attacks.SAME_IN_EVERY_MODE:
+        pytest.skip("the server handles it the same in every mode: tested in the sandbox and non-root")
+    ctx = runner_attacks.Context(SECRET, False, IS_ROOT, os.getpid())
+    assert runner_attacks.ATTACKS[attack](runner_without_namespaces, ctx) == []
+
+
+def test_a_stray_process_that_leaves_the_group_does_not_survive(runner):
+    src = "import os\ndef f():\n    if os.fork() == 0:\n        os.setsid()\n        os.execvp('sleep', ['sleep', '4242'])\n    return 1\n"
+    assert runner.run(job(src)).status == "ok"
+    time.sleep(0.5)
+    sleepers = [p for p in os.listdir("/proc") if p.isdigit() and _cmdline(p) == b"sleep\x004242\x00"]
+    assert sleepers == []
+
+
+def _cmdline(pid: str) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+NON_ROOT_UID = 23456  # no passwd entry, no other process: kill(-1) by it reaches only this run
+
+
+def _bwrap_works_unprivileged() -> bool:
+    import subprocess
+
+    probe = [sys.executable, "-c", "from sortlist_core.runner import sandbox; print(sandbox.probe()[0])"]
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    out = subprocess.run(
+        _as_unprivileged_uid(probe, None), capture_output=True, text=True, timeout=60, env=env
+    )
+    return out.stdout.strip().endswith("True")
+
+
+def _as_unprivileged_uid(argv: list[str], writable: Path | None) -> list[str]:
+    """argv run as NON_ROOT_UID (a real unprivileged uid, no capability), in a private mount
+    namespace where the interpreter under /root (0700 here) is reachable."""
+    base = os.path.realpath(sys.base_prefix)
+    script = "set -e\n"
+    if base.startswith("/root/"):
+        top = "/root/" + base.split("/")[2]
+        script += (
+            f"mkdir -p /tmp/.sortlist-nonroot-stage && mount --bind {top} /tmp/.sortlist-nonroot-stage\n"
+            f"mount -t tmpfs -o mode=0755 tmpfs /root && mkdir -p {top}\n"
+            f"mount --bind /tmp/.sortlist-nonroot-stage {top}\n"
+        )
+    quoted = " ".join(shlex.quote(a) for a in argv)
+    script += f"exec setpriv --reuid {NON_ROOT_UID} --regid {NON_ROOT_UID} --clear-groups --inh-caps=-all {quoted}\n"
+    if writable is not None:
+        os.chown(writable, NON_ROOT_UID, NON_ROOT_UID)
+    return ["unshare", "--mount", "--propagation", "private", "sh", "-c", script]
+
+
+@pytest.mark.slow  # a server process as another uid, one warm worker per mode: ~1-2 min
+def test_every_attack_fails_as_an_unprivileged_server_too():
+    """CI runs as root; the Docker image and most hosts do not. The same attacks, a real
+    unprivileged uid, process mode with and without per-check namespaces."""
+    import shutil
+
+    if not IS_ROOT or shutil.which("setpriv") is None or shutil.which("unshare") is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI must run this as root with setpriv and unshare (util-linux)")
+        pytest.skip("needs root (to become an unprivileged uid) and setpriv/unshare")
+    # outside /tmp (a check's /tmp is its own anyway), where the server's uid may write
+    writable = REPO_ROOT / "tests" / f".nonroot-{uuid.uuid4().hex[:8]}"
+    writable.mkdir()
+    try:
+        _run_attacks_unprivileged(writable)
+    finally:
+        shutil.rmtree(writable)
+
+
+def _run_attacks_unprivileged(writable: Path) -> None:
     import json
     import subprocess
-    import sys
 
-    if not IS_ROOT or not sandbox_mod.probe()[0]:
-        pytest.skip("needs root and bubblewrap to start a server as another user")
-    cmd = [sandbox_mod.bwrap_path(), "--unshare-user", "--uid", "1000", "--gid", "1000", "--bind", "/", "/",
-           "--proc", "/proc", "--dev", "/dev", "--chdir", str(REPO_ROOT), "--setenv", "PYTHONPATH", str(REPO_ROOT),
-           sys.executable, "-c", NON_ROOT_SCRIPT]  # fmt: skip
-    env = {k: v for k, v in os.environ.items() if k != "SORTLIST_CODE_EXERCISES"}
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=180, env=env)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    out = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert out["uid"] == 1000 and out["mode"] == "process" and out["child_uid"] == 1000
-    assert out["ov"] == "ok"
-    assert out["kill_parent"] == "crashed" and out["after_kill"] == 7 and out["restarted"]
-    assert out["strays"] == "ok" and out["sleepers"] == 0
+    specs = ["process+ns", "process+no"] + (["sandbox+ns"] if _bwrap_works_unprivileged() else [])
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("SORTLIST_")},
+        "SORTLIST_TEST_SECRET": SECRET, "SORTLIST_TEST_WRITABLE": str(writable), "PYTHONPATH": str(REPO_ROOT),
+        "HOME": str(writable),
+    }  # fmt: skip
+    argv = [sys.executable, "-m", "tests.runner_attacks", *specs]
+    proc = subprocess.run(
+        _as_unprivileged_uid(argv, writable),
+        capture_output=True,
+        text=True,
+        timeout=400,
+        env=env,
+        cwd=REPO_ROOT,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert report["uid"] == NON_ROOT_UID
+    assert report["results"]["process+ns"]["isolation"]["namespaces"] is True, report
+    found = {spec: {k: v for k, v in r["found"].items() if v} for spec, r in report["results"].items()}
+    assert found == {spec: {} for spec in specs}
+    assert list(writable.iterdir()) == []
+
+
+# --- codec, CLI and settings ------------------------------------------------------------------------
+def test_a_deeply_nested_frame_is_a_bad_message_not_a_recursion_error():
+    import struct
+
+    head = b'{"kind": "ok", "encoding": "json", "value": ' + b"[" * 30000 + b"]" * 30000 + b"}"
+    with pytest.raises(BadMessage, match="nested too deeply"):
+        decode_message(struct.pack("!I", len(head)) + head)
+
+
+def test_the_cli_shows_its_exit_code_not_a_traceback(runner, tmp_path, monkeypatch, capsys):
+    """`python -m sortlist_core exercises check` with a file that forges a deeply nested result."""
+    from sortlist_core.cli import main
+    from sortlist_core.runner import pool
+
+    monkeypatch.setattr(pool, "_RUNNER", runner)
+    solution = tmp_path / "forged.py"
+    solution.write_text(runner_attacks.FORGED_FRAME.replace("def f():", "def full_ov(model):"))
+    code = main(["exercises", "check", "circuits.full_ov", str(solution)])
+    printed = capsys.readouterr()
+    assert code == 0 and "FAILED" in printed.out and "could not be read back" in printed.out, printed
+    assert "Traceback" not in printed.err
+
+
+def test_hosted_spelled_true_keeps_code_in_the_sandbox(monkeypatch):
+    monkeypatch.setattr(sandbox_mod, "probe", lambda: (False, "no user namespaces"))
+    for word in ("1", "true", "YES", "on"):
+        decision = runner_mode({"SORTLIST_HOSTED": word})
+        assert decision.mode is RunnerMode.OFF and "sandbox" in decision.reason, word
+        assert (
+            runner_mode({"SORTLIST_HOSTED": word, "SORTLIST_CODE_EXERCISES": "process"}).mode
+            is RunnerMode.OFF
+        )
+    assert runner_mode({"SORTLIST_HOSTED": "false"}).mode is RunnerMode.PROCESS
 
 
 def test_a_worker_that_cannot_start_gives_a_clear_message(tmp_path, monkeypatch):
@@ -523,3 +656,17 @@ def test_a_worker_that_cannot_start_gives_a_clear_message(tmp_path, monkeypatch)
     out = r.run(job("def f():\n    return 1\n"))
     r.close()
     assert out.status == "crashed" and "could not start" in out.message, out
+
+
+def test_the_docker_image_is_hosted_by_default():
+    """Under a plain `docker run` (no user namespaces) learner code must not run next to the
+    server's environment: SORTLIST_HOSTED=1 turns code exercises off there instead."""
+    from sortlist_core import settings
+
+    from .test_deploy import dockerfile_instructions
+
+    env: dict[str, str] = {}
+    for instr, args in dockerfile_instructions((REPO_ROOT / "Dockerfile").read_text()):
+        if instr == "ENV":
+            env.update(part.split("=", 1) for part in shlex.split(args) if "=" in part)
+    assert settings.hosted(env), env

@@ -263,7 +263,7 @@ def _check(ex: CodeExercise, model: LoadedModel, params: dict, code: str, mode: 
     RUN_GATE.step_aside()  # the check waits on another process: other learners' runs go first
     with st.spinner(f"Running your code {where}…"):
         try:
-            verdict, outcome = run_submission(ex, model, code, session=_session_id())
+            verdict, outcome = run_submission(ex, model, code, session=learner.learner_key())
         except Exception as exc:  # noqa: BLE001 - e.g. RunnerUnavailable: say so, keep the code
             st.session_state[_key(ex.id, "verdict")] = {
                 "status": "off",

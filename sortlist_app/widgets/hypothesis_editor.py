@@ -14,7 +14,7 @@ from sortlist_core.checkpoint import LoadedModel
 from sortlist_core.explain import Explanation, Hypothesis, ReferenceHypothesis, explain, run_hypothesis
 from sortlist_core.runner import RunnerMode, runner_mode
 
-from . import state
+from . import learner, state
 
 try:  # the code exercises' editor (Ace, offline); a text area otherwise
     from streamlit_ace import st_ace
@@ -81,7 +81,8 @@ def test_button(model: LoadedModel, code: str) -> dict[str, Any] | None:
         RUN_GATE.step_aside()  # the run waits on the sandbox: other learners' runs go first
         with st.status("Testing your hypothesis…", expanded=False) as status:
             status.update(label="Running your code in the sandbox…")
-            ran = run_hypothesis(model, code, session=_session_id())
+            # keyed by learner, not tab: the runner allows one check per learner at a time
+            ran = run_hypothesis(model, code, session=learner.learner_key())
             result: Explanation | None = None
             if ran.hypothesis is not None:
                 status.update(label="Splicing it into the model on the 500 evaluation lists…")
@@ -92,10 +93,3 @@ def test_button(model: LoadedModel, code: str) -> dict[str, Any] | None:
         st.session_state[RESULT] = {"model": model.weights_sha256, "code": code, "run": ran, "result": result}
     last = st.session_state.get(RESULT)
     return last if last is not None and last["model"] == model.weights_sha256 else None
-
-
-def _session_id() -> str | None:
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
-
-    ctx = get_script_run_ctx()
-    return ctx.session_id if ctx is not None else None

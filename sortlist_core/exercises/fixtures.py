@@ -62,6 +62,8 @@ def build_inputs_for_model(
     return out
 
 
-def build_inputs(names: Sequence[str], params: Mapping[str, Any], checkpoint_path: str | os.PathLike) -> dict:
-    """The runner's entry point: fixtures for the model in the checkpoint file."""
-    return build_inputs_for_model(names, params, load_checkpoint(checkpoint_path))
+def build_inputs(
+    names: Sequence[str], params: Mapping[str, Any], checkpoint: str | os.PathLike | bytes
+) -> dict:
+    """The runner's entry point: fixtures for the model in the checkpoint (a path or its bytes)."""
+    return build_inputs_for_model(names, params, load_checkpoint(checkpoint))

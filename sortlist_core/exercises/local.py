@@ -7,18 +7,16 @@ a checker sees exactly what it would see from the runner.
 
 from __future__ import annotations
 
-import traceback
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from ..checkpoint import LoadedModel
+from ..learner_code import compile_learner_code, trimmed_traceback
 from .fixtures import build_inputs_for_model
 from .spec import CodeExercise
 from .verdict import NOT_IMPLEMENTED, Verdict, error_verdict
-
-LEARNER_FILENAME = "<your code>"
 
 
 def to_plain(value: Any) -> Any:
@@ -61,16 +59,10 @@ def _tl_model(loaded: LoadedModel):
 
 def function_from_source(source: str, entry: str) -> Callable:
     namespace: dict[str, Any] = {"__name__": "learner"}
-    exec(compile(source, LEARNER_FILENAME, "exec"), namespace)
+    exec(compile_learner_code(source), namespace)  # noqa: S102 - the learner's own machine
     if entry not in namespace:
         raise NameError(f"your code does not define a function called {entry!r}")
     return namespace[entry]
-
-
-def _trimmed_traceback(exc: BaseException) -> str:
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == LEARNER_FILENAME]
-    lines = traceback.format_list(frames) + traceback.format_exception_only(type(exc), exc)
-    return "Traceback (your code):\n" + "".join(lines)
 
 
 def check_in_process(
@@ -96,5 +88,5 @@ def check_in_process(
     except NotImplementedError:
         return Verdict(False, NOT_IMPLEMENTED)
     except Exception as exc:  # the learner's code may raise anything; report it
-        return error_verdict(f"Your code raised {type(exc).__name__}: {exc}", _trimmed_traceback(exc))
+        return error_verdict(f"Your code raised {type(exc).__name__}: {exc}", trimmed_traceback(exc))
     return exercise.check(loaded, params, value)

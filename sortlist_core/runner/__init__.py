@@ -1,6 +1,7 @@
 """Run learner code away from the server: a pre-importing worker forks one locked-down child
-per submission (rlimits, scrubbed env, unprivileged uid, optionally inside bubblewrap) and only
-plain data (.npy without pickle, JSON) comes back. See README "Code exercises"."""
+per submission (rlimits, scrubbed env, unprivileged uid, its own user/PID/IPC/mount namespaces
+where the kernel allows them, optionally all inside bubblewrap) and only plain data (.npy
+without pickle, JSON) comes back. The policy is in `policy`; see README "Code exercises"."""
 
 from .job import Job, Limits, RunOutcome
 from .mode import ModeDecision, RunnerMode, runner_mode

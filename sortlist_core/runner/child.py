@@ -1,8 +1,11 @@
 """The submission child: forked from the worker, it locks itself down, then runs learner code.
 
 Order matters: new session, die with the worker, stdout to the capped pipe, every other file
-descriptor closed, empty working directory, resource limits, no new privileges, then the
-unprivileged uid; only then are the fixtures built and the learner's source executed.
+descriptor closed, resource limits, no new privileges, the unprivileged uid; then (where the
+kernel allows it) a user namespace of its own with new PID, IPC and mount namespaces: the
+process that runs learner code is PID 1 there, sees its own /proc (or only itself), works in
+private size-capped tmpfs scratch, and has no capabilities. Only then are the fixtures built and
+the learner's source executed. Every figure comes from `policy`.
 """
 
 from __future__ import annotations
@@ -10,32 +13,51 @@ from __future__ import annotations
 import ctypes
 import linecache
 import os
+import re
 import resource
+import select
 import signal
 import sys
-import traceback
 import types
 from typing import Any
 
+from ..learner_code import LEARNER_FILENAME, compile_learner_code, trimmed_traceback
+from . import policy
 from .codec import Unsupported, encode_value, frame
 
-LEARNER_FILENAME = "<your code>"
 RESULT_FD = 3
 _PR_SET_PDEATHSIG = 1
+_PR_SET_DUMPABLE = 4
 _PR_SET_NO_NEW_PRIVS = 38
-SAFE_ENV = {
-    "PATH": "/usr/bin:/bin",
-    "HOME": "/nonexistent",
-    "LANG": "C.UTF-8",
-    "OMP_NUM_THREADS": "1",
-    "MKL_NUM_THREADS": "1",
-}
+_MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 1, 2, 4, 8
+_MS_REMOUNT, _MS_BIND, _MS_MOVE, _MS_REC, _MS_PRIVATE = 32, 4096, 8192, 16384, 1 << 18
+_CAP_VERSION_3 = 0x20080522
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+class NamespaceError(OSError):
+    pass
 
 
 def _prctl(option: int, arg: int) -> None:
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(option, arg, 0, 0, 0) != 0:
+    if _libc.prctl(option, arg, 0, 0, 0) != 0:
         raise OSError(ctypes.get_errno(), f"prctl({option}) failed")
+
+
+def _check(ret: int, what: str) -> None:
+    if ret != 0:
+        err = ctypes.get_errno()
+        raise NamespaceError(err, f"{what}: {os.strerror(err)}")
+
+
+def _mount(source: str, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
+    _check(
+        _libc.mount(
+            source.encode(), target.encode(), fstype.encode() if fstype else None, flags,
+            data.encode() if data else None,
+        ),
+        f"mount {target}",
+    )  # fmt: skip
 
 
 def _vm_size_bytes() -> int:
@@ -72,11 +94,12 @@ def lock_down(
     uid: int | None,
     gid: int | None,
 ) -> None:
-    """Everything between fork and learner code (runs as the worker's uid, before the drop)."""
+    """Everything between fork and the namespaces (runs as the worker's uid, before the drop)."""
     os.setsid()  # own session and process group: the worker kills the whole group
     _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != worker_pid:  # the worker died before the line above
-        os._exit(70)
+        os._exit(policy.EXIT_WORKER_GONE)
+    _prctl(_PR_SET_DUMPABLE, 0)  # no same-uid process may ptrace it or open its /proc files
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD, signal.SIGPIPE):
         signal.signal(sig, signal.SIG_DFL)
     devnull = os.open(os.devnull, os.O_RDONLY)
@@ -105,18 +128,190 @@ def lock_down(
         (resource.RLIMIT_CORE, 0, None),
     ):
         resource.setrlimit(which, (soft, soft if hard is None else hard))
-    os.nice(10)  # the server's own pages win the CPU over learner code (it cannot undo this)
+    os.nice(policy.NICE)  # it cannot undo this
     _prctl(_PR_SET_NO_NEW_PRIVS, 1)
     if uid is not None:
         os.setgroups([])
         os.setgid(gid)
         os.setuid(uid)
         if os.getuid() == 0 or os.geteuid() == 0:
-            os._exit(71)
+            os._exit(policy.EXIT_STILL_ROOT)
     if os.getuid() == 0:  # never run learner code as root, whatever the caller asked
-        os._exit(71)
+        os._exit(policy.EXIT_STILL_ROOT)
+    _prctl(_PR_SET_DUMPABLE, 0)  # the uid switch may have reset it
+
+
+def enter_namespaces() -> str:
+    """Fork into new user, PID, IPC and mount namespaces. Only the new process returns (PID 1 of
+    its namespace), with how /proc looks to it: "own" (a fresh procfs of its namespace) or
+    "self-only" (the kernel refused a fresh one: a read-only /proc holding only its own
+    directory, as /proc/self). The process that called this waits for it and leaves with its
+    exit status. Raises NamespaceError (before the fork) when the kernel refuses."""
+    uid, gid = os.getuid(), os.getgid()
+    _prctl(_PR_SET_DUMPABLE, 1)  # writing our own uid_map needs it; the fork below resets it
+    _check(_libc.unshare(policy.CHILD_NAMESPACES), "unshare")
+    for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"), ("gid_map", f"{gid} {gid} 1")):
+        with open(f"/proc/self/{name}", "w") as f:
+            f.write(text)
+    _prctl(_PR_SET_DUMPABLE, 0)
+    alive_r, alive_w = os.pipe()  # closes when this process dies: the new one checks it
+    pid = os.fork()
+    if pid != 0:
+        os.close(alive_r)
+        _wait_and_leave_like(pid)
+    os.close(alive_w)
+    _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if select.select([alive_r], [], [], 0)[0]:  # our parent died before the line above
+        os._exit(policy.EXIT_WORKER_GONE)
+    os.close(alive_r)
+    _prctl(_PR_SET_DUMPABLE, 0)
+    _mount("none", "/", None, _MS_REC | _MS_PRIVATE)  # nothing we mount propagates out
+    _read_only_everything()
+    return _mount_proc()
+
+
+_MOUNT_FLAGS = {
+    "nosuid": _MS_NOSUID, "nodev": _MS_NODEV, "noexec": _MS_NOEXEC, "noatime": 1024, "nodiratime": 2048,
+    "relatime": 1 << 21, "strictatime": 1 << 24, "nosymfollow": 256,
+}  # fmt: skip
+
+
+def _read_only_everything() -> None:
+    """Remount every mount we inherited read-only (in our mount namespace only): the code may
+    write nowhere but its private scratch, even where the server's uid could (the app's files
+    when the server is not root). The flags a mount already has are kept (the kernel refuses to
+    clear them from inside a user namespace)."""
+    with open("/proc/self/mountinfo") as f:
+        rows = f.read().splitlines()
+    for row in rows:
+        fields = row.split()
+        target = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), fields[4])  # "\\040"
+        flags = 0
+        for opt in fields[5].split(","):
+            flags |= _MOUNT_FLAGS.get(opt, 0)
+        try:
+            _mount("none", target, None, _MS_REMOUNT | _MS_BIND | _MS_RDONLY | flags)
+        except NamespaceError:
+            if not target.startswith(("/proc/", "/sys/")):
+                raise
+
+
+def _wait_and_leave_like(pid: int) -> None:
+    """The intermediate process: wait for the namespace's PID 1 and exit the way it did."""
+    while True:
+        try:
+            _, status = os.waitpid(pid, 0)
+            break
+        except InterruptedError:
+            continue
+    code = os.waitstatus_to_exitcode(status)
+    if code < 0:
+        try:
+            signal.signal(-code, signal.SIG_DFL)  # refused for SIGKILL, which needs no reset
+        except (OSError, ValueError):
+            pass
+        os.kill(os.getpid(), -code)
+        os.kill(os.getpid(), signal.SIGKILL)
+    os._exit(code)
+
+
+def _mount_proc() -> str:
+    flags = _MS_NOSUID | _MS_NODEV | _MS_NOEXEC
+    try:
+        _mount("proc", "/proc", "proc", flags)
+        return "own"
+    except NamespaceError:
+        pass
+    # The kernel refuses a fresh procfs when the current one has parts covered (bubblewrap
+    # covers /proc/sys and others). Show only our own directory, on a read-only tmpfs.
+    me = os.readlink("/proc/self")
+    stage = "/tmp/.sortlist-proc"
+    _mount("tmpfs", "/tmp", "tmpfs", flags, "size=64k,mode=0755")
+    os.mkdir(stage, 0o755)
+    _mount("tmpfs", stage, "tmpfs", flags, "size=64k,nr_inodes=16,mode=0555")
+    os.mkdir(f"{stage}/self", 0o555)
+    _mount(f"/proc/{me}", f"{stage}/self", None, _MS_BIND)
+    _mount(stage, "/proc", None, _MS_MOVE)
+    _mount("none", "/proc", None, _MS_REMOUNT | _MS_RDONLY | flags)
+    return "self-only"
+
+
+def private_scratch() -> None:
+    """Private tmpfs, each size-capped, over every place the code may write; cwd is /tmp."""
+    flags = _MS_NOSUID | _MS_NODEV
+    for path in policy.CHILD_SCRATCH_MOUNTS:
+        if os.path.isdir(path):
+            data = f"size={policy.SCRATCH_BYTES},nr_inodes={policy.SCRATCH_INODES},mode=0700"
+            _mount("tmpfs", path, "tmpfs", flags, data)
+    os.chdir("/tmp")
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [
+        ("effective", ctypes.c_uint32),
+        ("permitted", ctypes.c_uint32),
+        ("inheritable", ctypes.c_uint32),
+    ]
+
+
+def drop_capabilities() -> None:
+    """No capability left (the namespace's creator holds all of them in it)."""
+    header = _CapHeader(_CAP_VERSION_3, 0)
+    data = (_CapData * 2)()
+    _check(_libc.capset(ctypes.byref(header), data), "capset")
+
+
+def isolate(namespaces: bool) -> str:
+    """After lock_down: the namespaces (when the worker found them working), then the final
+    environment. Returns how /proc looks ("own", "self-only", or "shared" without namespaces)."""
+    proc = "shared"
+    if namespaces:
+        try:
+            proc = enter_namespaces()
+            private_scratch()
+            drop_capabilities()
+        except (NamespaceError, OSError):
+            os._exit(policy.EXIT_NAMESPACES_FAILED)
     os.environ.clear()
-    os.environ.update(SAFE_ENV)
+    os.environ.update(policy.CHILD_ENV)
+    return proc
+
+
+def probe_namespaces(uid: int | None, gid: int | None) -> tuple[bool, str]:
+    """(works, how /proc looks or why not): the namespace steps of a check, tried once by the
+    worker at start in a throw-away child."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            os.close(r)
+            if uid is not None and os.getuid() == 0:
+                os.setgroups([])
+                os.setgid(gid if gid is not None else uid)
+                os.setuid(uid)
+            _prctl(_PR_SET_NO_NEW_PRIVS, 1)
+            proc = enter_namespaces()
+            private_scratch()
+            drop_capabilities()
+            os.write(w, proc.encode())
+            code = 0
+        except BaseException as exc:  # noqa: BLE001 - the reason is the probe's answer
+            os.write(w, f"{type(exc).__name__}: {exc}"[:300].encode())
+        finally:
+            os._exit(code)
+    os.close(w)
+    chunks = []
+    while chunk := os.read(r, 4096):
+        chunks.append(chunk)
+    os.close(r)
+    _, status = os.waitpid(pid, 0)
+    text = b"".join(chunks).decode("utf-8", "replace")
+    return os.waitstatus_to_exitcode(status) == 0 and text in ("own", "self-only"), text
 
 
 def _send(header: dict[str, Any], blobs: list[bytes] = ()) -> None:
@@ -127,13 +322,6 @@ def _send(header: dict[str, Any], blobs: list[bytes] = ()) -> None:
             view = view[os.write(RESULT_FD, view) :]
     except OSError:
         pass
-
-
-def _trimmed_traceback(exc: BaseException) -> str:
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == LEARNER_FILENAME]
-    lines = ["Traceback (most recent call last):\n", *traceback.format_list(frames)] if frames else []
-    lines += traceback.format_exception_only(type(exc), exc)
-    return "".join(lines)[-8000:]
 
 
 def _is_memory_error(exc: BaseException) -> bool:
@@ -151,7 +339,7 @@ def _flush() -> None:
             pass
 
 
-def run_submission(job: dict[str, Any], checkpoint_path: str) -> None:
+def run_submission(job: dict[str, Any], checkpoint: bytes | str) -> None:
     """Build the fixtures, run the learner's function, send the framed result; never returns."""
     try:
         import torch
@@ -160,7 +348,7 @@ def run_submission(job: dict[str, Any], checkpoint_path: str) -> None:
         from sortlist_core.exercises.fixtures import build_inputs
 
         names = tuple(job["inputs"])
-        inputs = build_inputs(names, dict(job["params"]), checkpoint_path)
+        inputs = build_inputs(names, dict(job["params"]), checkpoint)
     except BaseException as exc:  # noqa: BLE001
         _send({"kind": "fixture_error", "message": f"{type(exc).__name__}: {exc}"[:2000]})
         os._exit(0)
@@ -170,7 +358,7 @@ def run_submission(job: dict[str, Any], checkpoint_path: str) -> None:
         module = types.ModuleType("learner")
         module.__file__ = LEARNER_FILENAME
         sys.modules["learner"] = module
-        exec(compile(source, LEARNER_FILENAME, "exec"), module.__dict__)  # noqa: S102 - the sandboxed child's job
+        exec(compile_learner_code(source), module.__dict__)  # noqa: S102 - the sandboxed child's job
         fn = getattr(module, job["entry"], None)
         if not callable(fn):
             _flush()
@@ -183,7 +371,7 @@ def run_submission(job: dict[str, Any], checkpoint_path: str) -> None:
         os._exit(0)
     except BaseException as exc:  # noqa: BLE001 - the learner's exception, reported to them
         _flush()
-        tb = _trimmed_traceback(exc)
+        tb = trimmed_traceback(exc)
         kind = "memory" if _is_memory_error(exc) else "exception"
         del exc
         _send({"kind": kind, "exc_type": kind, "traceback": tb})
@@ -195,7 +383,7 @@ def run_submission(job: dict[str, Any], checkpoint_path: str) -> None:
         _send({"kind": "unsupported", "what": str(exc)[:200]})
         os._exit(0)
     except BaseException as exc:  # noqa: BLE001 - e.g. a hostile __array__ raising
-        _send({"kind": "encode_error", "traceback": _trimmed_traceback(exc)})
+        _send({"kind": "encode_error", "traceback": trimmed_traceback(exc)})
         os._exit(0)
     _send(header, blobs)
     os._exit(0)

@@ -93,7 +93,10 @@ def decode_message(data: bytes) -> tuple[dict[str, Any], Any]:
     (n,) = struct.unpack("!I", data[:4])
     if n > HEADER_BYTES or 4 + n > len(data):
         raise BadMessage("header too large or truncated")
-    header = json.loads(data[4 : 4 + n].decode("utf-8"))
+    try:
+        header = json.loads(data[4 : 4 + n].decode("utf-8"))
+    except RecursionError:  # 64 kB of "[[[[..." nests deeper than the parser's stack
+        raise BadMessage("the header is nested too deeply") from None
     if type(header) is not dict or type(header.get("kind")) is not str:
         raise BadMessage("header is not an object with a kind")
     sizes = header.get("sizes", [])

@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from .policy import Limits  # one place for the policy; re-exported here
+
 Status = Literal["ok", "error", "timeout", "memory", "output", "crashed", "busy", "off"]
 
 
@@ -38,18 +40,4 @@ class RunOutcome:
         return self.status == "ok"
 
 
-@dataclass(frozen=True)
-class Limits:
-    """Per-submission limits. Defaults suit a shared 2-core server; tests shorten them."""
-
-    cpu_s: float = 10.0  # RLIMIT_CPU (the child's own CPU seconds)
-    wall_s: float = 15.0  # wall clock, then the child's whole process group is killed
-    memory_mb: int = 2048  # address space the learner may add on top of the pre-imported worker
-    file_size_bytes: int = 16 << 20  # RLIMIT_FSIZE: largest file the code may write
-    processes: int = 32  # RLIMIT_NPROC (threads count too)
-    open_files: int = 128  # RLIMIT_NOFILE
-    stdout_bytes: int = 10_000  # kept from what the code prints; the rest is read and dropped
-    result_bytes: int = 32 << 20  # largest encoded return value
-
-    def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+__all__ = ["Job", "Limits", "RunOutcome", "Status"]

@@ -1,4 +1,5 @@
-"""Which level of isolation learner code gets: SORTLIST_CODE_EXERCISES and SORTLIST_HOSTED."""
+"""Which level of isolation learner code gets: SORTLIST_CODE_EXERCISES and SORTLIST_HOSTED, both
+read through `sortlist_core.settings` (one flag parser: HOSTED=true means what HOSTED=1 means)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
 
+from .. import settings
 from . import sandbox
 
-ENV_MODE = "SORTLIST_CODE_EXERCISES"
-ENV_HOSTED = "SORTLIST_HOSTED"
+ENV_MODE = settings.CODE_EXERCISES
+ENV_HOSTED = settings.HOSTED
 
 
 class RunnerMode(str, Enum):  # noqa: UP042 - the contract's spelling
@@ -28,10 +30,10 @@ class ModeDecision:
 
 def runner_mode(env: Mapping[str, str] = os.environ) -> ModeDecision:
     """The mode the runner uses: honours SORTLIST_CODE_EXERCISES (off | process | sandbox) and
-    SORTLIST_HOSTED=1 (learner code only inside the sandbox); default sandbox where bubblewrap
-    works, else process."""
-    requested = env.get(ENV_MODE, "").strip().lower()
-    hosted = env.get(ENV_HOSTED, "").strip() == "1"
+    SORTLIST_HOSTED (1/true/yes/on: learner code only inside the sandbox); default sandbox where
+    bubblewrap works, else process."""
+    requested = settings.text(ENV_MODE, "", env).lower()
+    hosted = settings.hosted(env)
     if requested not in ("", "off", "process", "sandbox"):
         return ModeDecision(
             RunnerMode.OFF,

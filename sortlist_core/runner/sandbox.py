@@ -15,21 +15,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+from . import policy
+
 VENV_MOUNT = "/opt/venv"
 PACKAGE_MOUNT = "/opt/sortlist"
-TMPFS_BYTES = 512 << 20  # the sandbox's /tmp (all runs' temp dirs) is memory: cap it
-# Capabilities the worker keeps (it stays uid 0 inside when the server is root): enough to
-# switch each child to its unprivileged uid and to clean up after it; the child loses all.
-WORKER_CAPS = ("CAP_SETUID", "CAP_SETGID", "CAP_KILL", "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER")
-WORKER_ENV = {
-    "PATH": "/usr/bin:/bin",
-    "HOME": "/tmp",
-    "LANG": "C.UTF-8",
-    "OMP_NUM_THREADS": "1",
-    "MKL_NUM_THREADS": "1",
-    "HF_HUB_OFFLINE": "1",
-    "PYTHONDONTWRITEBYTECODE": "1",
-}
+WORKER_ENV = policy.WORKER_ENV  # the names callers used before the policy module
 
 
 def bwrap_path() -> str | None:
@@ -37,13 +27,10 @@ def bwrap_path() -> str | None:
 
 
 def namespace_args() -> list[str]:
-    args = [
-        "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
-        "--die-with-parent", "--new-session",
-    ]  # fmt: skip
+    args = list(policy.SANDBOX_NAMESPACE_ARGS)
     if os.geteuid() == 0:
         args += ["--cap-drop", "ALL"]
-        for cap in WORKER_CAPS:
+        for cap in policy.WORKER_CAPS:
             args += ["--cap-add", cap]
     return args
 
@@ -149,7 +136,7 @@ def worker_command(package_copy_parent: Path, base_inside: str = "/tmp") -> list
         "--dev",
         "/dev",
         "--size",
-        str(TMPFS_BYTES),
+        str(policy.SANDBOX_TMPFS_BYTES),
         "--tmpfs",
         "/tmp",
         "--dir",
@@ -157,7 +144,7 @@ def worker_command(package_copy_parent: Path, base_inside: str = "/tmp") -> list
     ]
     args += ["--ro-bind", str(package_copy_parent), PACKAGE_MOUNT]
     args += ["--chdir", PACKAGE_MOUNT, "--clearenv"]
-    for key, value in WORKER_ENV.items():
+    for key, value in policy.WORKER_ENV.items():
         args += ["--setenv", key, value]
     args += ["--", python, "-E", "-s", "-m", "sortlist_core.runner.worker", "--base", base_inside]
     return args
