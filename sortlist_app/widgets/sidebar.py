@@ -13,6 +13,7 @@ from . import learner, state
 from .exercise import progress_by_page
 
 SWITCH_KEY = "sortlist.sidebar.model"
+PROGRESS_SLOT_KEY = "sortlist.sidebar.progress_slot"  # this session's progress placeholder
 
 
 def _on_switch() -> None:
@@ -58,6 +59,24 @@ def _switcher() -> None:
         st.caption(by_id[current].description)
 
 
+def _progress(slot, model) -> None:
+    rows = progress_by_page(model)
+    solved = sum(s for _, s, _ in rows)
+    total = sum(t for _, _, t in rows)
+    with slot.container():
+        st.progress(solved / total if total else 0.0, text=f"{solved} of {total} exercises solved")
+        for title, done, count in rows:
+            st.markdown(f"{'✅' if done == count else '▫️'} {title}: {done} of {count}")
+
+
+def refresh_progress(model) -> None:
+    """Redraw the progress rows in place, from a fragment (a code check) that solved something:
+    the page is not rerun for it."""
+    slot = st.session_state.get(PROGRESS_SLOT_KEY)
+    if slot is not None:
+        _progress(slot, model)
+
+
 def render_sidebar() -> None:
     """Model switcher, fingerprint and eval accuracy; solved exercises per page."""
     state.sync_model_with_url()
@@ -82,12 +101,9 @@ def render_sidebar() -> None:
 
             original_model_button("sidebar")
         st.subheader("Your progress")
-        rows = progress_by_page(model)
-        solved = sum(s for _, s, _ in rows)
-        total = sum(t for _, _, t in rows)
-        st.progress(solved / total if total else 0.0, text=f"{solved} of {total} exercises solved")
-        for title, done, count in rows:
-            st.markdown(f"{'✅' if done == count else '▫️'} {title}: {done} of {count}")
+        slot = st.empty()
+        st.session_state[PROGRESS_SLOT_KEY] = slot
+        _progress(slot, model)
         status = learner.recorder().status()
         if status.saved:
             st.caption("Progress is saved for this model; it comes back when you return on this browser.")
