@@ -15,6 +15,7 @@ import hashlib
 import importlib
 import logging
 import threading
+import time
 from typing import Any
 
 import numpy as np
@@ -57,7 +58,8 @@ except ImportError:  # pragma: no cover - requirements.txt pins streamlit-ace
 @st.cache_resource(show_spinner=False)
 def warm_up_runner() -> threading.Thread | None:
     """Start the runner's worker (imports torch/TransformerLens: seconds) once per server
-    process, in the background, so a learner's first check is fast."""
+    process, in the background, so a learner's first check is fast. `app.py` calls it after the
+    first page's run: a check before then starts the worker itself."""
     if runner_mode().mode is RunnerMode.OFF:
         return None
     thread = threading.Thread(target=_warm, name="sortlist-runner-warm-up", daemon=True)
@@ -65,7 +67,11 @@ def warm_up_runner() -> threading.Thread | None:
     return thread
 
 
+WORKER_START_DELAY_S = 2.0  # after the first page's run: its charts draw before the worker imports
+
+
 def _warm() -> None:
+    time.sleep(WORKER_START_DELAY_S)
     try:
         default_runner().warm_up()
     except Exception:  # noqa: BLE001 - a failed warm-up shows up, explained, at the first check
@@ -248,13 +254,17 @@ def _body(ex: CodeExercise, model: LoadedModel) -> None:
     # and the other exercises stay as they are; a first solve updates the sidebar's progress in
     # place). Fragment runs do not pass through app.py, so the run gate never holds them.
     ss = st.session_state
+    if not _fragment_rerun():
+        # Streamlit lets a fragment rerun write outside itself (the sidebar's progress) only
+        # where it also wrote during the last full run: claim the spot now.
+        sidebar.refresh_progress(model)
     _restore(ex, model)
-    header = st.empty()  # filled after a check, so a first solve shows ✅ in this same run
+    header = st.empty()  # redrawn after a check, so a first solve shows ✅ in this same run
+    _header(header, ex, model)
     with st.spinner("Choosing this exercise's parameters for the model in use…"):
         try:
             params = exercise_params(model, ex.id)
         except Exception as exc:  # noqa: BLE001 - one exercise must not take the page down
-            _header(header, ex, model)
             st.info(f"This exercise cannot be posed on the model in use ({exc}).", icon="ℹ️")
             return
     st.markdown(ex.render_statement(params))
@@ -284,12 +294,20 @@ def _body(ex: CodeExercise, model: LoadedModel) -> None:
         running.empty()
         if ex.id in solved_ids(model) and not was_solved:
             sidebar.refresh_progress(model)  # in place: the page itself does not rerun
-    _header(header, ex, model)
+            _header(header, ex, model)
     _feedback(ex, model, params, code)
     _hints(ex)
     if _attempts(ex, model) > 0:
         with st.expander("Reference solution"):
             st.code(ex.solution, language="python")
+
+
+def _fragment_rerun() -> bool:
+    """Whether this run reruns fragments only (a check, an edit), not the whole page."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return bool(ctx is not None and ctx.fragment_ids_this_run)
 
 
 def _header(slot: Any, ex: CodeExercise, model: LoadedModel) -> None:

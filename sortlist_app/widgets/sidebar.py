@@ -5,7 +5,10 @@ and shows, above the page, a notice when a link was made on another model."""
 
 from __future__ import annotations
 
+import logging
+
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 
 from sortlist_app.lessons.wording import pct
 
@@ -14,6 +17,8 @@ from .exercise import progress_by_page
 
 SWITCH_KEY = "sortlist.sidebar.model"
 PROGRESS_SLOT_KEY = "sortlist.sidebar.progress_slot"  # this session's progress placeholder
+
+log = logging.getLogger(__name__)
 
 
 def _on_switch() -> None:
@@ -70,11 +75,16 @@ def _progress(slot, model) -> None:
 
 
 def refresh_progress(model) -> None:
-    """Redraw the progress rows in place, from a fragment (a code check) that solved something:
-    the page is not rerun for it."""
+    """Redraw the progress rows in place from a fragment: a code check that solved something
+    updates them without rerunning the page. The fragment must also call this on full runs
+    (Streamlit reserves the spot a fragment rerun may write to outside itself)."""
     slot = st.session_state.get(PROGRESS_SLOT_KEY)
-    if slot is not None:
+    if slot is None:
+        return
+    try:
         _progress(slot, model)
+    except StreamlitAPIException as exc:  # the spot was not reserved: shown at the next page run
+        log.warning("sidebar progress not redrawn from a fragment: %s", exc)
 
 
 def render_sidebar() -> None:
