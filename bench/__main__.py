@@ -33,6 +33,7 @@ MEASUREMENTS: dict[str, tuple[str, str]] = {
     "advex": ("bench.advex", "adversarial search"),
     "report_cli": ("bench.report_cli", "report CLI"),
     "code_runner": ("bench.code_runner", "code exercise check"),
+    "verdict": ("bench.verdict", "code exercise check"),
     "training": ("bench.training", "training"),
 }
 

@@ -107,6 +107,29 @@ class StreamlitServer:
                 pass
         return proc.memory_info().rss, children
 
+    def memory_parts(self) -> dict[str, int]:
+        """Bytes, server and children (the code worker, any check running): RSS, PSS (shared
+        pages split between the processes that map them) and USS (pages only that process has)."""
+        out = {
+            "server_rss": 0,
+            "server_pss": 0,
+            "server_uss": 0,
+            "worker_rss": 0,
+            "worker_pss": 0,
+            "worker_uss": 0,
+        }
+        proc = psutil.Process(self.pid)
+        for who, procs in (("server", [proc]), ("worker", proc.children(recursive=True))):
+            for p in procs:
+                try:
+                    full = p.memory_full_info()
+                except psutil.Error:
+                    continue
+                out[f"{who}_rss"] += full.rss
+                out[f"{who}_pss"] += full.pss
+                out[f"{who}_uss"] += full.uss
+        return out
+
     def log_tail(self, n: int = 2000) -> str:
         try:
             self._log.flush()

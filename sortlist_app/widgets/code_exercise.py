@@ -46,10 +46,17 @@ HALF_COLUMN_PX = 425
 
 log = logging.getLogger(__name__)
 
-try:  # Ace (react-ace, JS bundled in the wheel: works offline); a plain text area otherwise
-    from streamlit_ace import st_ace
-except ImportError:  # pragma: no cover - requirements.txt pins streamlit-ace
-    st_ace = None
+
+def _ace() -> Any:
+    """Ace's `st_ace` (react-ace, JS bundled in the wheel: works offline), or None for a plain
+    text area. Imported in a script run, not with this module: a component registers itself
+    with the server only when declared inside a session's run (`sortlist_app.warm_start`
+    imports this module in a thread that has none)."""
+    try:
+        from streamlit_ace import st_ace
+    except ImportError:  # pragma: no cover - requirements.txt pins streamlit-ace
+        return None
+    return st_ace
 
 
 # --------------------------------------------------------------------------- runner
@@ -214,6 +221,7 @@ def _editor(ex: CodeExercise) -> str:
     seed = ss.get(_key(ex.id, "seed"), text)
     # room to write below the stub: the frame does not always grow as the code does
     n_lines = min(max(seed.count("\n") + 8, EDITOR_LINES[0]), EDITOR_LINES[1])
+    st_ace = _ace()
     if st_ace is not None:
         code = st_ace(
             value=seed,

@@ -57,6 +57,11 @@ def test_first_page_renders_once_the_server_starts_and_the_worker_waits_for_it(b
         wait_ready(page, len(pages), pages[0].heading)
         assert_no_exception(page, "first page", server)
         assert page.locator('[data-testid="stMain"] h1').first.inner_text().strip() == pages[0].heading
+        # what the warm start imported works in sessions: the code editor (a component, which
+        # registers itself only when declared inside a session's run) is drawn
+        editor = page.locator('iframe[title="streamlit_ace.streamlit_ace"]').first
+        editor.scroll_into_view_if_needed()
+        editor.content_frame.locator(".ace_text-input").wait_for(state="attached", timeout=60_000)
         deadline = time.monotonic() + WORKER_START_S
         while not code_workers(server.pid):
             assert time.monotonic() < deadline, f"no code worker after the first page:\n{server.log_tail()}"
