@@ -103,6 +103,7 @@ def _import_first_page() -> None:
     """What `app.py` and the first page (Problem) import, and the libraries they use at once."""
     import plotly.io  # noqa: F401
     import streamlit  # noqa: F401
+    import streamlit.emojis  # noqa: F401 - compiles a regex of every emoji (~0.35 s): page titles, icons
 
     import sortlist_app.lessons.problem  # noqa: F401
     import sortlist_app.widgets.attention_view  # noqa: F401
@@ -123,7 +124,8 @@ def _import_first_page() -> None:
 def _compute_first_page() -> None:
     """The default model, its evaluation, the first page's shared results and figures (the same
     calls with the same keys as `pages/1_problem.py` with its default inputs), the progress
-    store's connection."""
+    store's connection; then the warmed-up heap is frozen (`sortlist_app/heap.py`)."""
+    from sortlist_app.heap import freeze_warm_heap
     from sortlist_app.lessons import problem as lesson
     from sortlist_app.widgets import code_exercise, learner, state
     from sortlist_core import figures
@@ -146,3 +148,4 @@ def _compute_first_page() -> None:
         learner.recorder().store.check()  # connects (and migrates) now, not in a learner's run
     except Exception as exc:  # noqa: BLE001 - the page reports an unreachable store itself
         log.warning("warm start: progress store: %s", exc)
+    freeze_warm_heap()  # the full collection (~0.35 s) here, not at the end of the first run
