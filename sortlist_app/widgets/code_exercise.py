@@ -38,6 +38,7 @@ from .exercise import record_attempt, render_save_status, solved_ids
 
 BUSY = "The server is busy checking other learners' code; try again in a few seconds. Your code is kept."
 EDITOR_LINES = (10, 40)  # the editor grows with the code between these line counts
+PARAMS_KEY = "sortlist.code.params"  # {(model sha, exercise id): params} (shared dicts, never changed)
 STORED_KEY = "sortlist.code.stored"  # {model weights_sha256: {exercise id: CodeHistory}} read once
 # Side by side only while every panel keeps this width in half the main column at 1280 px
 # (~850 px wide next to the sidebar): the 4-panel DLA grids and 52x52 heatmaps stack.
@@ -262,19 +263,24 @@ def _body(ex: CodeExercise, model: LoadedModel) -> None:
     # and the other exercises stay as they are; a first solve updates the sidebar's progress in
     # place). Fragment runs do not pass through app.py, so the run gate never holds them.
     ss = st.session_state
-    if not _fragment_rerun():
+    if not _fragment_rerun() and ex.id not in solved_ids(model):
         # Streamlit lets a fragment rerun write outside itself (the sidebar's progress) only
-        # where it also wrote during the last full run: claim the spot now.
+        # where it also wrote during the last full run: claim the spot now (only a check of an
+        # unsolved exercise can change the progress).
         sidebar.refresh_progress(model)
     _restore(ex, model)
     header = st.empty()  # redrawn after a check, so a first solve shows ✅ in this same run
     _header(header, ex, model)
-    with st.spinner("Choosing this exercise's parameters for the model in use…"):
-        try:
-            params = exercise_params(model, ex.id)
-        except Exception as exc:  # noqa: BLE001 - one exercise must not take the page down
-            st.info(f"This exercise cannot be posed on the model in use ({exc}).", icon="ℹ️")
-            return
+    known = ss.setdefault(PARAMS_KEY, {})  # this session's look-ups: no spinner (a timer thread) per rerun
+    params = known.get((model.weights_sha256, ex.id))
+    if params is None:
+        with st.spinner("Choosing this exercise's parameters for the model in use…"):
+            try:
+                params = exercise_params(model, ex.id)
+            except Exception as exc:  # noqa: BLE001 - one exercise must not take the page down
+                st.info(f"This exercise cannot be posed on the model in use ({exc}).", icon="ℹ️")
+                return
+        known[(model.weights_sha256, ex.id)] = params
     st.markdown(ex.render_statement(params))
     decision = runner_mode()
     off = decision.mode is RunnerMode.OFF

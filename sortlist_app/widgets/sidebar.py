@@ -70,8 +70,12 @@ def _progress(slot, model) -> None:
     total = sum(t for _, _, t in rows)
     with slot.container():
         st.progress(solved / total if total else 0.0, text=f"{solved} of {total} exercises solved")
-        for title, done, count in rows:
-            st.markdown(f"{'✅' if done == count else '▫️'} {title}: {done} of {count}")
+        # one element for all pages: code exercises redraw this from their fragments
+        st.markdown(
+            "  \n".join(
+                f"{'✅' if done == count else '▫️'} {title}: {done} of {count}" for title, done, count in rows
+            )
+        )
 
 
 def refresh_progress(model) -> None:
