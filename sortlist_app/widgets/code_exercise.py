@@ -33,7 +33,7 @@ from sortlist_core.exercises.check import job_params, run_submission
 from sortlist_core.exercises.verdict import Verdict
 from sortlist_core.runner import RunnerMode, default_runner, runner_mode
 
-from . import learner, sidebar, state
+from . import learner, state
 from .exercise import record_attempt, render_save_status, solved_ids
 
 BUSY = "The server is busy checking other learners' code; try again in a few seconds. Your code is kept."
@@ -259,15 +259,12 @@ def render(exercise_id: str, model: LoadedModel) -> None:
 
 @st.fragment
 def _body(ex: CodeExercise, model: LoadedModel) -> None:
-    # A fragment: typing and checking rerun this box only, never the page (its analyses, figures
-    # and the other exercises stay as they are; a first solve updates the sidebar's progress in
-    # place). Fragment runs do not pass through app.py, so the run gate never holds them.
+    # A fragment: typing and checking rerun this box only, never the page (its analyses, figures,
+    # the other exercises and the sidebar stay as they are: the sidebar's count of a first solve
+    # shows at the next page run). Writing into the sidebar from here was tried: Streamlit 1.67's
+    # frontend then failed now and then ("Cannot set a node at a delta path"). Fragment runs do
+    # not pass through app.py, so the run gate never holds them.
     ss = st.session_state
-    if not _fragment_rerun() and ex.id not in solved_ids(model):
-        # Streamlit lets a fragment rerun write outside itself (the sidebar's progress) only
-        # where it also wrote during the last full run: claim the spot now (only a check of an
-        # unsolved exercise can change the progress).
-        sidebar.refresh_progress(model)
     _restore(ex, model)
     header = st.empty()  # redrawn after a check, so a first solve shows ✅ in this same run
     _header(header, ex, model)
@@ -307,21 +304,12 @@ def _body(ex: CodeExercise, model: LoadedModel) -> None:
         _check(ex, model, code)
         running.empty()
         if ex.id in solved_ids(model) and not was_solved:
-            sidebar.refresh_progress(model)  # in place: the page itself does not rerun
-            _header(header, ex, model)
+            _header(header, ex, model)  # ✅ now; the sidebar's count follows at the next page run
     _feedback(ex, model, params, code)
     _hints(ex)
     if _attempts(ex, model) > 0:
         with st.expander("Reference solution"):
             st.code(ex.solution, language="python")
-
-
-def _fragment_rerun() -> bool:
-    """Whether this run reruns fragments only (a check, an edit), not the whole page."""
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
-
-    ctx = get_script_run_ctx()
-    return bool(ctx is not None and ctx.fragment_ids_this_run)
 
 
 def _header(slot: Any, ex: CodeExercise, model: LoadedModel) -> None:

@@ -5,10 +5,7 @@ and shows, above the page, a notice when a link was made on another model."""
 
 from __future__ import annotations
 
-import logging
-
 import streamlit as st
-from streamlit.errors import StreamlitAPIException
 
 from sortlist_app.lessons.wording import pct
 
@@ -16,9 +13,6 @@ from . import learner, state
 from .exercise import progress_by_page
 
 SWITCH_KEY = "sortlist.sidebar.model"
-PROGRESS_SLOT_KEY = "sortlist.sidebar.progress_slot"  # this session's progress placeholder
-
-log = logging.getLogger(__name__)
 
 
 def _on_switch() -> None:
@@ -64,33 +58,6 @@ def _switcher() -> None:
         st.caption(by_id[current].description)
 
 
-def _progress(slot, model) -> None:
-    rows = progress_by_page(model)
-    solved = sum(s for _, s, _ in rows)
-    total = sum(t for _, _, t in rows)
-    with slot.container():
-        st.progress(solved / total if total else 0.0, text=f"{solved} of {total} exercises solved")
-        # one element for all pages: code exercises redraw this from their fragments
-        st.markdown(
-            "  \n".join(
-                f"{'✅' if done == count else '▫️'} {title}: {done} of {count}" for title, done, count in rows
-            )
-        )
-
-
-def refresh_progress(model) -> None:
-    """Redraw the progress rows in place from a fragment: a code check that solved something
-    updates them without rerunning the page. The fragment must also call this on full runs
-    (Streamlit reserves the spot a fragment rerun may write to outside itself)."""
-    slot = st.session_state.get(PROGRESS_SLOT_KEY)
-    if slot is None:
-        return
-    try:
-        _progress(slot, model)
-    except StreamlitAPIException as exc:  # the spot was not reserved: shown at the next page run
-        log.warning("sidebar progress not redrawn from a fragment: %s", exc)
-
-
 def render_sidebar() -> None:
     """Model switcher, fingerprint and eval accuracy; solved exercises per page."""
     state.sync_model_with_url()
@@ -115,9 +82,12 @@ def render_sidebar() -> None:
 
             original_model_button("sidebar")
         st.subheader("Your progress")
-        slot = st.empty()
-        st.session_state[PROGRESS_SLOT_KEY] = slot
-        _progress(slot, model)
+        rows = progress_by_page(model)
+        solved = sum(s for _, s, _ in rows)
+        total = sum(t for _, _, t in rows)
+        st.progress(solved / total if total else 0.0, text=f"{solved} of {total} exercises solved")
+        for title, done, count in rows:
+            st.markdown(f"{'✅' if done == count else '▫️'} {title}: {done} of {count}")
         status = learner.recorder().status()
         if status.saved:
             st.caption("Progress is saved for this model; it comes back when you return on this browser.")

@@ -5,7 +5,7 @@
 - checking a code exercise reruns that exercise's fragment and nothing else: every message the
   server sends for the check belongs to a fragment run (read off the websocket, decoded with
   Streamlit's own protobuf classes), "Running your code…" comes before the verdict, and the
-  sidebar's progress follows without the page rerunning.
+  page around it (its title, the sidebar's count) is left as it was until the next page run.
 """
 
 from __future__ import annotations
@@ -110,9 +110,13 @@ def test_a_check_reruns_only_its_exercise(browser, tmp_path):
         running = next(i for i, t in enumerate(texts) if b"Running your code" in t)
         verdict = next(i for i, t in enumerate(texts) if b"Correct" in t or "✅".encode() in t)
         assert running < verdict, "the verdict came before the check was shown as running"
-        # outside the fragment: the page's own title is the same element, and the sidebar's
-        # progress was redrawn in place (the exercise counts) without a page run
+        # outside the fragment nothing changed: the page's own title is the same element and the
+        # sidebar still shows the count from the page's last run; the box shows the solve and
+        # that it was saved, and the next page run counts it
         assert title.evaluate("el => el.dataset.beforeCheck") == "kept"
-        assert sidebar.get_by_text(f"{circuits.title}: 1 of", exact=False).count()
+        assert sidebar.get_by_text(f"{circuits.title}: 0 of", exact=False).count()
+        assert box.get_by_text("✅ Write the analysis yourself", exact=False).count()
         assert box.get_by_text("Saved", exact=False).count(), "the attempt was not shown as saved"
+        page.locator(f'[data-testid="stSidebarNav"] a[href$="/{pages[0].key}"]').first.click()  # another page
+        sidebar.get_by_text(f"{circuits.title}: 1 of", exact=False).wait_for(timeout=60_000)
         context.close()
