@@ -43,3 +43,19 @@ def test_without_a_warm_start_sessions_do_not_wait(monkeypatch):
     monkeypatch.setattr(warm_start, "_thread", None)
     assert warm_start.wait_for_imports(timeout_s=0) is True
     assert warm_start.wait_until_done(timeout_s=0) is True
+
+
+def test_freed_buffer_settings_leave_a_chosen_environment_alone(monkeypatch):
+    from sortlist_app import heap
+
+    calls = []
+
+    class FakeLibc:
+        def mallopt(self, param, value):
+            calls.append((param, value))
+            return 1
+
+    monkeypatch.setattr(heap.ctypes, "CDLL", lambda name: FakeLibc())
+    assert heap.return_freed_buffers({"MALLOC_TRIM_THRESHOLD_": "0"}) is False and calls == []
+    assert heap.return_freed_buffers({}) is True
+    assert sorted(calls) == [(-3, 1 << 20), (-1, 1 << 20)]  # M_MMAP_THRESHOLD, M_TRIM_THRESHOLD: 1 MB
