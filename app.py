@@ -1,4 +1,4 @@
-"""sortlist: entry point. `streamlit run app.py`
+"""sortlist: entry point. `python -m sortlist_app.serve` (or `streamlit run app.py`)
 
 Sets up the page, registers every page of `sortlist_app.navigation.PAGES`, draws the shared
 sidebar (model in use, exercise progress) and runs the selected page.
@@ -6,16 +6,20 @@ sidebar (model in use, exercise progress) and runs the selected page.
 
 from __future__ import annotations
 
-import streamlit as st
+from sortlist_app import warm_start
 
-from sortlist_app import entrypoint_run
-from sortlist_app.heap import freeze_warm_heap
-from sortlist_app.navigation import PAGES
-from sortlist_app.run_gate import RUN_GATE
-from sortlist_app.widgets import instructor_view, learner
-from sortlist_app.widgets.attention_view import ensure_bundle
-from sortlist_app.widgets.code_exercise import warm_up_runner
-from sortlist_app.widgets.sidebar import render_sidebar
+warm_start.wait_for_imports()  # under `python -m sortlist_app.serve`: imported in the background
+
+import streamlit as st  # noqa: E402 - after the warm start's imports (two importers can deadlock)
+
+from sortlist_app import entrypoint_run  # noqa: E402
+from sortlist_app.heap import freeze_warm_heap  # noqa: E402
+from sortlist_app.navigation import PAGES  # noqa: E402
+from sortlist_app.run_gate import RUN_GATE  # noqa: E402
+from sortlist_app.widgets import instructor_view, learner  # noqa: E402
+from sortlist_app.widgets.attention_view import ensure_bundle  # noqa: E402
+from sortlist_app.widgets.code_exercise import warm_up_runner  # noqa: E402
+from sortlist_app.widgets.sidebar import render_sidebar  # noqa: E402
 
 st.set_page_config(
     page_title="sortlist",
@@ -29,7 +33,6 @@ def main() -> None:
     ensure_bundle()  # copy the circuitsvis JS into ./static once per process (offline views)
     learner.start_session()  # before any page rewrites the URL: adopts a resume link (?learner=)
     instructor = instructor_view.unlock()  # ?instructor=<token> once; the page exists only then
-    warm_up_runner()  # start the code-exercise runner's worker in the background, once per process
 
     pages = [st.Page(p.path, title=p.title, icon=p.icon, url_path=p.key) for p in PAGES]
 
@@ -47,6 +50,9 @@ def main() -> None:
     with entrypoint_run():  # pages check they were reached through here: see _entrypoint.py
         page.run()
     draw_progress()  # after the page: it may have found exercises this model cannot pose
+    # Once per process, after the first page was served: the code-exercise worker (torch and
+    # TransformerLens in a second process) starts in the background, not while that page renders.
+    warm_up_runner()
     freeze_warm_heap()  # once per process: later full collections skip the warmed-up heap
 
 

@@ -35,6 +35,7 @@ MEASUREMENTS: dict[str, tuple[str, str]] = {
     "code_runner": ("bench.code_runner", "code exercise check"),
     "explain": ("bench.explain", "explain it"),
     "instructor": ("bench.instructor", "instructor page"),
+    "verdict": ("bench.verdict", "click to verdict"),
     "training": ("bench.training", "training"),
 }
 

@@ -142,4 +142,95 @@ def run(ctx: Context) -> list[Row]:
     if r["problems"]:
         for row in rows:
             row.status, row.error = ERROR, f"a page raised: {r['problems'][0]}"
-    return rows
+    return [*rows, replica_row(ctx)]
+
+
+# --------------------------------------------------------------------------- a replica
+
+REPLICA_ROW = "memory: a replica (server + code worker) after one session visited every page and checked one exercise on each"
+TARGET_REPLICA = Target("value", "<=", 1000.0)
+
+
+async def _visit_and_check(ctx: Context, env: dict[str, str]) -> dict:
+    """One browser session: every page, and on each lesson page its first code exercise checked
+    with the reference solution (a pass); then the replica's memory, server and worker."""
+    import importlib
+
+    from playwright.async_api import async_playwright
+
+    from sortlist_core.exercises import get_exercise
+
+    from .server import StreamlitServer
+    from .verdict import TIMEOUT_S, type_solution
+
+    infos = [p for p in pages() if (ROOT / p.path).is_file()]
+    checked: list[str] = []
+    problems: list[str] = []
+    async with async_playwright() as pw:
+        pw_browser = await browser.launch(pw)
+        try:
+            with StreamlitServer(env) as server:
+                context = await browser.new_context(pw_browser)
+                page, load = await browser.open_session(context, server.url)
+                if load.exception:
+                    problems.append(f"first page: {load.exception}")
+                for i, info in enumerate(infos):
+                    if i:
+                        visit = await browser.visit(page, info.key)
+                        if visit.exception:
+                            problems.append(f"{info.key}: {visit.exception}")
+                    try:
+                        lesson = importlib.import_module(f"sortlist_app.lessons.{info.key}")
+                    except ImportError:
+                        continue
+                    ids = getattr(lesson, "CODE_EXERCISES", ())
+                    if not ids:
+                        continue
+                    ex = get_exercise(ids[0])
+                    title = f"Write the analysis yourself: {ex.title}"
+                    box = (
+                        page.locator('[data-testid="stVerticalBlock"]')
+                        .filter(has=page.get_by_text(title, exact=False))
+                        .last
+                    )
+                    await type_solution(page, title, ex.solution)
+                    await box.get_by_role("button", name="Check my code").click()
+                    await box.locator('[data-testid="stAlertContentSuccess"]').first.wait_for(
+                        timeout=TIMEOUT_S * 1000
+                    )
+                    checked.append(ex.id)
+                await asyncio.sleep(SETTLE_S)
+                parts = server.memory_parts()
+                await context.close()
+        finally:
+            await pw_browser.close()
+    return {"parts": parts, "checked": checked, "problems": problems, "pages": [p.key for p in infos]}
+
+
+def replica_row(ctx: Context) -> Row:
+    try:
+        r = asyncio.run(_visit_and_check(ctx, ctx.env))
+    except Exception as exc:  # noqa: BLE001 - reported as a failed row
+        return error_row(FIGURE, REPLICA_ROW, exc, "≤ 1000 MB")
+    p = {k: mb(v) for k, v in r["parts"].items()}
+    total = p["server_rss"] + p["worker_rss"]
+    row = Row(
+        FIGURE,
+        REPLICA_ROW,
+        value=total,
+        unit="MB",
+        baseline=p["server_pss"] + p["worker_pss"],
+        baseline_label="PSS, shared pages counted once",
+        ratio=total / p["server_rss"] if p["server_rss"] else None,
+        ratio_label="× the server alone",
+        target="≤ 1000 MB (RSS)",
+        targets=(TARGET_REPLICA,),
+        note=(
+            f"RSS server {p['server_rss']:.0f} + worker {p['worker_rss']:.0f} MB; "
+            f"USS server {p['server_uss']:.0f} + worker {p['worker_uss']:.0f} MB; checked {', '.join(r['checked'])}"
+        ),
+        details={"mb": {k: round(v, 1) for k, v in p.items()}, "checked": r["checked"], "pages": r["pages"]},
+    )
+    if r["problems"]:
+        row.status, row.error = ERROR, f"a page raised: {r['problems'][0]}"
+    return row

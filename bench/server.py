@@ -59,8 +59,11 @@ class StreamlitServer:
         self._log = tempfile.NamedTemporaryFile(prefix="bench-streamlit-", suffix=".log", delete=False)
 
     def start(self) -> StreamlitServer:
+        # The app as it is deployed: `python -m sortlist_app.serve` (`streamlit run app.py` with
+        # the first page's work started in the background); any other script as Streamlit runs it.
+        launch = ["sortlist_app.serve"] if self.script == "app.py" else ["streamlit", "run", self.script]
         args = [
-            sys.executable, "-m", "streamlit", "run", self.script,
+            sys.executable, "-m", *launch,
             "--server.headless", "true",
             "--server.port", str(self.port),
             "--server.address", "127.0.0.1",
@@ -103,6 +106,29 @@ class StreamlitServer:
             except psutil.Error:
                 pass
         return proc.memory_info().rss, children
+
+    def memory_parts(self) -> dict[str, int]:
+        """Bytes, server and children (the code worker, any check running): RSS, PSS (shared
+        pages split between the processes that map them) and USS (pages only that process has)."""
+        out = {
+            "server_rss": 0,
+            "server_pss": 0,
+            "server_uss": 0,
+            "worker_rss": 0,
+            "worker_pss": 0,
+            "worker_uss": 0,
+        }
+        proc = psutil.Process(self.pid)
+        for who, procs in (("server", [proc]), ("worker", proc.children(recursive=True))):
+            for p in procs:
+                try:
+                    full = p.memory_full_info()
+                except psutil.Error:
+                    continue
+                out[f"{who}_rss"] += full.rss
+                out[f"{who}_pss"] += full.pss
+                out[f"{who}_uss"] += full.uss
+        return out
 
     def log_tail(self, n: int = 2000) -> str:
         try:

@@ -303,7 +303,8 @@ def test_dockerfile_cmd_runs_streamlit_app(instructions):
     entry = [args for instr, args in instructions if instr == "ENTRYPOINT"]
     cmd = [args for instr, args in instructions if instr == "CMD"]
     argv = (_exec_form(entry[-1]) if entry else []) + (_exec_form(cmd[-1]) if cmd else [])
-    assert argv[:3] == ["streamlit", "run", "app.py"], argv
+    # `streamlit run app.py` with the first page's work started at launch (sortlist_app/serve.py)
+    assert argv[:3] == ["python", "-m", "sortlist_app.serve"], argv
     assert "--server.port=8501" in argv
     assert "--server.address=0.0.0.0" in argv
 
@@ -375,7 +376,7 @@ def test_shell_scripts_parse(script):
 def test_run_script_starts_streamlit_app():
     text = _read("scripts/run.sh")
     assert "set -euo pipefail" in text
-    assert re.search(r"exec \S*streamlit\"? run app\.py", text)
+    assert re.search(r"exec \S*python\"? -m sortlist_app\.serve", text)  # streamlit run app.py, warm-started
     assert "${PORT:-8501}" in text
     assert "requirements.txt" in text
 

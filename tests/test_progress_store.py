@@ -104,6 +104,51 @@ def test_attempts_and_solved_round_trip_and_survive_a_new_process_store(store, m
     assert history[0].at <= history[1].at <= history[2].at
 
 
+def test_code_history_gives_the_count_and_last_code_per_exercise_on_another_device(store, make_store):
+    key, other = new_learner_key(), new_learner_key()
+    clock = FakeClock()
+    store.record_attempt(key, FP, "circuits.full_ov", "v1", passed=False, kind="code", at=clock.now)
+    store.record_attempt(key, FP, "circuits.full_ov", "v2", passed=True, kind="code", at=clock.now + 1)
+    store.record_attempt(key, FP, "circuits.full_ov", "v3 wrong", passed=False, kind="code", at=clock.now + 2)
+    store.record_attempt(key, FP, "problem.summary", "only", passed=False, kind="code", at=clock.now)
+    store.record_attempt(key, FP, "attention.first", "3", passed=False)  # a quiz answer: not code
+    store.record_attempt(key, OTHER_FP, "circuits.full_ov", "other model", passed=True, kind="code")
+    store.record_attempt(other, FP, "circuits.full_ov", "someone else", passed=True, kind="code")
+    # retried writes keep their original (older) time: order is by time, not by arrival
+    store.record_attempt(key, FP, "problem.summary", "late retry of an old one", passed=False, kind="code",
+                         at=clock.now - 10)  # fmt: skip
+    store.close()
+
+    device = make_store()  # another replica / device, same learner key
+    history = device.code_history(key, FP)
+    assert set(history) == {"circuits.full_ov", "problem.summary"}
+    assert (history["circuits.full_ov"].attempts, history["circuits.full_ov"].last_code) == (3, "v3 wrong")
+    assert (history["problem.summary"].attempts, history["problem.summary"].last_code) == (2, "only")
+    assert device.code_history(key, OTHER_FP)["circuits.full_ov"].last_code == "other model"
+    assert device.code_history(new_learner_key(), FP) == {}
+
+
+def test_recorder_code_history_counts_attempts_still_queued(tmp_path):
+    blocker = tmp_path / "data"
+    store = SqliteStore(blocker / "progress.sqlite3")
+    recorder = ProgressRecorder(store)
+    key = new_learner_key()
+    assert recorder.record(key, FP, "c", "saved", passed=False, kind="code").saved
+    store.close()
+    blocker.rename(tmp_path / "moved")
+    blocker.write_text("a file where the data dir should be")
+    broken = ProgressRecorder(SqliteStore(blocker / "progress.sqlite3"))
+    assert not broken.record(key, FP, "c", "queued", passed=False, kind="code").saved
+    with pytest.raises(ProgressStoreError):
+        broken.code_history(key, FP)  # the store cannot be read: the caller shows the starter
+    blocker.unlink()
+    (tmp_path / "moved").rename(blocker)
+    history = broken.code_history(key, FP)  # the store's attempt plus the one still queued
+    assert (history["c"].attempts, history["c"].last_code) == (2, "queued")
+    assert broken.retry().saved
+    assert broken.code_history(key, FP)["c"].attempts == 2
+
+
 def test_solved_stays_solved_after_a_later_wrong_answer(store):
     key = new_learner_key()
     store.record_attempt(key, FP, "ex", "right", passed=True)

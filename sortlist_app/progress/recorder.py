@@ -20,7 +20,7 @@ from collections import deque
 from dataclasses import dataclass
 
 from .errors import ProgressStoreError
-from .store import AttemptKind, ProgressStore, validate_attempt
+from .store import AttemptKind, CodeHistory, ProgressStore, validate_attempt
 
 
 @dataclass(frozen=True)
@@ -114,6 +114,21 @@ class ProgressRecorder:
                 if a.passed and a.learner_key == learner_key and a.model_fp == model_fp
             }
         return stored | queued
+
+    def code_history(self, learner_key: str, model_fp: str) -> dict[str, CodeHistory]:
+        """The store's code history plus this learner's queued code attempts, which come after
+        it (raises on store errors)."""
+        history = self.store.code_history(learner_key, model_fp)
+        with self._lock:
+            queued = [
+                a
+                for a in self._queue
+                if a.kind == "code" and a.learner_key == learner_key and a.model_fp == model_fp
+            ]
+        for a in queued:
+            before = history.get(a.exercise_id)
+            history[a.exercise_id] = CodeHistory((before.attempts if before else 0) + 1, a.answer)
+        return history
 
     def _flush(self) -> SaveResult:
         while self._queue:

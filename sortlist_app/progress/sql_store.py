@@ -28,6 +28,7 @@ from .store import (
     ClassAttempt,
     ClassLearner,
     ClassOverview,
+    CodeHistory,
     LearnerExercise,
     LearnerInfo,
     ProgressStore,
@@ -312,6 +313,24 @@ class SqlProgressStore(ProgressStore):
         query += " ORDER BY a.created_at, a.id"
         rows = self._run(lambda cur: self._execute(cur, query, params).fetchall(), write=False)
         return [Attempt(ex, kind, ans, bool(ok), to_datetime(t)) for ex, kind, ans, ok, t in rows]
+
+    def code_history(self, learner_key: str, model_fp: str) -> dict[str, CodeHistory]:
+        # One query, served by the attempts_by_learner index: per exercise, the count and the
+        # newest attempt (latest time, then the later row for attempts stored in one instant).
+        digest = key_hash(learner_key)
+        query = (
+            "SELECT a.exercise_id, a.answer, c.n FROM attempts a "
+            "JOIN (SELECT x.learner_id, x.exercise_id, COUNT(*) AS n, MAX(x.created_at) AS last_at "
+            "      FROM attempts x JOIN learners l ON l.id = x.learner_id "
+            "      WHERE l.key_hash = ? AND x.model_fp = ? AND x.kind = 'code' "
+            "      GROUP BY x.learner_id, x.exercise_id) c "
+            "ON a.learner_id = c.learner_id AND a.exercise_id = c.exercise_id AND a.created_at = c.last_at "
+            "WHERE a.model_fp = ? AND a.kind = 'code' ORDER BY a.id"
+        )
+        rows = self._run(
+            lambda cur: self._execute(cur, query, (digest, model_fp, model_fp)).fetchall(), write=False
+        )
+        return {exercise_id: CodeHistory(int(n), answer) for exercise_id, answer, n in rows}  # last row wins
 
     def learner(self, learner_key: str) -> LearnerInfo | None:
         digest = key_hash(learner_key)

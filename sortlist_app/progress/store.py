@@ -123,6 +123,14 @@ class Attempt:
 
 
 @dataclass(frozen=True)
+class CodeHistory:
+    """A learner's code attempts at one exercise on one model: how many, and the last code sent."""
+
+    attempts: int
+    last_code: str
+
+
+@dataclass(frozen=True)
 class LearnerInfo:
     display_name: str | None
     created_at: datetime
@@ -222,6 +230,11 @@ class ProgressStore(abc.ABC):
     @abc.abstractmethod
     def attempts(self, learner_key: str, model_fp: str, exercise_id: str | None = None) -> list[Attempt]:
         """This learner's attempts on this model, oldest first."""
+
+    @abc.abstractmethod
+    def code_history(self, learner_key: str, model_fp: str) -> dict[str, CodeHistory]:
+        """Per code exercise this learner attempted on this model: the attempt count and the
+        last submitted code (what a reload or another device puts back in the editor)."""
 
     @abc.abstractmethod
     def learner(self, learner_key: str) -> LearnerInfo | None:

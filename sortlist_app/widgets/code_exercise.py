@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import logging
 import threading
+import time
 from typing import Any
 
 import numpy as np
@@ -22,6 +24,7 @@ import streamlit as st
 
 from sortlist_app.check_rate import CHECK_RATE
 from sortlist_app.navigation import page_of_exercise
+from sortlist_app.progress import CodeHistory, ProgressStoreError
 from sortlist_app.run_gate import RUN_GATE
 from sortlist_core import figures
 from sortlist_core.checkpoint import LoadedModel
@@ -32,15 +35,30 @@ from sortlist_core.exercises.verdict import Verdict
 from sortlist_core.runner import RunnerMode, default_runner, runner_mode
 
 from . import learner, state
-from .exercise import note_posed, record_attempt, solved_ids
+from .exercise import note_posed, record_attempt, render_save_status, solved_ids
 
 BUSY = "The server is busy checking other learners' code; try again in a few seconds. Your code is kept."
 EDITOR_LINES = (10, 40)  # the editor grows with the code between these line counts
+PARAMS_KEY = "sortlist.code.params"  # {(model sha, exercise id): params} (shared dicts, never changed)
+STORED_KEY = "sortlist.code.stored"  # {model weights_sha256: {exercise id: CodeHistory}} read once
+# Side by side only while every panel keeps this width in half the main column at 1280 px
+# (~850 px wide next to the sidebar): the 4-panel DLA grids and 52x52 heatmaps stack.
+MIN_PANEL_PX = 250
+HALF_COLUMN_PX = 425
 
-try:  # Ace (react-ace, JS bundled in the wheel: works offline); a plain text area otherwise
-    from streamlit_ace import st_ace
-except ImportError:  # pragma: no cover - requirements.txt pins streamlit-ace
-    st_ace = None
+log = logging.getLogger(__name__)
+
+
+def _ace() -> Any:
+    """Ace's `st_ace` (react-ace, JS bundled in the wheel: works offline), or None for a plain
+    text area. Imported in a script run, not with this module: a component registers itself
+    with the server only when declared inside a session's run (`sortlist_app.warm_start`
+    imports this module in a thread that has none)."""
+    try:
+        from streamlit_ace import st_ace
+    except ImportError:  # pragma: no cover - requirements.txt pins streamlit-ace
+        return None
+    return st_ace
 
 
 # --------------------------------------------------------------------------- runner
@@ -49,7 +67,8 @@ except ImportError:  # pragma: no cover - requirements.txt pins streamlit-ace
 @st.cache_resource(show_spinner=False)
 def warm_up_runner() -> threading.Thread | None:
     """Start the runner's worker (imports torch/TransformerLens: seconds) once per server
-    process, in the background, so a learner's first check is fast."""
+    process, in the background, so a learner's first check is fast. `app.py` calls it after the
+    first page's run: a check before then starts the worker itself."""
     if runner_mode().mode is RunnerMode.OFF:
         return None
     thread = threading.Thread(target=_warm, name="sortlist-runner-warm-up", daemon=True)
@@ -57,18 +76,15 @@ def warm_up_runner() -> threading.Thread | None:
     return thread
 
 
+WORKER_START_DELAY_S = 2.0  # after the first page's run: its charts draw before the worker imports
+
+
 def _warm() -> None:
+    time.sleep(WORKER_START_DELAY_S)
     try:
         default_runner().warm_up()
     except Exception:  # noqa: BLE001 - a failed warm-up shows up, explained, at the first check
         pass
-
-
-def _session_id() -> str | None:
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
-
-    ctx = get_script_run_ctx()
-    return ctx.session_id if ctx is not None else None
 
 
 @state.model_cached(max_entries=64)
@@ -105,9 +121,12 @@ def _plots(ex: CodeExercise, model: LoadedModel, params: dict, verdict: Verdict)
     if got is None or expected is None or np.shape(got) != np.shape(expected) or not np.isfinite(got).all():
         return
     try:
-        # The learner's output stays this session's own. The reference (`params` follow from the
-        # model and exercise) is shared by every session, keyed by its values too.
-        mine = _titled(_figure(ex, model, params, np.asarray(got, dtype=float)), "Your output")
+        # The learner's output stays this session's own (built only when it differs). The
+        # reference (`params` follow from the model and exercise) is shared by every session,
+        # keyed by its values too.
+        mine = None
+        if not verdict.passed:
+            mine = _titled(_figure(ex, model, params, np.asarray(got, dtype=float)), "Your output")
         reference = np.asarray(expected, dtype=float)
         ref = state.shared_figure(
             model,
@@ -119,10 +138,15 @@ def _plots(ex: CodeExercise, model: LoadedModel, params: dict, verdict: Verdict)
         )
     except Exception:  # noqa: BLE001 - a plot is a bonus; the verdict above already explains
         return
-    if mine is None or ref is None:
+    if ref is None:
         return
-    # The per-head token heatmaps need the full width to stay readable: one above the other.
-    places = st.columns(2) if ex.id == "mystery.dla_yz" else (st.container(), st.container())
+    if verdict.passed:  # equal to the reference within tolerance: one figure says it all
+        st.caption("Your output matches the reference:")
+        st.plotly_chart(ref, key=f"code.{ex.id}.plot.Reference", width="stretch")
+        return
+    if mine is None:
+        return
+    places = st.columns(2) if side_by_side(mine, ref) else (st.container(), st.container())
     for column, fig, caption in zip(places, (mine, ref), ("Your output", "Reference")):
         column.plotly_chart(fig, key=f"code.{ex.id}.plot.{caption}", width="stretch")
 
@@ -130,7 +154,27 @@ def _plots(ex: CodeExercise, model: LoadedModel, params: dict, verdict: Verdict)
 def _titled(fig: go.Figure | None, caption: str) -> go.Figure | None:
     if fig is not None:
         fig.update_layout(title={"text": caption})
+    return _slim(fig)
+
+
+def _slim(fig: go.Figure | None) -> go.Figure | None:
+    """Heatmap values as float32: plotly sends numpy arrays as typed binary, so this halves what
+    a verdict's figures weigh; a colour and a hover with 4 significant digits lose nothing."""
+    if fig is not None:
+        for trace in fig.data:
+            z = getattr(trace, "z", None)
+            if z is not None:
+                trace.z = np.asarray(z, dtype=np.float32)
     return fig
+
+
+def _panels(fig: go.Figure) -> int:
+    return max(1, sum(1 for key in fig.layout.to_plotly_json() if key.startswith("xaxis")))
+
+
+def side_by_side(*figs: go.Figure) -> bool:
+    """Whether these figures fit next to each other at 1280 px (else they stack)."""
+    return all(_panels(f) * MIN_PANEL_PX <= HALF_COLUMN_PX for f in figs)
 
 
 # --------------------------------------------------------------------------- state
@@ -172,6 +216,7 @@ def _editor(ex: CodeExercise) -> str:
     seed = ss.get(_key(ex.id, "seed"), text)
     # room to write below the stub: the frame does not always grow as the code does
     n_lines = min(max(seed.count("\n") + 8, EDITOR_LINES[0]), EDITOR_LINES[1])
+    st_ace = _ace()
     if st_ace is not None:
         code = st_ace(
             value=seed,
@@ -208,17 +253,26 @@ def render(exercise_id: str, model: LoadedModel) -> None:
 
 @st.fragment
 def _body(ex: CodeExercise, model: LoadedModel) -> None:
-    # A fragment: typing and checking rerun this box only, not the page's analyses.
+    # A fragment: typing and checking rerun this box only, never the page (its analyses, figures,
+    # the other exercises and the sidebar stay as they are: the sidebar's count of a first solve
+    # shows at the next page run). Writing into the sidebar from here was tried: Streamlit 1.67's
+    # frontend then failed now and then ("Cannot set a node at a delta path"). Fragment runs do
+    # not pass through app.py, so the run gate never holds them.
     ss = st.session_state
-    solved = ex.id in solved_ids(model)
-    st.markdown(f"#### {'✅' if solved else '✍️'} Write the analysis yourself: {ex.title}")
-    with st.spinner("Choosing this exercise's parameters for the model in use…"):
-        try:
-            params = exercise_params(model, ex.id)
-        except Exception as exc:  # noqa: BLE001 - one exercise must not take the page down
-            note_posed(model, ex.id, str(exc))  # leaves the sidebar's count for this model
-            st.info(f"This exercise cannot be posed on the model in use ({exc}).", icon="ℹ️")
-            return
+    _restore(ex, model)
+    header = st.empty()  # redrawn after a check, so a first solve shows ✅ in this same run
+    _header(header, ex, model)
+    known = ss.setdefault(PARAMS_KEY, {})  # this session's look-ups: no spinner (a timer thread) per rerun
+    params = known.get((model.weights_sha256, ex.id))
+    if params is None:
+        with st.spinner("Choosing this exercise's parameters for the model in use…"):
+            try:
+                params = exercise_params(model, ex.id)
+            except Exception as exc:  # noqa: BLE001 - one exercise must not take the page down
+                note_posed(model, ex.id, str(exc))  # leaves the sidebar's count for this model
+                st.info(f"This exercise cannot be posed on the model in use ({exc}).", icon="ℹ️")
+                return
+        known[(model.weights_sha256, ex.id)] = params
     note_posed(model, ex.id)
     st.markdown(ex.render_statement(params))
     decision = runner_mode()
@@ -239,17 +293,73 @@ def _body(ex: CodeExercise, model: LoadedModel) -> None:
     buttons.button("Reset to starter code", key=_key(ex.id, "reset"), on_click=_reset, args=(ex,))
     # A request flag, not the button's value: it survives a rerun that happens before this line.
     if ss.pop(_key(ex.id, "pending"), False) and not off:
-        _check(ex, model, params, code, decision.mode)
-        if ex.id in solved_ids(model) and not solved:
-            st.rerun()  # the whole app: the sidebar's progress and this box's ✅ follow
+        was_solved = ex.id in solved_ids(model)
+        running = st.empty()  # at once (st.spinner waits 0.5 s; a warm check takes ~0.1 s)
+        where = "in the sandbox" if decision.mode is RunnerMode.SANDBOX else "in a separate process"
+        running.info(f"Running your code {where}…", icon="⏳")
+        _check(ex, model, code)
+        running.empty()
+        if ex.id in solved_ids(model) and not was_solved:
+            _header(header, ex, model)  # ✅ now; the sidebar's count follows at the next page run
     _feedback(ex, model, params, code)
     _hints(ex)
-    if ss.get(_key(ex.id, "attempts"), 0) > 0:
+    if _attempts(ex, model) > 0:
         with st.expander("Reference solution"):
             st.code(ex.solution, language="python")
 
 
-def _check(ex: CodeExercise, model: LoadedModel, params: dict, code: str, mode: RunnerMode) -> None:
+def _header(slot: Any, ex: CodeExercise, model: LoadedModel) -> None:
+    solved = ex.id in solved_ids(model)
+    slot.markdown(f"#### {'✅' if solved else '✍️'} Write the analysis yourself: {ex.title}")
+
+
+# --------------------------------------------------------------------------- stored attempts
+
+
+def _stored(model: LoadedModel) -> dict[str, CodeHistory] | None:
+    """This learner's code history on `model` from the store (every device and session), read
+    once per session and model; None while the store cannot be read (tried again next run)."""
+    cache = st.session_state.setdefault(STORED_KEY, {})
+    key = model.weights_sha256
+    if key not in cache:
+        try:
+            cache[key] = learner.recorder().code_history(learner.learner_key(), key)
+        except ProgressStoreError as exc:
+            log.warning("progress store: %s", exc)
+            return None
+        suffix = f".attempts.{key}"  # this session's checks so far are in what was just read
+        for name in [k for k in st.session_state if str(k).startswith("code.") and str(k).endswith(suffix)]:
+            st.session_state[name] = 0
+    return cache[key]
+
+
+def _restore(ex: CodeExercise, model: LoadedModel) -> None:
+    """A session's first look at this exercise: the last code the learner submitted on this
+    model (on any device) goes back in the editor, and its attempts count."""
+    ss = st.session_state
+    restored = _key(ex.id, f"restored.{model.weights_sha256}")
+    if restored in ss:
+        return
+    stored = _stored(model)
+    if stored is None:
+        return
+    ss[restored] = True
+    history = stored.get(ex.id)
+    if history is None:
+        return
+    if ss.get(_key(ex.id, "text"), ex.starter) == ex.starter:  # never over code typed this session
+        ss[_key(ex.id, "text")] = history.last_code
+        ss[_key(ex.id, "version")] = ss.get(_key(ex.id, "version"), 0) + 1  # the editor remounts with it
+
+
+def _attempts(ex: CodeExercise, model: LoadedModel) -> int:
+    """Checks that ran, on this model: the store's (all devices) plus this session's since."""
+    stored = (_stored(model) or {}).get(ex.id)
+    session = st.session_state.get(_key(ex.id, f"attempts.{model.weights_sha256}"), 0)
+    return (stored.attempts if stored else 0) + session
+
+
+def _check(ex: CodeExercise, model: LoadedModel, code: str) -> None:
     rate = CHECK_RATE.try_check(learner.learner_key())
     if not rate.allowed:  # too many checks from this learner: say so, run nothing, keep the code
         st.session_state[_key(ex.id, "verdict")] = {
@@ -259,23 +369,22 @@ def _check(ex: CodeExercise, model: LoadedModel, params: dict, code: str, mode: 
             "model": model.weights_sha256,
         }
         return
-    where = "in the sandbox" if mode is RunnerMode.SANDBOX else "in a separate process"
-    RUN_GATE.step_aside()  # the check waits on another process: other learners' runs go first
-    with st.spinner(f"Running your code {where}…"):
-        try:
-            verdict, outcome = run_submission(ex, model, code, session=learner.learner_key())
-        except Exception as exc:  # noqa: BLE001 - e.g. RunnerUnavailable: say so, keep the code
-            st.session_state[_key(ex.id, "verdict")] = {
-                "status": "off",
-                "message": f"Your code could not be run: {exc}",
-                "code": code,
-                "model": model.weights_sha256,
-            }
-            return
+    RUN_GATE.step_aside()  # in a whole-page run: the check waits on another process, others go first
+    try:
+        verdict, outcome = run_submission(ex, model, code, session=learner.learner_key())
+    except Exception as exc:  # noqa: BLE001 - e.g. RunnerUnavailable: say so, keep the code
+        st.session_state[_key(ex.id, "verdict")] = {
+            "status": "off",
+            "message": f"Your code could not be run: {exc}",
+            "code": code,
+            "model": model.weights_sha256,
+        }
+        return
     status = outcome.status
     if status not in ("busy", "off"):  # the code ran: an attempt that counts
         record_attempt(model.weights_sha256, ex.id, code, verdict.passed, kind="code")
-        st.session_state[_key(ex.id, "attempts")] = st.session_state.get(_key(ex.id, "attempts"), 0) + 1
+        counter = _key(ex.id, f"attempts.{model.weights_sha256}")
+        st.session_state[counter] = st.session_state.get(counter, 0) + 1
     message = verdict.message
     traceback = (outcome.traceback or "").strip()
     if traceback and message.endswith(traceback):
@@ -304,6 +413,7 @@ def _feedback(ex: CodeExercise, model: LoadedModel, params: dict, code: str) -> 
         st.success(last["message"], icon="✅")
     else:
         st.warning(last["message"], icon="🤔")
+    render_save_status(ex.id)  # "Saved" once the store committed it, else why not, with Retry
     if last["code"] != code:
         st.caption("This verdict is for the code you checked last; you have edited it since.")
     if last["traceback"]:

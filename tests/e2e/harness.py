@@ -167,10 +167,21 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+STREAMLIT_RUN = ("streamlit", "run", "app.py")
+SERVE = ("sortlist_app.serve",)  # the deployed launcher: the same, with the first page warm-started
+
+
 class StreamlitServer:
     """`streamlit run app.py` on 127.0.0.1:<free port>; use as a context manager."""
 
-    def __init__(self, log_path: Path, env: Mapping[str, str | None] | None = None, cwd: Path = REPO_ROOT):
+    def __init__(
+        self,
+        log_path: Path,
+        env: Mapping[str, str | None] | None = None,
+        cwd: Path = REPO_ROOT,
+        launch: tuple[str, ...] = STREAMLIT_RUN,
+    ):
+        self.launch = launch  # `python -m <launch...>`: STREAMLIT_RUN, or SERVE as deployed
         self.log_path = log_path
         self.cwd = cwd
         self.port = free_port()
@@ -192,9 +203,7 @@ class StreamlitServer:
             [
                 sys.executable,
                 "-m",
-                "streamlit",
-                "run",
-                "app.py",
+                *self.launch,
                 "--server.headless=true",
                 "--server.address=127.0.0.1",
                 f"--server.port={self.port}",

@@ -9,6 +9,7 @@ import importlib
 
 import numpy as np
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from sortlist_app.navigation import PAGES
 from sortlist_core.circuits import head_responsibility
@@ -16,7 +17,7 @@ from sortlist_core.exercises import exercises_on_page, get_exercise
 from sortlist_core.exercises.verdict import NOT_IMPLEMENTED
 from sortlist_core.runner import RunOutcome
 
-from ..page_helpers import _walk, assert_ok, check_exercise, joined, open_page
+from ..page_helpers import APP, _walk, assert_ok, check_exercise, joined, open_page
 
 PLOTTED = ("circuits.full_ov", "circuits.full_qk", "circuits.positional_qk", "mystery.dla_yz")
 LESSON_PAGES = [p for p in PAGES if p.key in ("problem", "attention", "circuits", "adversarial", "mystery")]
@@ -94,12 +95,16 @@ def test_code_exercises_starter_fails_solution_passes_and_counts(monkeypatch, sp
         assert "Reference solution" in [getattr(n, "label", None) for n in _walk(code_box(at, exercise_id))]
         good, bad = submit(at, exercise_id, ex.solution)
         assert good and not bad, (exercise_id, bad)
+        at.run()  # the check reran its fragment only: the sidebar counts it at the next page run
         assert sidebar_count(at, spec.title) == f"{solved} of {n_total}{skipped}"
         titles = [str(n.value) for n in _walk(code_box(at, exercise_id)) if type(n).__name__ == "Markdown"]
         assert any(t.startswith("#### ✅") for t in titles)
-        # the output is plotted next to the reference with the page's own figure
+        # a passing output equals the reference: one figure, the page's own, not two copies
         charts = [n for n in _walk(code_box(at, exercise_id)) if getattr(n, "type", None) == "plotly_chart"]
-        assert len(charts) == (2 if exercise_id in PLOTTED else 0), exercise_id
+        assert len(charts) == (1 if exercise_id in PLOTTED else 0), exercise_id
+        # the attempt reached the store, as a quiz's does
+        captions = [str(n.value) for n in _walk(code_box(at, exercise_id)) if type(n).__name__ == "Caption"]
+        assert any(c.startswith("💾 Saved") for c in captions), (exercise_id, captions)
 
 
 def test_code_survives_page_switch_and_reset(monkeypatch):
@@ -175,3 +180,46 @@ def test_exercise_that_cannot_be_posed_leaves_the_page_working(monkeypatch):
     quizzes_skipped = sum("Skipped on this model." in str(i.value) for i in at.info)
     assert f"({2 + quizzes_skipped} skipped on this model)" in sidebar_count(at, "Problem")
     assert check_exercise(at, "problem.sep_prediction", 999, "number")[0] is False  # quiz still checks
+
+
+def test_a_wrong_output_is_drawn_above_the_reference_not_beside_it(monkeypatch):
+    """The 4-panel DLA grids are unreadable side by side at 1280 px: yours, then the reference."""
+    at = open_page(monkeypatch, "pages/5_mystery.py")
+    ex = get_exercise("mystery.dla_yz")
+    wrong = ex.solution.replace("def dla_yz(", "def _right(") + (
+        "\n\ndef dla_yz(*args, **kwargs):\n    return 2 * _right(*args, **kwargs)\n"
+    )
+    good, bad = submit(at, ex.id, wrong)
+    assert not good and bad, bad
+    box = code_box(at, ex.id)
+    charts = [n for n in _walk(box) if getattr(n, "type", None) == "plotly_chart"]
+    assert len(charts) == 2
+    assert not [n for n in _walk(box) if type(n).__name__ == "Column"], "stacked, not in columns"
+
+
+def test_code_and_attempts_come_back_from_the_store_in_a_new_session(monkeypatch):
+    """A reload or another device (a new session, same learner key): the last submitted code is
+    in the editor, ✅ stays, and the reference solution is offered from the stored attempts."""
+    from sortlist_app.progress.store import new_learner_key
+    from sortlist_app.widgets.learner import KEY_STATE
+
+    key = new_learner_key()
+    ex = get_exercise("problem.summary")
+    first = open_page(monkeypatch, "pages/1_problem.py")
+    first.session_state[KEY_STATE] = key
+    submit(first, ex.id, ex.solution)
+    mine = ex.solution + "\n# my last try\n"
+    good, bad = submit(first, ex.id, mine)
+    assert good and not bad
+
+    second = AppTest.from_file(APP, default_timeout=60)  # a new session: empty session state
+    second.session_state[KEY_STATE] = key  # what the learner's cookie or resume link gives it
+    second.run()
+    second.switch_page("pages/1_problem.py")
+    second.run()
+    assert_ok(second)
+    assert second.session_state[f"code.{ex.id}.text"] == mine
+    box = code_box(second, ex.id)
+    titles = [str(n.value) for n in _walk(box) if type(n).__name__ == "Markdown"]
+    assert any(t.startswith("#### ✅") for t in titles)
+    assert "Reference solution" in [getattr(n, "label", None) for n in _walk(box)]
