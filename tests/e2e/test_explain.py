@@ -114,6 +114,8 @@ def test_learner_tests_and_edits_an_explanation(model, browser, tmp_path, reques
             # the page's two graded code exercises, solved through the same editor and runner
             for ex in exercises_on_page("explain"):
                 assert "Correct" in solve(page, ex, n_links), ex.id
+            # a check reruns only its fragment: the sidebar counts the solves at the next page run
+            open_page(page, server.url, explain, n_links)
             sidebar = page.locator('[data-testid="stSidebar"]')
             expect(sidebar).to_contain_text("Explain it: 2 of 2", timeout=RUN_S * 1000)
             assert not network.blocked, f"requests that leave localhost: {network.blocked}"
