@@ -35,6 +35,7 @@ COPY .streamlit/ ./.streamlit/
 COPY assets/ ./assets/
 COPY sortlist_core/ ./sortlist_core/
 COPY sortlist_app/ ./sortlist_app/
+COPY sortlist_progress/ ./sortlist_progress/
 COPY pages/ ./pages/
 COPY app.py ./
 

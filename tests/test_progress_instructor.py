@@ -9,8 +9,8 @@ import io
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sortlist_app.progress import instructor
-from sortlist_app.progress.store import ClassAttempt, ClassLearner
+from sortlist_progress import instructor
+from sortlist_progress.store import ClassAttempt, ClassLearner
 
 PACKAGE = Path(__file__).resolve().parents[1] / "sortlist_app" / "progress"
 

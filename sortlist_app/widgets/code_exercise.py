@@ -24,7 +24,6 @@ import streamlit as st
 
 from sortlist_app.check_rate import CHECK_RATE
 from sortlist_app.navigation import page_of_exercise
-from sortlist_app.progress import CodeHistory, ProgressStoreError
 from sortlist_app.run_gate import RUN_GATE
 from sortlist_core import figures
 from sortlist_core.checkpoint import LoadedModel
@@ -33,6 +32,7 @@ from sortlist_core.exercises import CodeExercise, get_exercise
 from sortlist_core.exercises.check import job_params, run_submission
 from sortlist_core.exercises.verdict import Verdict
 from sortlist_core.runner import RunnerMode, default_runner, runner_mode
+from sortlist_progress import CodeHistory, ProgressStoreError
 
 from . import learner, state
 from .exercise import note_posed, record_attempt, render_save_status, solved_ids

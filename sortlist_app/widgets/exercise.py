@@ -29,8 +29,8 @@ import streamlit as st
 
 from sortlist_app.lessons.exercise import Answer, Exercise, Grade, Skipped, read_whole_number
 from sortlist_app.navigation import PAGES, page_of_exercise
-from sortlist_app.progress import ProgressStoreError, SaveResult
 from sortlist_core.checkpoint import LoadedModel
+from sortlist_progress import ProgressStoreError, SaveResult
 
 from . import learner
 

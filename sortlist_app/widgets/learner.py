@@ -23,9 +23,9 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import streamlit as st
 
-from sortlist_app.progress import ProgressRecorder, ProgressStoreError, open_store
-from sortlist_app.progress.errors import InvalidLearnerKey
-from sortlist_app.progress.store import key_hash, new_learner_key
+from sortlist_progress import ProgressRecorder, ProgressStoreError, open_store
+from sortlist_progress.errors import InvalidLearnerKey
+from sortlist_progress.store import key_hash, new_learner_key
 
 COOKIE = "sortlist_learner"
 PARAM = "learner"
