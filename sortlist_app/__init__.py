@@ -13,7 +13,7 @@ of `widgets.state`, which is where torch work happens), wording comes from the p
 
 import logging
 
-from ._entrypoint import entrypoint_run, route_through_entrypoint
+from .server.entrypoint import entrypoint_run, route_through_entrypoint
 
 
 class _NoRuntimeCacheNotice(logging.Filter):

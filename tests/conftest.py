@@ -94,7 +94,7 @@ def progress_in_a_temp_dir(tmp_path_factory):
 @pytest.fixture(autouse=True)
 def pages_run_inside_app_py(monkeypatch):
     """Run each AppTest page inside `app.py`'s `st.navigation`, as the server does after its
-    first run (see `sortlist_app/_entrypoint.py`): AppTest re-detects the `pages/` folder on
+    first run (see `sortlist_app/server/entrypoint.py`): AppTest re-detects the `pages/` folder on
     every run, so each run of a switched-to page would start alone and be rerouted by a rerun,
     which drops one-run widget values such as button clicks."""
     from streamlit.runtime.pages_manager import PagesManager

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from sortlist_app import check_rate
-from sortlist_app.check_rate import CheckRateLimit
+from sortlist_app.server import check_rate
+from sortlist_app.server.check_rate import CheckRateLimit
 from sortlist_core.exercises import get_exercise
 from sortlist_progress.store import new_learner_key
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from sortlist_app import model_cache, run_gate, training_jobs
+from sortlist_app.server import model_cache, run_gate, training_jobs
 from sortlist_core import fetch, settings
 from sortlist_progress import instructor, store
 

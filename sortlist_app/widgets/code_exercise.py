@@ -22,9 +22,9 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from sortlist_app.check_rate import CHECK_RATE
 from sortlist_app.navigation import page_of_exercise
-from sortlist_app.run_gate import RUN_GATE
+from sortlist_app.server.check_rate import CHECK_RATE
+from sortlist_app.server.run_gate import RUN_GATE
 from sortlist_core import figures
 from sortlist_core.checkpoint import LoadedModel
 from sortlist_core.circuits import position_labels
@@ -52,7 +52,7 @@ log = logging.getLogger(__name__)
 def _ace() -> Any:
     """Ace's `st_ace` (react-ace, JS bundled in the wheel: works offline), or None for a plain
     text area. Imported in a script run, not with this module: a component registers itself
-    with the server only when declared inside a session's run (`sortlist_app.warm_start`
+    with the server only when declared inside a session's run (`sortlist_app.server.warm_start`
     imports this module in a thread that has none)."""
     try:
         from streamlit_ace import st_ace
