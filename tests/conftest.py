@@ -113,6 +113,6 @@ def fresh_unposable_registry():
     """What a model cannot pose is learnt server-wide as pages draw (`widgets.exercise`); one
     test's refusal (a monkeypatched checker) must not change another test's counts."""
     yield
-    from sortlist_app.widgets.exercise import _unposable_registry
+    from sortlist_app.widgets.progress_session import _unposable_registry
 
     _unposable_registry.clear()

@@ -113,6 +113,7 @@ def _import_first_page() -> None:
     import sortlist_app.widgets.instructor_view  # noqa: F401
     import sortlist_app.widgets.learner  # noqa: F401
     import sortlist_app.widgets.page  # noqa: F401
+    import sortlist_app.widgets.progress_session  # noqa: F401
     import sortlist_app.widgets.prose  # noqa: F401
     import sortlist_app.widgets.sidebar  # noqa: F401
     import sortlist_app.widgets.state  # noqa: F401

@@ -35,7 +35,7 @@ from sortlist_core.runner import RunnerMode, default_runner, runner_mode
 from sortlist_progress import CodeHistory, ProgressStoreError
 
 from . import learner, state
-from .exercise import note_posed, record_attempt, render_save_status, solved_ids
+from .progress_session import note_posed, record_attempt, render_save_status, solved_ids
 
 BUSY = "The server is busy checking other learners' code; try again in a few seconds. Your code is kept."
 EDITOR_LINES = (10, 40)  # the editor grows with the code between these line counts

@@ -81,10 +81,7 @@ def _adopt(key: str) -> None:
         st.session_state[KEY_STATE] = key
         st.session_state[SOURCE_STATE] = "link"
         st.session_state.pop(TOUCHED_STATE, None)
-        st.session_state.pop(NAME_STATE, None)
-        from .exercise import forget_stored_progress
-
-        forget_stored_progress()
+        st.session_state.pop(NAME_STATE, None)  # progress_session re-reads the store for the new key
     st.session_state.pop(PENDING_LINK_STATE, None)
 
 
