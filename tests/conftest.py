@@ -110,7 +110,7 @@ def pages_run_inside_app_py(monkeypatch):
 
 @pytest.fixture(autouse=True)
 def fresh_unposable_registry():
-    """What a model cannot pose is learnt server-wide as pages draw (`widgets.exercise`); one
+    """What a model cannot pose is learnt server-wide as pages draw (`widgets.progress_session`); one
     test's refusal (a monkeypatched checker) must not change another test's counts."""
     yield
     from sortlist_app.widgets.progress_session import _unposable_registry
