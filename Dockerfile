@@ -35,6 +35,7 @@ COPY .streamlit/ ./.streamlit/
 COPY assets/ ./assets/
 COPY sortlist_core/ ./sortlist_core/
 COPY sortlist_app/ ./sortlist_app/
+COPY sortlist_progress/ ./sortlist_progress/
 COPY pages/ ./pages/
 COPY app.py ./
 
@@ -54,4 +55,4 @@ EXPOSE 8501
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
     CMD ["python", "-c", "import urllib.request, sys; sys.exit(0 if urllib.request.urlopen('http://localhost:8501/_stcore/health', timeout=4).status == 200 else 1)"]
 
-CMD ["python", "-m", "sortlist_app.serve", "--server.port=8501", "--server.address=0.0.0.0"]
+CMD ["python", "-m", "sortlist_app.server.serve", "--server.port=8501", "--server.address=0.0.0.0"]

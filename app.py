@@ -1,4 +1,4 @@
-"""sortlist: entry point. `python -m sortlist_app.serve` (or `streamlit run app.py`)
+"""sortlist: entry point. `python -m sortlist_app.server.serve` (or `streamlit run app.py`)
 
 Sets up the page, registers every page of `sortlist_app.navigation.PAGES`, draws the shared
 sidebar (model in use, exercise progress) and runs the selected page.
@@ -6,16 +6,16 @@ sidebar (model in use, exercise progress) and runs the selected page.
 
 from __future__ import annotations
 
-from sortlist_app import warm_start
+from sortlist_app.server import warm_start
 
-warm_start.wait_for_imports()  # under `python -m sortlist_app.serve`: imported in the background
+warm_start.wait_for_imports()  # under `python -m sortlist_app.server.serve`: imported in the background
 
 import streamlit as st  # noqa: E402 - after the warm start's imports (two importers can deadlock)
 
 from sortlist_app import entrypoint_run  # noqa: E402
-from sortlist_app.heap import freeze_warm_heap  # noqa: E402
 from sortlist_app.navigation import PAGES  # noqa: E402
-from sortlist_app.run_gate import RUN_GATE  # noqa: E402
+from sortlist_app.server.heap import freeze_warm_heap  # noqa: E402
+from sortlist_app.server.run_gate import RUN_GATE  # noqa: E402
 from sortlist_app.widgets import instructor_view, learner  # noqa: E402
 from sortlist_app.widgets.attention_view import ensure_bundle  # noqa: E402
 from sortlist_app.widgets.code_exercise import warm_up_runner  # noqa: E402
@@ -56,6 +56,6 @@ def main() -> None:
     freeze_warm_heap()  # once per process: later full collections skip the warmed-up heap
 
 
-# A class arriving at once: runs take turns, in arrival order (see sortlist_app/run_gate.py).
+# A class arriving at once: runs take turns, in arrival order (see sortlist_app/server/run_gate.py).
 with RUN_GATE.admitted():
     main()

@@ -10,7 +10,7 @@ request per session, no browser) isolates the server's share.
 
 Server side, measured twice:
 - one server process, as `bash scripts/run.sh` starts it (with and without the run gate,
-  `sortlist_app/run_gate.py`). A Python process runs one thread at a time, so N equal runs
+  `sortlist_app/server/run_gate.py`). A Python process runs one thread at a time, so N equal runs
   cannot beat ~N/2 x one alone at the median, even served strictly one after another;
 - the hosted set-up: 2 replicas (one per core) behind nginx, sharing PostgreSQL
   (`bench/deployment.py`), each session a new request through nginx. Issue 13's target

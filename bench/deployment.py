@@ -30,7 +30,7 @@ def classroom_deployment(
     ctx: Context, replicas: int = 2, database: str = "sortlist_bench", env: dict[str, str] | None = None
 ) -> Iterator[Deployment]:
     """The set-up, torn down on exit; `env` adds to every replica's environment."""
-    from sortlist_app.progress import new_learner_key
+    from sortlist_progress import new_learner_key
     from tests.infra.app_learners import AgentLearner, AppReplica
     from tests.infra.nginx import Nginx
     from tests.infra.postgres import PostgresCluster, pg_bindir

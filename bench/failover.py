@@ -27,8 +27,8 @@ TARGET = "all progress intact"
 
 
 def _run(ctx: Context, n: int) -> dict:
-    from sortlist_app.progress import new_learner_key, open_store
     from sortlist_core.checkpoint import load_checkpoint
+    from sortlist_progress import new_learner_key, open_store
     from tests.infra.app_learners import EXERCISE, AgentLearner, sep_answers
 
     model = load_checkpoint(ctx.model_path, name=ctx.model_label)

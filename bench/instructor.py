@@ -19,9 +19,9 @@ FP = "f" * 64
 
 
 def run(ctx: Context) -> list[Row]:
-    from sortlist_app.progress import instructor
-    from sortlist_app.progress.sqlite_store import SqliteStore
-    from sortlist_app.progress.store import new_learner_key
+    from sortlist_progress import instructor
+    from sortlist_progress.sqlite_store import SqliteStore
+    from sortlist_progress.store import new_learner_key
 
     n_learners, n_checks = (20, 30) if ctx.quick else (60, 100)
     now = [1_800_000_000.0]

@@ -59,9 +59,11 @@ class StreamlitServer:
         self._log = tempfile.NamedTemporaryFile(prefix="bench-streamlit-", suffix=".log", delete=False)
 
     def start(self) -> StreamlitServer:
-        # The app as it is deployed: `python -m sortlist_app.serve` (`streamlit run app.py` with
+        # The app as it is deployed: `python -m sortlist_app.server.serve` (`streamlit run app.py` with
         # the first page's work started in the background); any other script as Streamlit runs it.
-        launch = ["sortlist_app.serve"] if self.script == "app.py" else ["streamlit", "run", self.script]
+        launch = (
+            ["sortlist_app.server.serve"] if self.script == "app.py" else ["streamlit", "run", self.script]
+        )
         args = [
             sys.executable, "-m", *launch,
             "--server.headless", "true",

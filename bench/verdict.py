@@ -1,6 +1,6 @@
 """Click → verdict in Chromium, and what a verdict weighs on the wire (issue 22).
 
-A real server (`python -m sortlist_app.serve`) and Chromium: the OV/QK page, the reference
+A real server (`python -m sortlist_app.server.serve`) and Chromium: the OV/QK page, the reference
 solution of "Full OV circuit per head" typed into its editor, then "Check my code" pressed
 `reps` times (after one warm-up check). Each is timed from the click until the fragment run has
 finished with the verdict on screen (`*_drawn`: and its figure drawn). The code exercise is an

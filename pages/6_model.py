@@ -7,7 +7,7 @@ import streamlit as st
 from sortlist_app import route_through_entrypoint
 from sortlist_app.widgets import model_sections, prose, state
 
-route_through_entrypoint()  # deep links on a fresh server: see sortlist_app/_entrypoint.py
+route_through_entrypoint()  # deep links on a fresh server: see sortlist_app/server/entrypoint.py
 st.title("📦 Model")
 prose.render("model_intro")
 

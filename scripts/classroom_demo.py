@@ -26,8 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from sortlist_app.navigation import PAGES  # noqa: E402
-from sortlist_app.progress import new_learner_key, open_store  # noqa: E402
 from sortlist_core.paths import default_bundled_key, load_bundled  # noqa: E402
+from sortlist_progress import new_learner_key, open_store  # noqa: E402
 
 NAMES = ["Ada", "Alan", "Grace", "Edsger", "Barbara", "Donald", "Frances", "John", "Radia", "Ken"]
 

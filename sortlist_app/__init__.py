@@ -2,10 +2,17 @@
 
 - `lessons/`: one module per page (template values, graders, exercises, URL parameters); no
   streamlit, plain functions of `sortlist_core` results.
-- `widgets/`: the streamlit building blocks shared by the pages (cache facade, exercise widget,
-  URL binding, prose, downloads, tables, attention view, sidebar).
+- `widgets/`: the streamlit building blocks shared by the pages (cache facade, quiz widget
+  (`exercise`), the learner's progress session (`progress_session`) and key (`learner`), URL
+  binding, prose, downloads, tables, attention view, sidebar).
 - `navigation`: the page registry (`PAGES`) with each page's exercise ids.
-- `model_io` + `training_jobs`: uploads and the server-wide training jobs (Model page).
+- `model_io`: uploads (Model page).
+- `server/`: server-process concerns: the launcher (`serve`, `warm_start`), the entry-point guard
+  (`entrypoint`), the run gate, the code-check rate limit, the heap freeze, the model cache and
+  the training jobs.
+
+Learner progress (the store, its backends and CLI) is the separate top-level package
+`sortlist_progress`, which imports neither streamlit nor this package.
 
 Pages compute nothing themselves: analyses run in `sortlist_core` (through the cached functions
 of `widgets.state`, which is where torch work happens), wording comes from the page's lesson.
@@ -13,7 +20,7 @@ of `widgets.state`, which is where torch work happens), wording comes from the p
 
 import logging
 
-from ._entrypoint import entrypoint_run, route_through_entrypoint
+from .server.entrypoint import entrypoint_run, route_through_entrypoint
 
 
 class _NoRuntimeCacheNotice(logging.Filter):

@@ -17,7 +17,7 @@ from sortlist_core.checkpoint import (
 from sortlist_core.config import ModelConfig, config_from_architecture
 from sortlist_core.training import FAST_RECIPE, Recipe
 
-from .training_jobs import TrainingLimits
+from .server.training_jobs import TrainingLimits
 
 UPLOAD_TYPES = ("pt", "pth", "bin", "ckpt")
 

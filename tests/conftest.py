@@ -94,7 +94,7 @@ def progress_in_a_temp_dir(tmp_path_factory):
 @pytest.fixture(autouse=True)
 def pages_run_inside_app_py(monkeypatch):
     """Run each AppTest page inside `app.py`'s `st.navigation`, as the server does after its
-    first run (see `sortlist_app/_entrypoint.py`): AppTest re-detects the `pages/` folder on
+    first run (see `sortlist_app/server/entrypoint.py`): AppTest re-detects the `pages/` folder on
     every run, so each run of a switched-to page would start alone and be rerouted by a rerun,
     which drops one-run widget values such as button clicks."""
     from streamlit.runtime.pages_manager import PagesManager
@@ -110,9 +110,9 @@ def pages_run_inside_app_py(monkeypatch):
 
 @pytest.fixture(autouse=True)
 def fresh_unposable_registry():
-    """What a model cannot pose is learnt server-wide as pages draw (`widgets.exercise`); one
+    """What a model cannot pose is learnt server-wide as pages draw (`widgets.progress_session`); one
     test's refusal (a monkeypatched checker) must not change another test's counts."""
     yield
-    from sortlist_app.widgets.exercise import _unposable_registry
+    from sortlist_app.widgets.progress_session import _unposable_registry
 
     _unposable_registry.clear()

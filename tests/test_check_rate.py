@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from sortlist_app import check_rate
-from sortlist_app.check_rate import CheckRateLimit
-from sortlist_app.progress.store import new_learner_key
+from sortlist_app.server import check_rate
+from sortlist_app.server.check_rate import CheckRateLimit
 from sortlist_core.exercises import get_exercise
+from sortlist_progress.store import new_learner_key
 
 from .page_helpers import open_page
 from .pages.test_code_exercises import submit

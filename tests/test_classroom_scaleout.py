@@ -24,8 +24,8 @@ from pathlib import Path
 
 import pytest
 
-from sortlist_app.progress import new_learner_key, open_store
 from sortlist_core.paths import default_bundled_key, load_bundled
+from sortlist_progress import new_learner_key, open_store
 
 from .infra.app_learners import EXERCISE, REPLICA_COMMAND, AgentLearner, AppReplica, sep_answers
 from .infra.nginx import Nginx

@@ -303,8 +303,8 @@ def test_dockerfile_cmd_runs_streamlit_app(instructions):
     entry = [args for instr, args in instructions if instr == "ENTRYPOINT"]
     cmd = [args for instr, args in instructions if instr == "CMD"]
     argv = (_exec_form(entry[-1]) if entry else []) + (_exec_form(cmd[-1]) if cmd else [])
-    # `streamlit run app.py` with the first page's work started at launch (sortlist_app/serve.py)
-    assert argv[:3] == ["python", "-m", "sortlist_app.serve"], argv
+    # `streamlit run app.py` with the first page's work started at launch (sortlist_app/server/serve.py)
+    assert argv[:3] == ["python", "-m", "sortlist_app.server.serve"], argv
     assert "--server.port=8501" in argv
     assert "--server.address=0.0.0.0" in argv
 
@@ -405,5 +405,5 @@ def test_streamlit_config_is_production_ready():
     assert config["client"]["showErrorDetails"] == "none"
     assert config["client"]["toolbarMode"] == "minimal"
     # a full collection after every run was most of a new session's CPU, and grew with every
-    # open session (issue 13's class); see the comment in config.toml and sortlist_app/heap.py
+    # open session (issue 13's class); see the comment in config.toml and sortlist_app/server/heap.py
     assert config["runner"]["postScriptGC"] is False

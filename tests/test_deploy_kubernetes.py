@@ -13,8 +13,8 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from sortlist_app.progress.instructor import INSTRUCTOR_TOKEN_ENV
-from sortlist_app.progress.store import DATABASE_URL_ENV
+from sortlist_progress.instructor import INSTRUCTOR_TOKEN_ENV
+from sortlist_progress.store import DATABASE_URL_ENV
 
 ROOT = Path(__file__).resolve().parents[1]
 MANIFESTS = sorted((ROOT / "deploy" / "kubernetes").glob("*.yaml"))

@@ -1,4 +1,4 @@
-"""sortlist_app/heap.py: the warmed-up heap is frozen once per process, after a full collection,
+"""sortlist_app/server/heap.py: the warmed-up heap is frozen once per process, after a full collection,
 so the collection Streamlit runs after every script run stops walking it."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import gc
 
 import pytest
 
-from sortlist_app import heap
+from sortlist_app.server import heap
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""The server-side model cache (sortlist_app.model_cache): bounded by entries and bytes, least
+"""The server-side model cache (sortlist_app.server.model_cache): bounded by entries and bytes, least
 recently used out first, keyed by the short fingerprint."""
 
 from __future__ import annotations
@@ -7,7 +7,13 @@ from dataclasses import replace
 
 import pytest
 
-from sortlist_app.model_cache import UPLOAD, CachedModel, ModelCache, max_entries_from_env, weights_bytes
+from sortlist_app.server.model_cache import (
+    UPLOAD,
+    CachedModel,
+    ModelCache,
+    max_entries_from_env,
+    weights_bytes,
+)
 from sortlist_core.checkpoint import weights_fingerprint
 
 

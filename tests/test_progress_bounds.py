@@ -9,10 +9,10 @@ import time
 
 import pytest
 
-from sortlist_app.progress import instructor
-from sortlist_app.progress.postgres_store import PostgresStore
-from sortlist_app.progress.sqlite_store import SqliteStore
-from sortlist_app.progress.store import MAX_ANSWER_CHARS, new_learner_key
+from sortlist_progress import instructor
+from sortlist_progress.postgres_store import PostgresStore
+from sortlist_progress.sqlite_store import SqliteStore
+from sortlist_progress.store import MAX_ANSWER_CHARS, new_learner_key
 
 FP = "c" * 64
 

@@ -10,8 +10,8 @@ import sys
 import time
 from pathlib import Path
 
-from sortlist_app.progress.postgres_store import PostgresStore
-from sortlist_app.progress.sqlite_store import SqliteStore
+from sortlist_progress.postgres_store import PostgresStore
+from sortlist_progress.sqlite_store import SqliteStore
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "tests" / "infra" / "answering_class.py"

@@ -6,13 +6,15 @@ from __future__ import annotations
 import ast
 import csv
 import io
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sortlist_app.progress import instructor
-from sortlist_app.progress.store import ClassAttempt, ClassLearner
+from sortlist_progress import instructor
+from sortlist_progress.store import ClassAttempt, ClassLearner
 
-PACKAGE = Path(__file__).resolve().parents[1] / "sortlist_app" / "progress"
+PACKAGE = Path(__file__).resolve().parents[1] / "sortlist_progress"
 
 
 def attempt(ref, ex, answer, passed, minute, kind="answer", name=None):
@@ -94,8 +96,10 @@ def test_stalled_learners_respect_seen_since_and_tell_stuck_from_idle():
     assert sam.label == "Sam (stuck)" and sam.attempts_since_progress == 5 and sam.solved == 1
 
 
-def test_the_progress_package_imports_no_streamlit():
-    for path in PACKAGE.glob("*.py"):
+def test_the_progress_package_imports_neither_streamlit_nor_the_app():
+    paths = sorted(PACKAGE.glob("*.py"))
+    assert len(paths) > 5, PACKAGE  # the package was read, not a moved-away folder
+    for path in paths:
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):
             names = []
@@ -103,7 +107,25 @@ def test_the_progress_package_imports_no_streamlit():
                 names = [a.name for a in node.names]
             elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
                 names = [node.module]
-            assert not any(n.split(".")[0] in {"streamlit", "torch"} for n in names), f"{path.name}: {names}"
+            assert not any(n.split(".")[0] in {"streamlit", "torch", "sortlist_app"} for n in names), (
+                f"{path.name}: {names}"
+            )
+
+
+def test_importing_the_progress_package_and_its_cli_loads_neither_streamlit_nor_the_app():
+    loaded = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, sortlist_progress, sortlist_progress.__main__; print(*sys.modules)",
+        ],
+        cwd=PACKAGE.parent,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert "sortlist_progress.factory" in loaded
+    assert not [m for m in loaded if m.split(".")[0] in {"streamlit", "sortlist_app"}]
 
 
 def test_sql_is_never_built_from_values():

@@ -12,23 +12,23 @@ from pathlib import Path
 
 import pytest
 
-from sortlist_app.progress import instructor
-from sortlist_app.progress.errors import (
+from sortlist_progress import instructor
+from sortlist_progress.errors import (
     InvalidLearnerKey,
     ProgressStoreError,
     SchemaTooNew,
     StoreUnavailable,
 )
-from sortlist_app.progress.migrations import MIGRATIONS, Migration, latest_version
-from sortlist_app.progress.postgres_store import PostgresStore
-from sortlist_app.progress.recorder import ProgressRecorder
-from sortlist_app.progress.sqlite_store import SqliteStore
-from sortlist_app.progress.store import (
+from sortlist_progress.factory import open_store
+from sortlist_progress.migrations import MIGRATIONS, Migration, latest_version
+from sortlist_progress.postgres_store import PostgresStore
+from sortlist_progress.recorder import ProgressRecorder
+from sortlist_progress.sqlite_store import SqliteStore
+from sortlist_progress.store import (
     MAX_ANSWER_CHARS,
     default_data_dir,
     key_hash,
     new_learner_key,
-    open_store,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -427,7 +427,7 @@ def test_sqlite_connection_uses_full_sync_for_durable_acknowledgements(tmp_path)
 
 def run_cli(*args: str, env: dict) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "sortlist_app.progress", *args],
+        [sys.executable, "-m", "sortlist_progress", *args],
         cwd=ROOT,
         env={**os.environ, "SORTLIST_DATABASE_URL": "", "SORTLIST_DATA_DIR": "", **env},
         capture_output=True,

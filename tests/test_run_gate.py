@@ -1,4 +1,4 @@
-"""The run gate (sortlist_app/run_gate.py): script runs take turns in arrival order, wait at
+"""The run gate (sortlist_app/server/run_gate.py): script runs take turns in arrival order, wait at
 most `max_wait_s`, and free their turn on exit, on an exception and when they step aside."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from sortlist_app.run_gate import RunGate, gate_from_env
+from sortlist_app.server.run_gate import RunGate, gate_from_env
 
 
 def _wait_for(predicate, timeout: float = 5.0) -> None:

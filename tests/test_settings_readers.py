@@ -9,16 +9,20 @@ from pathlib import Path
 
 import pytest
 
-from sortlist_app import model_cache, run_gate, training_jobs
-from sortlist_app.progress import instructor, store
+from sortlist_app.server import model_cache, run_gate, training_jobs
 from sortlist_core import fetch, settings
+from sortlist_progress import instructor, store
 
 ROOT = Path(__file__).resolve().parent.parent
 NAME = re.compile(r"SORTLIST_[A-Z0-9_]+")
 
 
 def _modules() -> list[Path]:
-    files = [*ROOT.joinpath("sortlist_app").rglob("*.py"), *ROOT.joinpath("sortlist_core").rglob("*.py")]
+    files = [
+        p
+        for package in ("sortlist_app", "sortlist_core", "sortlist_progress")
+        for p in ROOT.joinpath(package).rglob("*.py")
+    ]
     # the runner is moved onto settings by its own change (issue 18's runner half)
     return [p for p in files if p.name != "settings.py" and "runner" not in p.relative_to(ROOT).parts]
 

@@ -12,7 +12,7 @@ from dataclasses import replace
 
 import pytest
 
-from sortlist_app import training_jobs as tj
+from sortlist_app.server import training_jobs as tj
 from sortlist_core.checkpoint import load_checkpoint
 from sortlist_core.training import TrainProgress
 

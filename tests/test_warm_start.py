@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from sortlist_app import serve, warm_start
+from sortlist_app.server import serve, warm_start
 
 
 class Exec(Exception):
@@ -23,11 +23,13 @@ def test_arena_limit_reexecutes_the_same_command_with_the_variable(monkeypatch):
         raise Exec
 
     monkeypatch.setattr(serve.os, "execve", fake_execve)
-    monkeypatch.setattr(sys, "orig_argv", [sys.executable, "-m", "sortlist_app.serve", "--server.port=1"])
+    monkeypatch.setattr(
+        sys, "orig_argv", [sys.executable, "-m", "sortlist_app.server.serve", "--server.port=1"]
+    )
     with pytest.raises(Exec):
         serve.limit_malloc_arenas({"PATH": "/usr/bin"})
     assert seen["path"] == sys.executable
-    assert seen["argv"] == [sys.executable, "-m", "sortlist_app.serve", "--server.port=1"]
+    assert seen["argv"] == [sys.executable, "-m", "sortlist_app.server.serve", "--server.port=1"]
     assert seen["env"] == {"PATH": "/usr/bin", "MALLOC_ARENA_MAX": "2"}
 
 
@@ -46,7 +48,7 @@ def test_without_a_warm_start_sessions_do_not_wait(monkeypatch):
 
 
 def test_freed_buffer_settings_leave_a_chosen_environment_alone(monkeypatch):
-    from sortlist_app import heap
+    from sortlist_app.server import heap
 
     calls = []
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sortlist_app.training_jobs import ABANDONED, CANCELLED, DONE, FAILED
+from sortlist_app.server.training_jobs import ABANDONED, CANCELLED, DONE, FAILED
 
 from .wording import Values, count
 

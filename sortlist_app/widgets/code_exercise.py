@@ -22,10 +22,9 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from sortlist_app.check_rate import CHECK_RATE
 from sortlist_app.navigation import page_of_exercise
-from sortlist_app.progress import CodeHistory, ProgressStoreError
-from sortlist_app.run_gate import RUN_GATE
+from sortlist_app.server.check_rate import CHECK_RATE
+from sortlist_app.server.run_gate import RUN_GATE
 from sortlist_core import figures
 from sortlist_core.checkpoint import LoadedModel
 from sortlist_core.circuits import position_labels
@@ -33,9 +32,10 @@ from sortlist_core.exercises import CodeExercise, get_exercise
 from sortlist_core.exercises.check import job_params, run_submission
 from sortlist_core.exercises.verdict import Verdict
 from sortlist_core.runner import RunnerMode, default_runner, runner_mode
+from sortlist_progress import CodeHistory, ProgressStoreError
 
 from . import learner, state
-from .exercise import note_posed, record_attempt, render_save_status, solved_ids
+from .progress_session import note_posed, record_attempt, render_save_status, solved_ids
 
 BUSY = "The server is busy checking other learners' code; try again in a few seconds. Your code is kept."
 EDITOR_LINES = (10, 40)  # the editor grows with the code between these line counts
@@ -52,7 +52,7 @@ log = logging.getLogger(__name__)
 def _ace() -> Any:
     """Ace's `st_ace` (react-ace, JS bundled in the wheel: works offline), or None for a plain
     text area. Imported in a script run, not with this module: a component registers itself
-    with the server only when declared inside a session's run (`sortlist_app.warm_start`
+    with the server only when declared inside a session's run (`sortlist_app.server.warm_start`
     imports this module in a thread that has none)."""
     try:
         from streamlit_ace import st_ace

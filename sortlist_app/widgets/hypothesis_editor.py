@@ -9,7 +9,7 @@ from typing import Any
 
 import streamlit as st
 
-from sortlist_app.run_gate import RUN_GATE
+from sortlist_app.server.run_gate import RUN_GATE
 from sortlist_core.checkpoint import LoadedModel
 from sortlist_core.explain import Explanation, Hypothesis, ReferenceHypothesis, explain, run_hypothesis
 from sortlist_core.runner import RunnerMode, runner_mode

@@ -20,8 +20,8 @@ import pandas as pd
 import streamlit as st
 
 from sortlist_app.navigation import INSTRUCTOR_PAGE, PAGES
-from sortlist_app.progress import ProgressStoreError
-from sortlist_app.progress.instructor import (
+from sortlist_progress import ProgressStoreError
+from sortlist_progress.instructor import (
     STALLED_PAGE_SIZE,
     attempts_csv,
     instructor_token,

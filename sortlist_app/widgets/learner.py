@@ -23,9 +23,9 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import streamlit as st
 
-from sortlist_app.progress import ProgressRecorder, ProgressStoreError, open_store
-from sortlist_app.progress.errors import InvalidLearnerKey
-from sortlist_app.progress.store import key_hash, new_learner_key
+from sortlist_progress import ProgressRecorder, ProgressStoreError, open_store
+from sortlist_progress.errors import InvalidLearnerKey
+from sortlist_progress.store import key_hash, new_learner_key
 
 COOKIE = "sortlist_learner"
 PARAM = "learner"
@@ -81,10 +81,7 @@ def _adopt(key: str) -> None:
         st.session_state[KEY_STATE] = key
         st.session_state[SOURCE_STATE] = "link"
         st.session_state.pop(TOUCHED_STATE, None)
-        st.session_state.pop(NAME_STATE, None)
-        from .exercise import forget_stored_progress
-
-        forget_stored_progress()
+        st.session_state.pop(NAME_STATE, None)  # progress_session re-reads the store for the new key
     st.session_state.pop(PENDING_LINK_STATE, None)
 
 

@@ -11,11 +11,12 @@ import pandas as pd
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from sortlist_app import model_cache, model_io
-from sortlist_app import training_jobs as jobs
+from sortlist_app import model_io
 from sortlist_app.lessons import model as lesson
 from sortlist_app.lessons.wording import metrics_facts
-from sortlist_app.run_gate import RUN_GATE
+from sortlist_app.server import model_cache
+from sortlist_app.server import training_jobs as jobs
+from sortlist_app.server.run_gate import RUN_GATE
 from sortlist_core import fetch, figures
 from sortlist_core.checkpoint import CheckpointError, LoadedModel
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import streamlit as st
 
-from sortlist_app._entrypoint import route_through_entrypoint
+from sortlist_app.server.entrypoint import route_through_entrypoint
 from sortlist_core.checkpoint import LoadedModel
 from sortlist_core.config import ModelConfig
 
@@ -17,7 +17,7 @@ from . import state, url
 def start(title: str, lesson: ModuleType) -> LoadedModel:
     """Route deep links through `app.py`, show the title, get the session's model (or explain
     why there is none and stop) and preset the widgets from the link (`lesson.URL_PARAMS`)."""
-    route_through_entrypoint()  # deep links on a fresh server: see sortlist_app/_entrypoint.py
+    route_through_entrypoint()  # deep links on a fresh server: see sortlist_app/server/entrypoint.py
     st.title(title)
     model = state.require_model()
     url.bind(lesson.PAGE, model, lesson.URL_PARAMS)

@@ -12,7 +12,7 @@ import streamlit as st
 from sortlist_app.lessons.wording import pct
 
 from . import learner, state
-from .exercise import progress_by_page
+from .progress_session import progress_by_page
 
 SWITCH_KEY = "sortlist.sidebar.model"
 

@@ -34,7 +34,7 @@ from typing import Any, ParamSpec, TypeVar
 import numpy as np
 import streamlit as st
 
-from sortlist_app import model_cache
+from sortlist_app.server import model_cache
 from sortlist_core import ablation as _ablation
 from sortlist_core import adversarial as _adversarial
 from sortlist_core import attention as _attention

@@ -168,7 +168,7 @@ def free_port() -> int:
 
 
 STREAMLIT_RUN = ("streamlit", "run", "app.py")
-SERVE = ("sortlist_app.serve",)  # the deployed launcher: the same, with the first page warm-started
+SERVE = ("sortlist_app.server.serve",)  # the deployed launcher: the same, with the first page warm-started
 
 
 class StreamlitServer:

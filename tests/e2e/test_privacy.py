@@ -10,7 +10,7 @@ import threading
 
 import pytest
 
-from sortlist_app.progress.store import new_learner_key
+from sortlist_progress.store import new_learner_key
 
 from .harness import assert_no_exception, wait_ready
 

@@ -1,6 +1,6 @@
 """What makes the app feel fast, asserted as behaviour (the times are measured in `bench/`):
 
-- the deployed launcher (`python -m sortlist_app.serve`) serves the first page once the server
+- the deployed launcher (`python -m sortlist_app.server.serve`) serves the first page once the server
   answers health, and the code worker starts only after that page was served;
 - checking a code exercise reruns that exercise's fragment and nothing else: every message the
   server sends for the check belongs to a fragment run (read off the websocket, decoded with

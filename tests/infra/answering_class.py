@@ -12,8 +12,9 @@ from __future__ import annotations
 import sys
 import threading
 
-from sortlist_app.progress.recorder import ProgressRecorder
-from sortlist_app.progress.store import new_learner_key, open_store
+from sortlist_progress.factory import open_store
+from sortlist_progress.recorder import ProgressRecorder
+from sortlist_progress.store import new_learner_key
 
 FP = "d" * 64
 
@@ -23,7 +24,7 @@ def main() -> None:
     learners = int(sys.argv[2]) if len(sys.argv) > 2 else 20
     env = {"SORTLIST_DATABASE_URL": target} if target.startswith("postgresql://") else {}
     if not env:
-        from sortlist_app.progress.sqlite_store import SqliteStore
+        from sortlist_progress.sqlite_store import SqliteStore
 
         store = SqliteStore(target, busy_timeout=30)
     else:

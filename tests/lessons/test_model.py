@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from sortlist_app import training_jobs as jobs
 from sortlist_app.lessons import model as lesson
 from sortlist_app.lessons.wording import metrics_facts
+from sortlist_app.server import training_jobs as jobs
 from sortlist_core.metrics import evaluate
 
 

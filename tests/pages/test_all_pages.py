@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from sortlist_app import heap
-from sortlist_app.run_gate import RUN_GATE
+from sortlist_app.server import heap
+from sortlist_app.server.run_gate import RUN_GATE
 
 from ..page_helpers import default_model_usable, joined, open_page
 

@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from sortlist_app.progress import open_store
 from sortlist_app.widgets import learner
 from sortlist_app.widgets.learner import KEY_STATE
 from sortlist_core import SortedListDataset, positions
 from sortlist_core.metrics import evaluate
+from sortlist_progress import open_store
 
 from ..infra.ports import free_port
 from ..page_helpers import APP, assert_ok, check_exercise, joined, open_page

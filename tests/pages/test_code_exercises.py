@@ -200,8 +200,8 @@ def test_a_wrong_output_is_drawn_above_the_reference_not_beside_it(monkeypatch):
 def test_code_and_attempts_come_back_from_the_store_in_a_new_session(monkeypatch):
     """A reload or another device (a new session, same learner key): the last submitted code is
     in the editor, ✅ stays, and the reference solution is offered from the stored attempts."""
-    from sortlist_app.progress.store import new_learner_key
     from sortlist_app.widgets.learner import KEY_STATE
+    from sortlist_progress.store import new_learner_key
 
     key = new_learner_key()
     ex = get_exercise("problem.summary")

@@ -9,11 +9,11 @@ import time
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from sortlist_app.progress import open_store
-from sortlist_app.progress.instructor import STALLED_PAGE_SIZE
-from sortlist_app.progress.sql_store import SqlProgressStore
-from sortlist_app.progress.store import new_learner_key
 from sortlist_app.widgets import instructor_view, learner
+from sortlist_progress import open_store
+from sortlist_progress.instructor import STALLED_PAGE_SIZE
+from sortlist_progress.sql_store import SqlProgressStore
+from sortlist_progress.store import new_learner_key
 
 from ..page_helpers import APP, assert_ok, joined
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from sortlist_app.progress import open_store
-from sortlist_app.progress.store import key_hash, new_learner_key
 from sortlist_app.widgets import learner
 from sortlist_app.widgets.learner import KEEP_BUTTON, KEY_STATE, PENDING_LINK_STATE, SWITCH_BUTTON
+from sortlist_progress import open_store
+from sortlist_progress.store import key_hash, new_learner_key
 
 from ..page_helpers import APP, assert_ok, joined
 

@@ -251,7 +251,7 @@ def test_an_old_short_link_shared_by_two_models_opens_neither(two_bundled, refer
     each opens that one."""
     from dataclasses import replace
 
-    from sortlist_app import model_cache
+    from sortlist_app.server import model_cache
     from sortlist_app.widgets import state
 
     # forged hashes: neither copy is then recognised as the ARENA original by its sha256

@@ -16,6 +16,7 @@ import pytest
 from sortlist_app.lessons.exercise import Skipped
 from sortlist_app.navigation import PAGES
 from sortlist_app.widgets import exercise as exercise_widget
+from sortlist_app.widgets import progress_session
 from sortlist_app.widgets.state import default_model
 from sortlist_core.checkpoint import save_checkpoint
 from sortlist_core.exercises import get_exercise
@@ -70,7 +71,7 @@ def test_solving_everything_posable_shows_complete(monkeypatch, request, which):
     assert posable, "nothing can be posed?"
 
     # every posable exercise solved (as `record_attempt` marks a pass), then any page again
-    at.session_state[exercise_widget.PROGRESS_KEY] = {model.weights_sha256: set(posable)}
+    at.session_state[progress_session.PROGRESS_KEY] = {model.weights_sha256: set(posable)}
     at.switch_page(PAGES[0].path).run()
     assert_ok(at)
     lines = [m.value for m in at.sidebar.markdown if "▫️" in m.value or "✅" in m.value]

@@ -1,7 +1,8 @@
 """Learner progress that survives reloads, restarts and replicas (no Streamlit imports).
 
-- `store`: the `ProgressStore` interface, its records, `new_learner_key()` and `open_store()`
-  (SQLite file by default, PostgreSQL when `SORTLIST_DATABASE_URL` is set).
+- `store`: the `ProgressStore` interface, its records and `new_learner_key()`.
+- `factory`: `open_store()`, the configured backend (SQLite file by default, PostgreSQL when
+  `SORTLIST_DATABASE_URL` is set).
 - `sqlite_store`, `postgres_store`: the two backends over the shared SQL in `sql_store`.
 - `migrations`: the versioned schema.
 - `errors`: the typed failures (`StoreUnavailable`, `StoreLocked`, `StoreCorrupt`,
@@ -19,6 +20,7 @@ from .errors import (
     StoreLocked,
     StoreUnavailable,
 )
+from .factory import open_store
 from .recorder import ProgressRecorder, SaveResult
 from .store import (
     Attempt,
@@ -28,7 +30,6 @@ from .store import (
     LearnerInfo,
     ProgressStore,
     new_learner_key,
-    open_store,
 )
 
 __all__ = [

@@ -1,14 +1,14 @@
-"""`python -m sortlist_app.serve [streamlit options]`: `streamlit run app.py`, with the first
+"""`python -m sortlist_app.server.serve [streamlit options]`: `streamlit run app.py`, with the first
 page's work already under way when the first learner arrives.
 
 Exactly `streamlit run app.py [options]` (same configuration, same options), except that
-`sortlist_app.warm_start` starts first, in a background thread: the app's imports, the default
+`sortlist_app.server.warm_start` starts first, in a background thread: the app's imports, the default
 model, its evaluation and the first page's figures are computed while Streamlit starts and the
 browser loads, instead of in the first learner's run. A plain `streamlit run app.py` still works
 (Community Cloud); its first learner then waits for that work. It also caps glibc's malloc
 arenas at 2 (see `limit_malloc_arenas`).
 
-    python -m sortlist_app.serve --server.port=8501 --server.address=0.0.0.0
+    python -m sortlist_app.server.serve --server.port=8501 --server.address=0.0.0.0
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-APP = Path(__file__).resolve().parent.parent / "app.py"
+APP = Path(__file__).resolve().parents[2] / "app.py"
 
 
 ARENA_ENV = "MALLOC_ARENA_MAX"
@@ -41,7 +41,7 @@ def limit_malloc_arenas(environ: Mapping[str, str] = os.environ) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     limit_malloc_arenas()  # first: nothing else has started yet
-    from sortlist_app import warm_start
+    from sortlist_app.server import warm_start
 
     warm_start.start()
     from streamlit.web import cli

@@ -1,7 +1,7 @@
 """Check the progress store a deployment is configured with, or export a class's attempts.
 
-    python -m sortlist_app.progress check              # connects, migrates, prints where and which schema
-    python -m sortlist_app.progress export [--model FP] [--out FILE]   # CSV of every attempt
+    python -m sortlist_progress check              # connects, migrates, prints where and which schema
+    python -m sortlist_progress export [--model FP] [--out FILE]   # CSV of every attempt
 
 Both read SORTLIST_DATABASE_URL / SORTLIST_DATA_DIR like the app. Exit code 0 on success,
 1 when the store fails (the message says why), 2 on bad arguments.
@@ -14,15 +14,13 @@ import sys
 from pathlib import Path
 
 from .errors import ProgressStoreError
+from .factory import open_store
 from .instructor import attempts_csv
 from .migrations import latest_version
-from .store import open_store
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m sortlist_app.progress", description=__doc__.splitlines()[0]
-    )
+    parser = argparse.ArgumentParser(prog="python -m sortlist_progress", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("check", help="connect, migrate, and say where progress is stored")
     export = sub.add_parser("export", help="every attempt as CSV (no learner keys)")

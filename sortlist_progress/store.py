@@ -1,4 +1,4 @@
-"""The progress store's interface, its records, and `open_store()` which picks the backend.
+"""The progress store's interface and its records; `factory.open_store()` picks the backend.
 
     store = open_store()                     # SQLite file, or PostgreSQL if SORTLIST_DATABASE_URL
     key = new_learner_key()                  # kept in the learner's browser, never shown to others
@@ -304,17 +304,3 @@ def default_data_dir(env: Mapping[str, str] | None = None) -> Path:
     if env.get("XDG_DATA_HOME"):
         return Path(env["XDG_DATA_HOME"]).expanduser() / "sortlist"
     return Path.home() / ".local" / "share" / "sortlist"
-
-
-def open_store(env: Mapping[str, str] | None = None, **options) -> ProgressStore:
-    """The configured store. Opening never fails: connecting (and migrating) happens on first
-    use, so an app whose database is down still starts and reports it on the first call."""
-    env = os.environ if env is None else env
-    url = settings.text(DATABASE_URL_ENV, env=env)
-    if url:
-        from .postgres_store import PostgresStore
-
-        return PostgresStore(url, **options)
-    from .sqlite_store import SqliteStore
-
-    return SqliteStore(default_data_dir(env) / SQLITE_FILENAME, **options)

@@ -3,7 +3,7 @@
 Streamlit runs `app.py` only when a browser connects, so under a plain `streamlit run app.py`
 the first learner waits for everything every first session does: the app's imports (torch
 alone is about a second), loading the default model, its evaluation, the first page's shared
-figures and the progress store's first connection. `python -m sortlist_app.serve` calls `start()`
+figures and the progress store's first connection. `python -m sortlist_app.server.serve` calls `start()`
 before Streamlit boots: that work then overlaps with Streamlit starting up and the browser
 loading the page, and a learner who arrives early waits only for what is left. The results land
 in the same shared caches (`st.cache_resource`, whose per-key locks make an early session wait
@@ -113,6 +113,7 @@ def _import_first_page() -> None:
     import sortlist_app.widgets.instructor_view  # noqa: F401
     import sortlist_app.widgets.learner  # noqa: F401
     import sortlist_app.widgets.page  # noqa: F401
+    import sortlist_app.widgets.progress_session  # noqa: F401
     import sortlist_app.widgets.prose  # noqa: F401
     import sortlist_app.widgets.sidebar  # noqa: F401
     import sortlist_app.widgets.state  # noqa: F401
@@ -124,9 +125,9 @@ def _import_first_page() -> None:
 def _compute_first_page() -> None:
     """The default model, its evaluation, the first page's shared results and figures (the same
     calls with the same keys as `pages/1_problem.py` with its default inputs), the progress
-    store's connection; then the warmed-up heap is frozen (`sortlist_app/heap.py`)."""
-    from sortlist_app.heap import freeze_warm_heap
+    store's connection; then the warmed-up heap is frozen (`sortlist_app/server/heap.py`)."""
     from sortlist_app.lessons import problem as lesson
+    from sortlist_app.server.heap import freeze_warm_heap
     from sortlist_app.widgets import code_exercise, learner, state
     from sortlist_core import figures
 
