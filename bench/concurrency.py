@@ -25,10 +25,11 @@ import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
+from harness.server import SERVE, StreamlitServer
+
 from . import browser
 from .common import ERROR, Context, Row, Target, error_row, median, percentile
 from .deployment import classroom_deployment
-from .server import StreamlitServer
 
 FIGURE = "concurrency"
 PAGE_KEY = "attention"
@@ -137,7 +138,7 @@ def _class_arrives(
 def _agent_sessions(ctx: Context, ns: tuple[int, ...], n_alone: int, gate: bool = True) -> dict[int, dict]:
     """One server process (`SORTLIST_RUN_GATE` on or off)."""
     env = dict(ctx.env, SORTLIST_RUN_GATE="1" if gate else "0", **AGENT_SESSIONS)
-    with StreamlitServer(env, extra_args=("--server.enableAgentApi", "true")) as server:
+    with StreamlitServer(env=env, launch=SERVE, extra_args=("--server.enableAgentApi", "true")) as server:
         return _class_arrives(ctx, server.url, ns, n_alone, "one process" + ("" if gate else ", no gate"))
 
 
@@ -203,7 +204,7 @@ def run(ctx: Context) -> list[Row]:
     rows = []
     name = f"concurrency: {n} browser sessions load Attention at once (p50)"
     try:
-        with StreamlitServer(ctx.env) as server:
+        with StreamlitServer(env=ctx.env, launch=SERVE) as server:
             r = asyncio.run(_browser_sessions(ctx, server, n, n_alone))
         rows.append(_row(name, r, n, "latency = goto → fully rendered, browser on the same CPUs"))
     except Exception as exc:  # noqa: BLE001

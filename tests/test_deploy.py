@@ -273,6 +273,7 @@ def test_dockerignore_keeps_dev_files_out(dockerignore):
     for rel in [
         "tests/test_deploy.py",
         "bench/__main__.py",
+        "harness/server.py",
         ".venv/bin/python",
         ".git/HEAD",
         "sortlist_core/__pycache__/x.cpython-311.pyc",
