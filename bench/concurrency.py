@@ -13,7 +13,7 @@ Server side, measured twice:
   `sortlist_app/run_gate.py`). A Python process runs one thread at a time, so N equal runs
   cannot beat ~N/2 x one alone at the median, even served strictly one after another;
 - the hosted set-up: 2 replicas (one per core) behind nginx, sharing PostgreSQL
-  (`bench/deployment.py`), each session a new request through nginx. Issue 13's target
+  (`bench/deployment.py`), each session a new request through nginx. The target
   (20 at once: p50 <= 6x one alone) is on this row.
 """
 
@@ -41,7 +41,7 @@ ALL_SUCCEED = "all succeed"
 AGENT_SESSIONS = {"STREAMLIT_SERVER_AGENT_SESSION_TTL": "2", "STREAMLIT_SERVER_AGENT_MAX_SESSIONS": "1000"}
 BETWEEN_ARRIVALS_S = 4.0
 ARRIVALS = 3  # a class arrives 3 times (new sessions each time); one arrival's p50 is noisy
-MAX_RATIO = 6.0  # issue 13: a class of 20 opening Attention at once, p50 within 6× one alone
+MAX_RATIO = 6.0  # a class of 20 opening Attention at once, p50 within 6× one alone
 
 
 async def _load(pw_browser, url: str) -> dict:

@@ -1,4 +1,4 @@
-"""Click → verdict in Chromium, and what a verdict weighs on the wire (issue 22).
+"""Click → verdict in Chromium, and what a verdict weighs on the wire.
 
 A real server (`python -m sortlist_app.serve`) and Chromium: the OV/QK page, the reference
 solution of "Full OV circuit per head" typed into its editor, then "Check my code" pressed

@@ -168,7 +168,7 @@ def test_attention_html_is_small_and_self_contained(reference_model):
 
 
 def test_attention_view_reports_the_height_of_what_it_drew():
-    """Issue 14 §6: `st.iframe(height="content")` measures `documentElement.scrollHeight`, never
+    """`st.iframe(height="content")` measures `documentElement.scrollHeight`, never
     less than the iframe's own height, so the view once grew to 2156 px and stayed there. The view
     posts the height of its drawn content (#cv) on every resize, so the iframe can shrink back."""
     html = attention_view.attention_html(["0", "SEP"], np.zeros((2, 2, 2)), NAMES, "/app/static/cv.js")

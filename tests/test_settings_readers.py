@@ -1,5 +1,5 @@
-"""Every `SORTLIST_*` reader outside the runner goes through `sortlist_core.settings` (issue 18
-§6): the same spelling means the same thing to each of them, and no module keeps a parser of its own."""
+"""Every `SORTLIST_*` reader outside the runner goes through `sortlist_core.settings`:
+the same spelling means the same thing to each of them, and no module keeps a parser of its own."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ NAME = re.compile(r"SORTLIST_[A-Z0-9_]+")
 
 def _modules() -> list[Path]:
     files = [*ROOT.joinpath("sortlist_app").rglob("*.py"), *ROOT.joinpath("sortlist_core").rglob("*.py")]
-    # the runner is moved onto settings by its own change (issue 18's runner half)
+    # the runner keeps its own readers for now: moving it onto settings is a change of its own
     return [p for p in files if p.name != "settings.py" and "runner" not in p.relative_to(ROOT).parts]
 
 
