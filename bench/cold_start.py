@@ -14,9 +14,10 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+from harness.server import SERVE, StreamlitServer, streamlit_run
+
 from . import browser
 from .common import ERROR, ROOT, Context, Row, Target, error_row, median
-from .server import StreamlitServer
 
 FIGURE = "cold start"
 TARGET = Target("value", "<=", 8.0)
@@ -26,7 +27,9 @@ BARE_APP = 'import streamlit as st\n\nst.title("hello")\n'
 async def _one(ctx: Context, pw_browser, script: str | Path) -> dict:
     context = await browser.new_context(pw_browser)
     try:
-        with StreamlitServer(ctx.env, script=script) as server:
+        with StreamlitServer(
+            env=ctx.env, launch=SERVE if str(script) == "app.py" else streamlit_run(script)
+        ) as server:
             _, load = await browser.open_session(context, server.url, timeout_s=120)
             total = time.perf_counter() - server.t0
             return {

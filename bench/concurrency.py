@@ -13,7 +13,7 @@ Server side, measured twice:
   `sortlist_app/server/run_gate.py`). A Python process runs one thread at a time, so N equal runs
   cannot beat ~N/2 x one alone at the median, even served strictly one after another;
 - the hosted set-up: 2 replicas (one per core) behind nginx, sharing PostgreSQL
-  (`bench/deployment.py`), each session a new request through nginx. Issue 13's target
+  (`bench/deployment.py`), each session a new request through nginx. The target
   (20 at once: p50 <= 6x one alone) is on this row.
 """
 
@@ -25,10 +25,11 @@ import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
+from harness.server import SERVE, StreamlitServer
+
 from . import browser
 from .common import ERROR, Context, Row, Target, error_row, median, percentile
 from .deployment import classroom_deployment
-from .server import StreamlitServer
 
 FIGURE = "concurrency"
 PAGE_KEY = "attention"
@@ -40,7 +41,7 @@ ALL_SUCCEED = "all succeed"
 AGENT_SESSIONS = {"STREAMLIT_SERVER_AGENT_SESSION_TTL": "2", "STREAMLIT_SERVER_AGENT_MAX_SESSIONS": "1000"}
 BETWEEN_ARRIVALS_S = 4.0
 ARRIVALS = 3  # a class arrives 3 times (new sessions each time); one arrival's p50 is noisy
-MAX_RATIO = 6.0  # issue 13: a class of 20 opening Attention at once, p50 within 6× one alone
+MAX_RATIO = 6.0  # a class of 20 opening Attention at once, p50 within 6× one alone
 
 
 async def _load(pw_browser, url: str) -> dict:
@@ -137,7 +138,7 @@ def _class_arrives(
 def _agent_sessions(ctx: Context, ns: tuple[int, ...], n_alone: int, gate: bool = True) -> dict[int, dict]:
     """One server process (`SORTLIST_RUN_GATE` on or off)."""
     env = dict(ctx.env, SORTLIST_RUN_GATE="1" if gate else "0", **AGENT_SESSIONS)
-    with StreamlitServer(env, extra_args=("--server.enableAgentApi", "true")) as server:
+    with StreamlitServer(env=env, launch=SERVE, extra_args=("--server.enableAgentApi", "true")) as server:
         return _class_arrives(ctx, server.url, ns, n_alone, "one process" + ("" if gate else ", no gate"))
 
 
@@ -203,7 +204,7 @@ def run(ctx: Context) -> list[Row]:
     rows = []
     name = f"concurrency: {n} browser sessions load Attention at once (p50)"
     try:
-        with StreamlitServer(ctx.env) as server:
+        with StreamlitServer(env=ctx.env, launch=SERVE) as server:
             r = asyncio.run(_browser_sessions(ctx, server, n, n_alone))
         rows.append(_row(name, r, n, "latency = goto → fully rendered, browser on the same CPUs"))
     except Exception as exc:  # noqa: BLE001

@@ -277,10 +277,10 @@ async def _browser_times(url: str, cfg, reps: int) -> dict[str, list[float]]:
 
 
 def browser_row(ctx: Context, model) -> Row:
-    from .server import StreamlitServer
+    from harness.server import SERVE, StreamlitServer
 
     reps = ctx.reps(7)
-    with StreamlitServer(ctx.env) as server:
+    with StreamlitServer(env=ctx.env, launch=SERVE) as server:
         t = asyncio.run(_browser_times(server.url, model.config, reps))
     retries = int(t.pop("hotkey_retries")[0])
     ms = {k: median(v) * 1e3 for k, v in t.items()}

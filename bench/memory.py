@@ -13,10 +13,11 @@ from __future__ import annotations
 import asyncio
 import statistics
 
+from harness.server import SERVE, StreamlitServer
+
 from . import browser
 from .common import ERROR, ROOT, Context, Row, Target, error_row, mb
 from .reruns import pages
-from .server import StreamlitServer
 
 FIGURE = "memory"
 TARGET_TOTAL = Target("value", "<=", 900.0)
@@ -52,7 +53,7 @@ async def _measure(ctx: Context, n_extra: int, extra_visit_all: bool) -> dict:
     async with async_playwright() as pw:
         pw_browser = await browser.launch(pw)
         try:
-            with StreamlitServer(ctx.env) as server:
+            with StreamlitServer(env=ctx.env, launch=SERVE) as server:
                 await asyncio.sleep(SETTLE_S)
                 result["idle"] = server.rss_parts()[0]
                 ctx.log(
@@ -158,9 +159,9 @@ async def _visit_and_check(ctx: Context, env: dict[str, str]) -> dict:
 
     from playwright.async_api import async_playwright
 
+    from harness.server import SERVE, StreamlitServer
     from sortlist_core.exercises import get_exercise
 
-    from .server import StreamlitServer
     from .verdict import TIMEOUT_S, type_solution
 
     infos = [p for p in pages() if (ROOT / p.path).is_file()]
@@ -169,7 +170,7 @@ async def _visit_and_check(ctx: Context, env: dict[str, str]) -> dict:
     async with async_playwright() as pw:
         pw_browser = await browser.launch(pw)
         try:
-            with StreamlitServer(env) as server:
+            with StreamlitServer(env=env, launch=SERVE) as server:
                 context = await browser.new_context(pw_browser)
                 page, load = await browser.open_session(context, server.url)
                 if load.exception:

@@ -1,4 +1,4 @@
-"""Click → verdict in Chromium, and what a verdict weighs on the wire (issue 22).
+"""Click → verdict in Chromium, and what a verdict weighs on the wire.
 
 A real server (`python -m sortlist_app.server.serve`) and Chromium: the OV/QK page, the reference
 solution of "Full OV circuit per head" typed into its editor, then "Check my code" pressed
@@ -158,16 +158,15 @@ def _figure_bytes_before(ctx: Context) -> int:
 
 
 def run(ctx: Context) -> list[Row]:
+    from harness.server import SERVE, StreamlitServer
     from sortlist_core.runner import RunnerMode, runner_mode
-
-    from .server import StreamlitServer
 
     name = "check → verdict in Chromium (correct full OV, click → verdict on screen)"
     if runner_mode().mode is RunnerMode.OFF:
         return [error_row(FIGURE, name, "code exercises are off on this machine", "≤ 3× the check alone")]
     reps = ctx.reps(10)
     try:
-        with StreamlitServer(ctx.env) as server:
+        with StreamlitServer(env=ctx.env, launch=SERVE) as server:
             browser_times = asyncio.run(_browser_checks(server.url, reps))
         alone = _server_side_checks(ctx, reps)
         before_bytes = _figure_bytes_before(ctx)

@@ -1,5 +1,5 @@
 """Explain it: the learner states how the model sorts as code; the app splices it into the model
-and measures how much of the model's behaviour survives, on every evaluation list (issue 21)."""
+and measures how much of the model's behaviour survives, on every evaluation list."""
 
 import pandas as pd
 import streamlit as st

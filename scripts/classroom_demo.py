@@ -69,7 +69,8 @@ def record_class(data_dir: Path, model_fp: str, n_learners: int = 20, seed: int 
 def screenshot(data_dir: Path, out: Path) -> None:
     from playwright.sync_api import sync_playwright
 
-    from tests.e2e.harness import StreamlitServer, full_page_screenshot, launch_chromium, wait_ready
+    from harness.browser import full_page_screenshot, launch_chromium, wait_ready
+    from harness.server import StreamlitServer
 
     token = secrets.token_urlsafe(24)
     env = {

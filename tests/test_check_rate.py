@@ -1,4 +1,4 @@
-"""Checks per learner are rate-limited (issue 18 §5): the limiter itself, and the Check button
+"""Checks per learner are rate-limited: the limiter itself, and the Check button
 refusing with a clear message, running nothing and keeping the learner's code."""
 
 from __future__ import annotations

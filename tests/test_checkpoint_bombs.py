@@ -1,4 +1,4 @@
-"""Checkpoint bombs (issue 18 §2): files that are small on disk but would cost gigabytes or
+"""Checkpoint bombs: files that are small on disk but would cost gigabytes or
 minutes to load. Each is built here, cheaply, and must be refused before `torch.load` runs,
 fast, with a message naming the bound, through every door: the loader, the app's upload
 check, `SORTLIST_MODEL_PATH`, and the CLIs (exit code 2, one line)."""
@@ -301,7 +301,7 @@ def test_the_model_path_variable_refuses_a_bomb(reference_state, tmp_path, monke
     monkeypatch.setenv("SORTLIST_MODEL_PATH", str(bomb))
     path = state.default_model_path()
     assert path == bomb
-    outcome = state._load_default.__wrapped__(str(path), 0, 0, "bomb.pt")
+    outcome = state._load_server_file.__wrapped__(str(path), 0, 0, "bomb.pt")
     assert outcome.model is None and "is compressed" in outcome.problem
 
 

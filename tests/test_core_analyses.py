@@ -25,6 +25,7 @@ from sortlist_core.circuits import (
     positional_qk,
     qk_scores,
 )
+from sortlist_core.data import EVAL_SIZE
 from sortlist_core.metrics import evaluate, sequence_predictions
 from sortlist_core.mystery import DEFAULT_MYSTERY_LISTS, direct_path_experiment, dla_yz, ov_offset_profile
 
@@ -36,7 +37,7 @@ def r3(x: float) -> float:
 def test_headline_metrics(reference_model, eval_toks):
     m = evaluate(reference_model, eval_toks)
     assert (r3(m.loss), r3(m.mean_prob), r3(m.median_prob), r3(m.min_prob)) == (0.039, 0.966, 0.981, 0.001)
-    assert 0.99 < m.accuracy <= 1 and len(m.per_position_accuracy) == 10 and m.n_lists == 500
+    assert 0.99 < m.accuracy <= 1 and len(m.per_position_accuracy) == 10 and m.n_lists == EVAL_SIZE
 
 
 def test_swapping_heads_changes_no_output(reference_model, swapped_model, eval_toks):

@@ -273,6 +273,7 @@ def test_dockerignore_keeps_dev_files_out(dockerignore):
     for rel in [
         "tests/test_deploy.py",
         "bench/__main__.py",
+        "harness/server.py",
         ".venv/bin/python",
         ".git/HEAD",
         "sortlist_core/__pycache__/x.cpython-311.pyc",
@@ -399,11 +400,12 @@ def test_streamlit_config_is_production_ready():
     assert config["server"]["headless"] is True
     assert config["server"]["enableStaticServing"] is True
     assert config["server"]["fileWatcherType"] == "none"
-    # above the app's 5 MB checkpoint limit, so a 6 MB file is refused with a message (issue 14 §6)
+    # above the app's 5 MB checkpoint limit, so a 6 MB file is refused with a message
     assert config["server"]["maxUploadSize"] == 16
     assert config["browser"]["gatherUsageStats"] is False
     assert config["client"]["showErrorDetails"] == "none"
     assert config["client"]["toolbarMode"] == "minimal"
     # a full collection after every run was most of a new session's CPU, and grew with every
-    # open session (issue 13's class); see the comment in config.toml and sortlist_app/server/heap.py
+    # open session (a class of 20 opening a page at once); see the comment in config.toml and
+    # sortlist_app/server/heap.py
     assert config["runner"]["postScriptGC"] is False

@@ -1,5 +1,5 @@
-"""The shipped nginx site keeps secrets out of its access log and out of Referer headers (issue
-18 §6), in a real nginx in front of two tiny replicas: requests carrying `?instructor=TOKEN` and
+"""The shipped nginx site keeps secrets out of its access log and out of Referer headers, in a
+real nginx in front of two tiny replicas: requests carrying `?instructor=TOKEN` and
 `?learner=KEY` (in the URL and in a Referer) leave only paths in the log, and every response
 says `Referrer-Policy: no-referrer`."""
 

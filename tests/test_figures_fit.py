@@ -1,4 +1,4 @@
-"""Issue 14 §4 and §6: figure text that fits at 1280 px and hovers that keep significant figures."""
+"""Figure text that fits at 1280 px and hovers that keep significant figures."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ def test_hovers_keep_significant_figures(reference_model):
 
 
 def test_dla_cells_use_the_one_formatter_and_fit_half_the_page(reference_model):
-    """Issue 20 §4: two 4-panel DLA grids side by side at 1280 px overlapped their titles and
+    """Two 4-panel DLA grids side by side at 1280 px overlapped their titles and
     clipped their cells, and −1.53 read "1.5". Two panels to a row, one axis caption, every cell
     labelled by `sortlist_core.numbers.signed` (U+2212)."""
     from sortlist_core.mystery import DEFAULT_MYSTERY_LISTS, dla_yz

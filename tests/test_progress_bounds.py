@@ -1,4 +1,4 @@
-"""Storage and the instructor page stay bounded (issue 18 §5), against a real SQLite file and a
+"""Storage and the instructor page stay bounded, against a real SQLite file and a
 real PostgreSQL server: identical resubmissions are not new rows, attempts are capped per
 learner/exercise and per learner, and the instructor's aggregates come from SQL, equal to the
 same figures computed from every attempt row."""

@@ -1,5 +1,5 @@
-"""Every `SORTLIST_*` reader outside the runner goes through `sortlist_core.settings` (issue 18
-§6): the same spelling means the same thing to each of them, and no module keeps a parser of its own."""
+"""Every `SORTLIST_*` reader outside the runner goes through `sortlist_core.settings`:
+the same spelling means the same thing to each of them, and no module keeps a parser of its own."""
 
 from __future__ import annotations
 
@@ -23,8 +23,7 @@ def _modules() -> list[Path]:
         for package in ("sortlist_app", "sortlist_core", "sortlist_progress")
         for p in ROOT.joinpath(package).rglob("*.py")
     ]
-    # the runner is moved onto settings by its own change (issue 18's runner half)
-    return [p for p in files if p.name != "settings.py" and "runner" not in p.relative_to(ROOT).parts]
+    return [p for p in files if p.name != "settings.py"]
 
 
 @pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(ROOT)))

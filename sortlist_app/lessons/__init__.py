@@ -1,7 +1,7 @@
 """One module per page of the app: each lesson owns its page's template values (the measured
 facts the prose in `assets/prose/` is filled with), graders, exercise definitions
-(`<name>_exercise(results...) -> Exercise`), URL parameters (`URL_PARAMS`) and, later, the list
-of its code exercises (`CODE_EXERCISES`, from `sortlist_core/exercises/<page>.py`).
+(`<name>_exercise(results...) -> Exercise`), URL parameters (`URL_PARAMS`) and the list of
+its code exercises (`CODE_EXERCISES`, from `sortlist_core/exercises/<page>.py`).
 
 Lessons import no streamlit: they are plain functions from analysis results (`sortlist_core`) to
 values, tested as such in `tests/lessons/`. Pages (`pages/*.py`) lay them out with the widgets of

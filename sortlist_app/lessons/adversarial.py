@@ -383,7 +383,7 @@ def pick_exercise_list(candidates: Sequence[SequencePrediction]) -> SequencePred
     return next((p for p in candidates if p.wrong), None)
 
 
-# Code exercises for this page (issue 11) live in `sortlist_core/exercises/adversarial.py`; list
+# Code exercises for this page live in `sortlist_core/exercises/adversarial.py`; list
 # them in the order the page renders them.
 CODE_EXERCISES: tuple[str, ...] = (
     "adversarial.fool_model",

@@ -144,7 +144,7 @@ def grade_top_attended(answer: Any, expected: int, dest: int) -> Grade:
     )
 
 
-# Code exercises for this page (issue 11) live in `sortlist_core/exercises/attention.py`; list
+# Code exercises for this page live in `sortlist_core/exercises/attention.py`; list
 # them in the order the page renders them.
 CODE_EXERCISES: tuple[str, ...] = (
     "attention.sep_attends_min",

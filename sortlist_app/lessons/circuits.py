@@ -40,6 +40,12 @@ from .wording import (
     signed,
 )
 
+# The QK verdict's words: "a clean rule" only when d+1 is the best larger source for at least 80%
+# of destinations d; "a weak preference" when at least 60% of them score larger sources above
+# smaller ones on average; below that, no preference is claimed.
+CLEAN_RULE = 0.8
+WEAK_PREFERENCE = 0.6
+
 
 def ov_facts(
     full_ov: Float[ndarray, "head src pred"], resp: HeadResponsibility, head_names: Sequence[str]
@@ -193,9 +199,9 @@ def qk_facts(full_qk: Float[ndarray, "head dest src"], resp: HeadResponsibility)
     """Does each destination token d prefer larger sources, in the head that copies d+1?"""
     pref = qk_larger_preference(full_qk, resp)
     larger, next_top = pref.larger_fraction, pref.next_top_fraction
-    if next_top >= 0.8:
+    if next_top >= CLEAN_RULE:
         verdict = "A clean rule: attend to the next larger token"
-    elif larger >= 0.6:
+    elif larger >= WEAK_PREFERENCE:
         verdict = 'A weak, patchy preference for "slightly larger than me", as the write-up found'
     else:
         verdict = "No clear preference for larger tokens in this model's token-token scores"
@@ -252,7 +258,7 @@ def grade_top_source(answer: Any, scores: Sequence[float], dest: int) -> Grade:
     )
 
 
-# Code exercises for this page (issue 11) live in `sortlist_core/exercises/circuits.py`; list
+# Code exercises for this page live in `sortlist_core/exercises/circuits.py`; list
 # them in the order the page renders them.
 CODE_EXERCISES: tuple[str, ...] = (
     "circuits.full_ov",

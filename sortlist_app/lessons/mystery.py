@@ -363,7 +363,7 @@ def grade_direct_path(answer: Any, exp: DirectPathExperiment) -> Grade:
     )
 
 
-# Code exercises for this page (issue 11) live in `sortlist_core/exercises/mystery.py`; list
+# Code exercises for this page live in `sortlist_core/exercises/mystery.py`; list
 # them in the order the page renders them.
 CODE_EXERCISES: tuple[str, ...] = (
     "mystery.direct_path_accuracy",

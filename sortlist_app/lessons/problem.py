@@ -77,7 +77,7 @@ def grade_least_accurate_position(answer: Any, per_position_accuracy: Sequence[f
 # The write-up's tiny example: SortedListDataset(size=1, list_len=5, max_value=10, seed=42).
 EXAMPLE = {"seed": 42, "size": 1, "list_len": 5, "max_value": 10}
 
-# Code exercises for this page (issue 11) live in `sortlist_core/exercises/problem.py`; list them
+# Code exercises for this page live in `sortlist_core/exercises/problem.py`; list them
 # here when they exist, so the page renders them after its widget exercises.
 CODE_EXERCISES: tuple[str, ...] = (
     "problem.correct_probs",

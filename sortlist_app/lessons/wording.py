@@ -27,7 +27,7 @@ Values = dict[str, Any]
 
 # --------------------------------------------------------------------------- claim thresholds
 # A qualitative word is said only when the measured value behind it clears its threshold; below
-# it the sentence is neutral (issue 14 §3: an untrained model was said to "copy" at 0.0%).
+# it the sentence is neutral (an untrained model must not be said to "copy" at 0.0%).
 MOSTLY = 0.5  # "mostly", "the heads copy": more than half of the cases
 CLEAR_SIGN = 0.1  # "anti-copying" / "copies them too": |value| >= 10% of the major head's own diagonal
 MINOR_SHARE = 0.4  # "the less used head ... only": it is the stronger copier of < 40% of the values

@@ -1,5 +1,5 @@
 """The code-exercise widget: the learner writes one step of the write-up as a Python function and
-the app checks it on the loaded model (issue 11).
+the app checks it on the loaded model.
 
 A page calls `render("circuits.full_ov", model)` right after the figure the exercise reproduces.
 The learner's code never runs here: `check_submission` sends it to `sortlist_core.runner` (a

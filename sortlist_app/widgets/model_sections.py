@@ -27,9 +27,18 @@ UPLOAD, UPLOAD_SEEN, UPLOAD_OUTCOME = "model.upload", "model.upload_seen", "mode
 OWNER, REFUSAL, WATCHING = "model.owner", "model.train_refusal", "model.watching_job"
 F = "model.train."  # training form widget keys
 FETCH_OUTCOME = "model.fetch_outcome"  # (where, ok, message) of the last "Get the original" click
+DEFAULTS = model_io.TrainingForm()  # the training form starts at the form's own defaults
 
 
-def model_in_use(default: state.DefaultModel, model: LoadedModel | None, chosen: LoadedModel | None) -> None:
+def _index_of(options: list, default) -> int:
+    """Where `default` is among `options` (a list filtered by this server's limits), or the last
+    (largest allowed) option when the limit leaves the default out."""
+    return options.index(default) if default in options else len(options) - 1
+
+
+def model_in_use(
+    default: state.ServerModelFile, model: LoadedModel | None, chosen: LoadedModel | None
+) -> None:
     """The model this session analyses, with its metadata and the full report."""
     if default.model is None:
         st.warning(
@@ -229,55 +238,65 @@ def training_section(chosen: LoadedModel | None) -> None:
 
     # Enter in a field must not start a 500-step run: only the button submits.
     with st.form("model.train_form", border=True, enter_to_submit=False):
-        a, b, c, d = st.columns(4)
-        a.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key=F + "seed")
-        b.number_input(
+        seed_col, epochs_col, batch_col, heads_col = st.columns(4)
+        seed_col.number_input(
+            "Seed", min_value=0, max_value=2**31 - 1, value=DEFAULTS.seed, step=1, key=F + "seed"
+        )
+        epochs_col.number_input(
             "Epochs",
             min_value=1,
             max_value=1_000,
-            value=5,
+            value=DEFAULTS.epochs,
             step=1,
             key=F + "epochs",
             help="Each epoch is a fresh set of random lists (size under *Architecture and optimiser*); "
             f"this server allows up to {limits.max_steps:,} optimiser steps in all.",
         )
-        c.selectbox(
-            "Batch size",
-            [b_ for b_ in (64, 128, 256, 512, 1024) if b_ <= limits.max_batch_size],
-            index=2,
-            key=F + "batch",
+        batch_sizes = [size for size in (64, 128, 256, 512, 1024) if size <= limits.max_batch_size]
+        batch_col.selectbox(
+            "Batch size", batch_sizes, index=_index_of(batch_sizes, DEFAULTS.batch_size), key=F + "batch"
         )
-        d.selectbox("Heads", list(range(1, limits.max_heads + 1)), index=1, key=F + "heads")
+        head_counts = list(range(1, limits.max_heads + 1))
+        heads_col.selectbox(
+            "Heads", head_counts, index=_index_of(head_counts, DEFAULTS.n_heads), key=F + "heads"
+        )
         with st.expander("Architecture and optimiser"):
-            e, f_, g, h = st.columns(4)
-            e.selectbox(
-                "d_model",
-                [m for m in (32, 48, 64, 96, 128, 192, 256) if m <= limits.max_d_model],
-                index=3,
-                key=F + "d_model",
+            d_model_col, list_len_col, max_value_col, lr_col = st.columns(4)
+            widths = [m for m in (32, 48, 64, 96, 128, 192, 256) if m <= limits.max_d_model]
+            d_model_col.selectbox(
+                "d_model", widths, index=_index_of(widths, DEFAULTS.d_model), key=F + "d_model"
             )
-            f_.number_input("List length", min_value=3, max_value=20, value=10, step=1, key=F + "list_len")
-            g.number_input("Largest value", min_value=8, max_value=100, value=50, step=1, key=F + "max_value")
-            h.selectbox(
+            list_len_col.number_input(
+                "List length", min_value=3, max_value=20, value=DEFAULTS.list_len, step=1, key=F + "list_len"
+            )
+            max_value_col.number_input(
+                "Largest value",
+                min_value=8,
+                max_value=100,
+                value=DEFAULTS.max_value,
+                step=1,
+                key=F + "max_value",
+            )
+            rates = [1e-3, 3e-3, 1e-2]
+            lr_col.selectbox(
                 "Peak learning rate",
-                [1e-3, 3e-3, 1e-2],
-                index=1,
+                rates,
+                index=_index_of(rates, DEFAULTS.lr),
                 format_func=lambda v: f"{v:g}",
                 key=F + "lr",
             )
-            i, j, k = st.columns([1, 1, 2])
-            i.checkbox("LayerNorm", value=True, key=F + "ln")
-            j.number_input(
+            layernorm_col, lists_col, stop_col = st.columns([1, 1, 2])
+            layernorm_col.checkbox("LayerNorm", value=DEFAULTS.layernorm, key=F + "ln")
+            lists_col.number_input(
                 "Lists per epoch",
                 min_value=64,
                 max_value=1_000_000,
-                value=25_600,
+                value=DEFAULTS.lists_per_epoch,
                 step=1_280,
                 key=F + "lists_per_epoch",
                 help="The original challenge used 150,000 lists for 25 epochs.",
             )
-            j = k
-            j.slider(
+            stop_col.slider(
                 "Stop early at validation accuracy (0 = run all steps)",
                 0.0,
                 1.0,
@@ -336,8 +355,8 @@ def training_section(chosen: LoadedModel | None) -> None:
             st.success(lesson.finished_sentence(snap.status, meta), icon="🏁")
             name = model_io.trained_name(res.config, snap.recipe, meta.steps)
             in_use = chosen is not None and chosen.weights_sha256 == res.model.weights_sha256
-            u, v, w, _ = st.columns([1.3, 1.3, 1, 2])
-            u.button(
+            use_col, download_col, discard_col, _ = st.columns([1.3, 1.3, 1, 2])
+            use_col.button(
                 "✔ Use this model",
                 type="primary",
                 on_click=_use,
@@ -345,7 +364,7 @@ def training_section(chosen: LoadedModel | None) -> None:
                 disabled=in_use,
                 key="model.use_trained",
             )
-            v.download_button(
+            download_col.download_button(
                 "Download checkpoint",
                 icon=":material/download:",
                 data=model_io.trained_checkpoint(res.model),
@@ -354,7 +373,7 @@ def training_section(chosen: LoadedModel | None) -> None:
                 key="model.download_trained",
                 on_click="ignore",
             )
-            w.button("Discard", on_click=manager.dismiss, args=(owner,), key="model.discard")
+            discard_col.button("Discard", on_click=manager.dismiss, args=(owner,), key="model.discard")
             if in_use:
                 st.caption("This session is using this model.")
 

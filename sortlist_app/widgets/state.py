@@ -66,8 +66,9 @@ R = TypeVar("R")
 
 
 @dataclass(frozen=True)
-class DefaultModel:
-    """The outcome of loading the default model: a model, or a sentence saying what is wrong."""
+class ServerModelFile:
+    """The outcome of loading a model file on this server (the default model or a bundled one):
+    a model, or a sentence saying what is wrong."""
 
     model: LoadedModel | None
     problem: str | None
@@ -82,13 +83,13 @@ def default_model_path() -> Path:
 
 
 @st.cache_resource(max_entries=8, show_spinner="Loading the model…")
-def _load_default(path: str, mtime_ns: int, size: int, name: str) -> DefaultModel:
+def _load_server_file(path: str, mtime_ns: int, size: int, name: str) -> ServerModelFile:
     # Keyed by mtime and size as well, so a retrained bundled model is picked up without a restart.
     try:
         model = load_checkpoint(path, name=name)
     except CheckpointError as exc:
-        return DefaultModel(None, f"`{_display_path(Path(path))}` could not be loaded: {exc}.", Path(path))
-    return DefaultModel(recognised(model), None, Path(path))
+        return ServerModelFile(None, f"`{_display_path(Path(path))}` could not be loaded: {exc}.", Path(path))
+    return ServerModelFile(recognised(model), None, Path(path))
 
 
 def recognised(model: LoadedModel) -> LoadedModel:
@@ -125,23 +126,23 @@ def _display_path(path: Path) -> str:
         return str(path)
 
 
-def _load_path(path: Path) -> DefaultModel:
+def _load_path(path: Path) -> ServerModelFile:
     try:
         stat = path.stat()
     except OSError:
         problem = f"The model file `{_display_path(path)}` is missing."
         if settings.text(MODEL_PATH_ENV) and _bundled_of_path(path) is None:
             problem += f" (It was named by the environment variable `{MODEL_PATH_ENV}`.)"
-        return DefaultModel(None, problem, path)
-    return _load_default(str(path), stat.st_mtime_ns, stat.st_size, _default_name(path))
+        return ServerModelFile(None, problem, path)
+    return _load_server_file(str(path), stat.st_mtime_ns, stat.st_size, _default_name(path))
 
 
-def default_model() -> DefaultModel:
+def default_model() -> ServerModelFile:
     """The default model (shared by all sessions), loaded once per file version."""
     return _load_path(default_model_path())
 
 
-def bundled_model(key: str) -> DefaultModel:
+def bundled_model(key: str) -> ServerModelFile:
     """A bundled model by registry key (`lesson`, `strong`), loaded once per file version."""
     return _load_path(paths.bundled_model_by_key(key).path)
 

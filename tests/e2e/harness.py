@@ -1,58 +1,81 @@
-"""Real-server, real-browser test harness (used by every test under `tests/e2e/`).
+"""The pytest layer over the shared harness (`harness/`, used by tests, bench and scripts):
+every test under `tests/e2e/` imports from here.
 
-- `StreamlitServer`: `streamlit run app.py` headless on a free port of 127.0.0.1, in its own
-  process group (stopped with the whole group, whatever happens), log kept in a file.
-- `launch_chromium`: Debian's Chromium driven by Playwright (`$SORTLIST_CHROMIUM`).
-- `offline_context`: a 1280x900 browser context that aborts (and records) every request that
-  leaves localhost, so a CDN dependency fails the test loudly.
-- `wait_ready`: the page's script run has finished and the page has settled.
-- `check_page`: the checks every page must pass (no exception, charts drawn, circuitsvis views
-  rendered inside their iframes).
-- `full_page_screenshot`: Streamlit scrolls inside `stMain`, not the document, so
-  `full_page=True` alone would stop at the viewport: the viewport is stretched to the content
-  height for the shot (width stays 1280 px).
+- `app_pages`: every page of the app's navigation, with the h1 a test waits for.
+- `default_model_env`: a server environment with a working default model (skips, or fails
+  under `CI=true`, when there is none).
+- `hostile_env`: no writable home or cache, no internet, for the server process.
+- `open_page`: open one app page and wait until it has settled.
+- The server and browser helpers themselves (`StreamlitServer`, `launch_chromium`,
+  `wait_ready`, the page checks, `full_page_screenshot`) are re-exported from `harness`.
 """
 
 from __future__ import annotations
 
 import ast
 import os
-import re
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from harness.browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    VIEWPORT,
+    NetworkLog,
+    assert_charts_drawn,
+    assert_circuitsvis_rendered,
+    assert_no_exception,
+    circuitsvis_frames,
+    exception_texts,
+    full_page_screenshot,
+    is_local,
+    launch_chromium,
+    offline_context,
+    traceback_lines,
+    wait_ready,
+    wait_ready_async,
+)
+from harness.server import MODEL_PATH_ENV, REPO_ROOT, SERVE, STREAMLIT_RUN, StreamlitServer
+
+__all__ = [
+    "AppPage",
+    "BUNDLED_MODEL",
+    "CHROMIUM",
+    "CHROMIUM_ARGS",
+    "MODEL_PATH_ENV",
+    "NetworkLog",
+    "REFERENCE_MODEL",
+    "REPO_ROOT",
+    "SCREENSHOT_DIR",
+    "SERVE",
+    "STREAMLIT_RUN",
+    "StreamlitServer",
+    "VIEWPORT",
+    "app_pages",
+    "assert_charts_drawn",
+    "assert_circuitsvis_rendered",
+    "assert_no_exception",
+    "circuitsvis_frames",
+    "default_model_env",
+    "exception_texts",
+    "full_page_screenshot",
+    "hostile_env",
+    "is_local",
+    "is_writable",
+    "launch_chromium",
+    "offline_context",
+    "open_page",
+    "traceback_lines",
+    "unwritable_dir",
+    "wait_ready",
+    "wait_ready_async",
+]
+
 SCREENSHOT_DIR = REPO_ROOT / "docs" / "screenshots"
 BUNDLED_MODEL = REPO_ROOT / "assets" / "bundled_model.pt"
 REFERENCE_MODEL = REPO_ROOT.parent / "shared" / "reference" / "arena_sorted_list_model.pt"
-MODEL_PATH_ENV = "SORTLIST_MODEL_PATH"
-
-CHROMIUM = os.environ.get("SORTLIST_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
-VIEWPORT = {"width": 1280, "height": 900}
-LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
-
-# Generous: 2 shared CPU cores, and a page's first run computes its analyses.
-SERVER_START_S = 120
-PAGE_READY_S = 180
-SETTLE_S = 0.6
 
 
 # --------------------------------------------------------------------------- pages
@@ -158,357 +181,9 @@ def hostile_env(tmp: Path) -> dict[str, str]:
     }
 
 
-# --------------------------------------------------------------------------- server
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-STREAMLIT_RUN = ("streamlit", "run", "app.py")
-SERVE = ("sortlist_app.server.serve",)  # the deployed launcher: the same, with the first page warm-started
-
-
-class StreamlitServer:
-    """`streamlit run app.py` on 127.0.0.1:<free port>; use as a context manager."""
-
-    def __init__(
-        self,
-        log_path: Path,
-        env: Mapping[str, str | None] | None = None,
-        cwd: Path = REPO_ROOT,
-        launch: tuple[str, ...] = STREAMLIT_RUN,
-    ):
-        self.launch = launch  # `python -m <launch...>`: STREAMLIT_RUN, or SERVE as deployed
-        self.log_path = log_path
-        self.cwd = cwd
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMLIT_")}
-        self.env.pop(MODEL_PATH_ENV, None)
-        self.env.update(PYTHONUNBUFFERED="1", STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
-        for key, value in (env or {}).items():
-            if value is None:
-                self.env.pop(key, None)
-            else:
-                self.env[key] = value
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> StreamlitServer:
-        log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
-        self._log = log
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                *self.launch,
-                "--server.headless=true",
-                "--server.address=127.0.0.1",
-                f"--server.port={self.port}",
-                "--browser.gatherUsageStats=false",
-                "--logger.enableRich=false",  # plain tracebacks in the log
-            ],
-            cwd=self.cwd,
-            env=self.env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: stop() kills the whole group
-        )
-        deadline = time.monotonic() + SERVER_START_S
-        while True:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"streamlit exited with {self.proc.returncode}:\n{self.log_tail()}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=5) as response:
-                    if response.status == 200 and response.read().strip() == b"ok":
-                        return self
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise AssertionError(f"streamlit not healthy after {SERVER_START_S} s:\n{self.log_tail()}")
-            time.sleep(0.3)
-
-    def stop(self) -> None:
-        proc, self.proc = self.proc, None
-        if proc is not None:
-            for sig, wait in ((signal.SIGTERM, 15), (signal.SIGKILL, 10)):
-                try:
-                    os.killpg(proc.pid, sig)
-                except ProcessLookupError:
-                    break
-                try:
-                    proc.wait(wait)
-                    # the leader is gone; kill stragglers of the group (if any) too
-                    os.killpg(proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    break
-                except subprocess.TimeoutExpired:
-                    continue
-                break
-        log = getattr(self, "_log", None)
-        if log is not None and not log.closed:
-            log.close()
-
-    @property
-    def pid(self) -> int:
-        assert self.proc is not None
-        return self.proc.pid
-
-    def log_text(self) -> str:
-        try:
-            return self.log_path.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return ""
-
-    def log_tail(self, n: int = 60) -> str:
-        return "\n".join(self.log_text().splitlines()[-n:])
-
-    def __enter__(self) -> StreamlitServer:
-        try:
-            return self.start()
-        except BaseException:
-            self.stop()
-            raise
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
-
-# --------------------------------------------------------------------------- browser
-
-
-def launch_chromium(playwright):
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium not found at {CHROMIUM} (set SORTLIST_CHROMIUM or apt-get install chromium)")
-    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-
-
-def is_local(url: str) -> bool:
-    parts = urlsplit(url)
-    if parts.scheme in ("data", "blob", "about", "chrome-error"):
-        return True
-    return (parts.hostname or "") in LOCAL_HOSTS
-
-
-@dataclass
-class NetworkLog:
-    """What the browser tried to fetch outside localhost (aborted), and console errors."""
-
-    blocked: list[str] = field(default_factory=list)
-    console_errors: list[str] = field(default_factory=list)
-
-
-def block_external(context, log: NetworkLog) -> None:
-    """Abort and record every request (and websocket) that leaves localhost."""
-
-    def route(route):
-        url = route.request.url
-        if is_local(url):
-            route.continue_()
-        else:
-            log.blocked.append(url)
-            route.abort("blockedbyclient")
-
-    def watch(page):
-        page.on("websocket", lambda ws: None if is_local(ws.url) else log.blocked.append(ws.url))
-        page.on("console", lambda m: log.console_errors.append(m.text) if m.type == "error" else None)
-
-    context.route("**/*", route)
-    context.on("page", watch)
-
-
-def offline_context(browser, log: NetworkLog):
-    context = browser.new_context(viewport=VIEWPORT, service_workers="block")
-    context.set_default_timeout(60_000)
-    block_external(context, log)
-    return context
-
-
-# --------------------------------------------------------------------------- waiting
-
-_STATE_JS = """([nLinks, heading]) => {
-  const app = document.querySelector('[data-testid="stApp"]');
-  const state = app ? app.getAttribute('data-test-script-state') : 'no stApp';
-  const conn = app ? app.getAttribute('data-test-connection-state') : '';
-  const skeletons = document.querySelectorAll('[data-testid="stSkeleton"]').length;
-  const spinners = document.querySelectorAll('[data-testid="stSpinner"]').length;
-  const stale = document.querySelectorAll('[data-stale="true"]').length;
-  const links = document.querySelectorAll('[data-testid="stSidebarNav"] a').length;
-  const h1 = [...document.querySelectorAll('[data-testid="stMain"] h1')].map(h => h.innerText);
-  const exceptions = document.querySelectorAll('[data-testid="stException"]').length;
-  // a run that ended in an exception is finished too: the caller's checks report it at once
-  const ok = state === 'notRunning' && conn === 'CONNECTED' && !skeletons && !spinners && !stale
-    && (exceptions > 0 || ((nLinks === null || links === nLinks) && (heading === null || h1.some(t => t.includes(heading)))));
-  return {ok, state, conn, skeletons, spinners, stale, links, h1, exceptions};
-}"""
-# Polled inside the page (no round trip per poll): true once the state has been ok for settleMs.
-_READY_JS = (
-    """([nLinks, heading, settleMs]) => {
-  const info = (%s)([nLinks, heading]);
-  const now = performance.now();
-  if (!info.ok) { window.__sortlistReadySince = null; return false; }
-  if (window.__sortlistReadySince == null) window.__sortlistReadySince = now;
-  return now - window.__sortlistReadySince >= settleMs;
-}"""
-    % _STATE_JS
-)
-
-
-def wait_ready(
-    page, n_links: int | None = None, heading: str | None = None, timeout_s: float = PAGE_READY_S
-) -> None:
-    """Wait until the script run has finished: `stApp` says `notRunning`, no skeleton, spinner
-    or stale element, the `st.navigation` menu (`n_links` entries, not the file-name menu
-    Streamlit shows before `app.py` ran) and the page's h1 are there, all for `SETTLE_S`; or
-    the run ended with an exception box (callers then check for exceptions)."""
-    page.evaluate("() => { window.__sortlistReadySince = null; }")
-    try:
-        page.wait_for_function(
-            _READY_JS, arg=[n_links, heading, SETTLE_S * 1000], polling=150, timeout=timeout_s * 1000
-        )
-    except Exception as exc:  # noqa: BLE001 - re-raised with the page's state
-        info = page.evaluate(_STATE_JS, [n_links, heading])
-        raise AssertionError(
-            f"page {page.url} not ready after {timeout_s:.0f} s (h1 {heading!r}): {info}"
-        ) from exc
-
-
-async def wait_ready_async(
-    page, n_links: int | None = None, heading: str | None = None, timeout_s: float = PAGE_READY_S
-) -> None:
-    """`wait_ready` for Playwright's async API."""
-    await page.evaluate("() => { window.__sortlistReadySince = null; }")
-    try:
-        await page.wait_for_function(
-            _READY_JS, arg=[n_links, heading, SETTLE_S * 1000], polling=150, timeout=timeout_s * 1000
-        )
-    except Exception as exc:  # noqa: BLE001 - re-raised with the page's state
-        info = await page.evaluate(_STATE_JS, [n_links, heading])
-        raise AssertionError(
-            f"page {page.url} not ready after {timeout_s:.0f} s (h1 {heading!r}): {info}"
-        ) from exc
+# --------------------------------------------------------------------------- pages in the browser
 
 
 def open_page(page, base_url: str, app_page: AppPage, n_links: int, query: str = "") -> None:
     page.goto(f"{base_url}/{app_page.key}{query}", wait_until="domcontentloaded")
     wait_ready(page, n_links, app_page.heading)
-
-
-# --------------------------------------------------------------------------- checks
-
-
-def exception_texts(page) -> list[str]:
-    return [t[:2000] for t in page.locator('[data-testid="stException"]').all_inner_texts()]
-
-
-def assert_no_exception(page, where: str, server: StreamlitServer | None = None) -> None:
-    """No exception box (their text is redacted in production mode: the server log has it)."""
-    texts = exception_texts(page)
-    log = f"\nserver log:\n{server.log_tail(40)}" if server is not None else ""
-    assert not texts, f"{where}: {len(texts)} exception box(es) on the page:\n" + "\n---\n".join(texts) + log
-
-
-_CHARTS_JS = """() => [...document.querySelectorAll('[data-testid="stPlotlyChart"]')].map(c => {
-  const svg = c.querySelector('.js-plotly-plot .main-svg');
-  const box = svg ? svg.getBoundingClientRect() : null;
-  const marks = c.querySelectorAll(
-    '.cartesianlayer .point, .cartesianlayer .hm image, .cartesianlayer .js-line, .cartesianlayer .trace path').length;
-  return {svg: !!svg, width: box ? box.width : 0, height: box ? box.height : 0, marks,
-          title: (c.querySelector('.gtitle') || {}).textContent || ''};
-})"""
-
-
-def assert_charts_drawn(page, where: str, minimum: int = 0) -> list[dict]:
-    """Every `stPlotlyChart` holds a drawn plotly figure (an SVG with marks in its plot area)."""
-    charts = page.evaluate(_CHARTS_JS)
-    assert len(charts) >= minimum, f"{where}: {len(charts)} plotly chart(s), expected at least {minimum}"
-    bad = [c for c in charts if not c["svg"] or c["width"] < 100 or c["height"] < 80 or c["marks"] == 0]
-    assert not bad, f"{where}: plotly chart(s) not drawn: {bad}"
-    return charts
-
-
-CIRCUITSVIS_FRAME = '[data-testid="stMain"] [data-testid="stIFrame"]'
-
-
-def circuitsvis_frames(page):
-    """The iframes the page renders with `st.iframe` (circuitsvis views; the main area only: the
-    sidebar may hold the tiny frame that stores the learner cookie)."""
-    return page.locator(CIRCUITSVIS_FRAME)
-
-
-_CANVAS_PAINTED_JS = """(canvas) => {
-  const ctx = canvas.getContext('2d');
-  if (!ctx || !canvas.width || !canvas.height) return false;
-  const data = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
-  for (let i = 3; i < data.length; i += 4) if (data[i] !== 0) return true;
-  return false;
-}"""
-
-
-def assert_circuitsvis_rendered(page, where: str, minimum: int = 1, n_heads: int = 2) -> int:
-    """Each circuitsvis view drew inside its iframe: the AttentionHeads head selector, one
-    painted canvas per head plus the enlarged pattern, and not the 'could not load' fallback."""
-    frames = circuitsvis_frames(page)
-    count = frames.count()
-    assert count >= minimum, f"{where}: {count} circuitsvis iframe(s), expected at least {minimum}"
-    for i in range(count):
-        frame = page.frame_locator(CIRCUITSVIS_FRAME).nth(i)
-        root = frame.locator("#cv")
-        drawn = frame.locator("#cv canvas").nth(n_heads)
-        try:  # the view drew its canvases, or its script failed and it says so
-            drawn.or_(frame.get_by_text("could not load")).first.wait_for(state="attached", timeout=30_000)
-        except Exception as exc:  # noqa: BLE001 - re-raised with what the frame shows instead
-            shown = root.inner_text(timeout=5_000) if root.count() else "(no #cv element)"
-            raise AssertionError(f"{where}: circuitsvis view {i} did not render: {shown[:300]!r}") from exc
-        text = root.inner_text()
-        assert "could not load" not in text, f"{where}: circuitsvis view {i}: {text[:300]!r}"
-        assert "Head Selector" in text, f"{where}: circuitsvis view {i} has no head selector: {text[:300]!r}"
-        canvases = frame.locator("#cv canvas")
-        assert canvases.count() >= n_heads + 1, (
-            f"{where}: circuitsvis view {i}: {canvases.count()} canvas(es)"
-        )
-        for _ in range(20):  # charts paint on an animation frame: allow a few seconds
-            painted = [canvases.nth(j).evaluate(_CANVAS_PAINTED_JS) for j in range(canvases.count())]
-            if all(painted):
-                break
-            page.wait_for_timeout(500)
-        assert all(painted), f"{where}: circuitsvis view {i}: blank canvas(es) {painted}"
-    return count
-
-
-TOP_HEIGHT = 900  # px of a page's first screen in the README
-
-
-def full_page_screenshot(page, path: Path, n_links: int | None = None) -> None:
-    """The whole page at 1280 px width (plus `<name>_top.png`, its first `TOP_HEIGHT` px). Streamlit scrolls inside `stMain`, so the viewport is
-    stretched to the content's height for the shot, then put back."""
-    height = page.evaluate(
-        """() => {
-          const main = document.querySelector('[data-testid="stMain"]');
-          const side = document.querySelector('[data-testid="stSidebarContent"]');
-          return Math.max(main ? main.scrollHeight : 0, side ? side.scrollHeight : 0, document.body.scrollHeight);
-        }"""
-    )
-    height = int(min(max(height, VIEWPORT["height"]), 16_000))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        page.set_viewport_size({"width": VIEWPORT["width"], "height": height})
-        page.wait_for_timeout(500)
-        wait_ready(page, n_links)
-        page.screenshot(path=str(path), full_page=True, animations="disabled")
-    finally:
-        page.set_viewport_size(VIEWPORT)
-    # and its first screen, for the README (a whole page shrunk into a table cell is unreadable)
-    from PIL import Image
-
-    with Image.open(path) as shot:
-        shot.crop((0, 0, shot.width, min(shot.height, TOP_HEIGHT))).save(
-            path.with_name(f"{path.stem}_top.png")
-        )
-
-
-def traceback_lines(log: str) -> list[str]:
-    return [line for line in log.splitlines() if "Traceback" in line or re.search(r"\bUncaught\b", line)]

@@ -100,7 +100,7 @@ def interact_attention(c: Ctx) -> None:
 
 
 def assert_iframes_fit(c: Ctx) -> None:
-    """Issue 14 §6: a circuitsvis view grew to 2156 px around ~600 px of drawing (~1500 px blank):
+    """A circuitsvis view grew to 2156 px around ~600 px of drawing (~1500 px blank):
     each iframe of the main area is as tall as what it drew (the sidebar's 1 px cookie frame draws
     nothing)."""
     c.page.wait_for_timeout(3_000)  # the view draws, then reports its size

@@ -1,6 +1,6 @@
 """In a real Chromium against the real app (no nginx in front): a page opened with a resume key
 in its address sends no Referer anywhere, neither for a link the learner follows nor for a
-request the page makes (issue 18 §6). The app sets the policy itself for deployments without
+request the page makes. The app sets the policy itself for deployments without
 the shipped nginx site (which sends the header)."""
 
 from __future__ import annotations

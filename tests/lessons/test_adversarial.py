@@ -91,7 +91,7 @@ def test_search_result_facts(reference_model):
 
 
 def test_prediction_rows_speak_positions_and_fit_the_page(reference_model):
-    """Issue 14 §1 and §6: wrong positions are sequence positions (SEP = 10), and the table has
+    """Wrong positions are sequence positions (SEP = 10), and the table has
     no seventh column that 1280 px cuts at "verdic"."""
     preds = predict_lists(reference_model, [HIGH, tuple(range(10))])
     rows = facts.prediction_rows(preds)

@@ -59,7 +59,7 @@ def test_top_attended_exercise():
 
 
 def test_top_attended_moves_off_a_near_tie_or_skips():
-    """Issue 14 §4: a row whose top two weights tie has no single answer; the nearest position
+    """A row whose top two weights tie has no single answer; the nearest position
     with a clear winner is asked instead, and the question is skipped when there is none."""
     labels = ["3", "1", "2", "SEP", "1", "2", "3"]
     tie = _pattern({3: [0.5, 0.0, 0.5, 0.0], 4: [0.3, 0.05, 0.6, 0.05, 0.0], 5: [0.34, 0.33, 0.33, 0, 0, 0]})

@@ -40,7 +40,7 @@ def test_exercises_follow_the_heads(request, model, minor):
     scores = qk[minor, dest, :51]
     best = int(scores.argmax())
     assert top.grade(best).ok and top.context == f"{dest}:{minor}" and f"Token **{best}**" in top.solution
-    # on the original model d = 25 is a near-tie (issue 14.4): the nearest clear destination is asked
+    # on the original model d = 25 is a near-tie: the nearest clear destination is asked
     assert not is_clear(winner(qk[minor, 25, :51])) and dest != 25
     assert is_clear(winner(scores)) and "too close to call" in top.question and f"**{dest}**" in top.question
 
@@ -53,7 +53,7 @@ def test_default_destination_fits_the_task():
 
 
 def test_top_source_solution_reads_with_significant_figures_and_accepts_shown_ties(reference_model):
-    """Issue 14 §4: at d = 25 on the original model the solution read "Token 28 (score 0.00);
+    """At d = 25 on the original model the solution read "Token 28 (score 0.00);
     next come 29 (0.00) and 30 (0.00)"."""
     from sortlist_core.circuits import full_qk, qk_scores
 

@@ -1,4 +1,4 @@
-"""Issue 14 §3: every qualitative claim of the prose agrees with the number behind it.
+"""Every qualitative claim of the prose agrees with the number behind it.
 
 Renders the templates that make claims (`problem_metrics`, `model_metrics`,
 `attention_observations`, `circuits_ov`, `circuits_responsibility`, `circuits_qk`) on four
@@ -28,6 +28,7 @@ from sortlist_core.checkpoint import load_checkpoint, save_checkpoint
 from sortlist_core.circuit_findings import copying_roles, ov_diagonality, qk_larger_preference
 from sortlist_core.circuits import full_ov, full_qk, head_responsibility, responsibility_from_copy_strength
 from sortlist_core.config import ModelConfig
+from sortlist_core.data import EVAL_SEED
 from sortlist_core.metrics import evaluate, predict_lists
 from sortlist_core.paths import BUNDLED_MODEL_PATH
 from sortlist_core.training import init_state_dict
@@ -54,7 +55,7 @@ def model(request):
 
 def test_metric_claims(model, eval_toks):
     metrics = evaluate(model, eval_toks)
-    values = metrics_facts(metrics, 43)
+    values = metrics_facts(metrics, EVAL_SEED)
     for name in ("problem_metrics", "model_metrics"):
         fill(load_template(name), values)  # every placeholder has a value
     text = fill(load_template("problem_metrics"), values)

@@ -38,7 +38,7 @@ def test_answer_and_exercise_are_plain_data():
 
 
 def test_number_answers_are_read_from_text_and_name_their_range():
-    """Issue 14 §2: `10^100` and out-of-range values got "Enter an answer first"; a number input
+    """`10^100` and out-of-range values got "Enter an answer first"; a number input
     also showed the typed value while grading a clamped or older one."""
     from sortlist_app.lessons.exercise import read_whole_number
 

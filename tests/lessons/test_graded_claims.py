@@ -1,4 +1,4 @@
-"""Issue 20 §1/§5, one rule per claim: every claim a quiz grades ("matters more", "fails most
+"""One rule per claim: every claim a quiz grades ("matters more", "fails most
 often", "becomes adversarial", "the stronger copier") and the threshold-gated trend ("falls as …
 rises") is decided by one rule, stated in the question and the solution, and the prose next to
 it follows the same rule and agrees with the numbers it shows.

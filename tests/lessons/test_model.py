@@ -7,13 +7,14 @@ from types import SimpleNamespace
 from sortlist_app.lessons import model as lesson
 from sortlist_app.lessons.wording import metrics_facts
 from sortlist_app.server import training_jobs as jobs
+from sortlist_core.data import EVAL_SEED, EVAL_SIZE
 from sortlist_core.metrics import evaluate
 
 
 def test_metrics_facts(reference_model, eval_toks):
     metrics = evaluate(reference_model, eval_toks)
-    facts = metrics_facts(metrics, 43)
-    assert facts["n_lists"] == 500 and facts["seed"] == 43
+    facts = metrics_facts(metrics, EVAL_SEED)
+    assert facts["n_lists"] == EVAL_SIZE and facts["seed"] == EVAL_SEED
     assert facts["accuracy"] == f"{metrics.accuracy:.1%}" and facts["loss"] == f"{metrics.loss:.3f}"
 
 

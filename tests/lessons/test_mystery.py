@@ -84,7 +84,7 @@ def test_dla_intro_and_other_heads_sentence(reference_model):
 
 
 def test_a_title_used_mid_sentence_and_no_plural_brackets(reference_model):
-    """Issue 14 §6: "For Your list" and "(s)" plurals."""
+    """ "For Your list" and "(s)" plurals."""
     from sortlist_core.figures import multiple_prediction_heatmaps
     from sortlist_core.metrics import predict_lists
 

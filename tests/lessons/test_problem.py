@@ -26,7 +26,7 @@ def test_least_accurate_position_accepts_ties():
 
 
 def test_where_does_it_slip_speaks_of_the_chosen_position(reference_model, eval_toks):
-    """Issue 14 §1: choosing "position 19" got feedback about "Position 9"; every option, the
+    """Choosing "position 19" got feedback about "Position 9"; every option, the
     feedback and the solution use the sequence position (SEP = 10)."""
     cfg = reference_model.config
     exercise = lesson.least_accurate_position_exercise(evaluate(reference_model, eval_toks), cfg)

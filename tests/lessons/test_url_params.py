@@ -179,7 +179,7 @@ def test_valid_states_round_trip(lists, indices, head, pos, seed, dest):
 
 
 def test_the_forms_people_type_are_accepted_and_negative_indices_refused():
-    """Issue 14 §6: `/mystery?xyz=14,15,17` was refused (only `14-15-17` worked; a browser can
+    """`/mystery?xyz=14,15,17` was refused (only `14-15-17` worked; a browser can
     hand the commas over percent-encoded) and `idx=-1` silently became list 1."""
     from sortlist_app.lessons import mystery, problem
 

@@ -41,7 +41,7 @@ def test_responsibility_facts_follow_the_heads(request, model, minor, major):
 
 
 def test_small_numbers_keep_significant_figures_and_one_minus_sign():
-    """Issue 14 §4 and §6: the QK solution read "Token 28 (score 0.00)"; "-1.53" stood next to
+    """The QK solution read "Token 28 (score 0.00)"; "-1.53" stood next to
     "−2.53". One formatter: three significant figures, U+2212 (plotly's d3 minus) everywhere."""
     assert prose.sig_figs(0.0021347) == "0.00213" and prose.sig_figs(0.412) == "0.412"
     assert prose.sig_figs(13.01) == "13.0" and prose.sig_figs(-0.28) == "−0.280" and prose.sig_figs(0) == "0"

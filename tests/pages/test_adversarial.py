@@ -132,7 +132,7 @@ def test_exercises_accept_right_and_reject_wrong_answers(ref_page, reference_mod
     right = [k for k in range(10) if k not in target.wrong][0]
     ok, _ = check_exercise(at, "adversarial.wrong_position", 10 + right, "number")
     assert not ok
-    # Issue 14 §1: the heatmap row's label "token (15)" is the answer; typing it was "Enter an answer first".
+    # The heatmap row's label "token (15)" is the answer; typing it was "Enter an answer first".
     wrong_at = 10 + target.wrong[0]
     assert f"({wrong_at})" in target.position_labels[target.wrong[0]]
     ok, msg = check_exercise(at, "adversarial.wrong_position", wrong_at, "number")
@@ -140,7 +140,7 @@ def test_exercises_accept_right_and_reject_wrong_answers(ref_page, reference_mod
 
 
 def test_number_feedback_belongs_to_the_value_checked(ref_page, reference_model):
-    """Issue 14 §2: after "x is too high", typing another value left the old feedback under it;
+    """After "x is too high", typing another value left the old feedback under it;
     `10^100` or an out-of-range value got "Enter an answer first" instead of the range."""
     at = ref_page
     exercise, key = "adversarial.wrong_position", "exercise.adversarial.wrong_position.answer"
@@ -181,7 +181,7 @@ def test_swapped_heads_model_renders(monkeypatch, swapped_path):
 
 
 def test_says_what_it_measures_and_links_to_the_mystery_page(ref_page):
-    """Issue 14 §6: Adversarial's "fully sorted" rate and Mystery's "right at d" seemed to disagree."""
+    """Adversarial's "fully sorted" rate and Mystery's "right at d" seemed to disagree."""
     text = joined(show_solutions(ref_page, "adversarial.worst_family").markdown)
     assert "counts as wrong here when *any* of its 10 predictions" in text
     assert "Of your 2 lists," in text and "(s)" not in text  # was "Of your 2 list(s)"

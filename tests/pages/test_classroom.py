@@ -16,6 +16,7 @@ from streamlit.testing.v1 import AppTest
 from sortlist_app.widgets import learner
 from sortlist_app.widgets.learner import KEY_STATE
 from sortlist_core import SortedListDataset, positions
+from sortlist_core.data import EVAL_SIZE
 from sortlist_core.metrics import evaluate
 from sortlist_progress import open_store
 
@@ -42,7 +43,7 @@ def store_dir(tmp_path, monkeypatch):
 
 @pytest.fixture(scope="module")
 def answers(reference_model):
-    acc = evaluate(reference_model, SortedListDataset(500).toks).per_position_accuracy
+    acc = evaluate(reference_model, SortedListDataset(EVAL_SIZE).toks).per_position_accuracy
     at = lambda i: positions.prediction_position(int(i), reference_model.config.list_len)  # noqa: E731
     return at(np.argmin(acc)), at(np.argmax(acc))  # (right, wrong): the options are sequence positions
 

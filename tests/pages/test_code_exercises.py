@@ -79,7 +79,7 @@ def test_code_exercises_starter_fails_solution_passes_and_counts(monkeypatch, sp
     monkeypatch.delenv("SORTLIST_HOSTED", raising=False)
     at = open_page(monkeypatch, spec.path)
     ids = [ex.id for ex in exercises_on_page(spec.key)]
-    # a quiz this model cannot pose leaves the count (issue 20 §3)
+    # a quiz this model cannot pose leaves the count
     n_skipped = sum("Skipped on this model." in str(i.value) for i in at.info)
     n_total = len(spec.exercises) - n_skipped
     skipped = f" ({n_skipped} skipped on this model)" if n_skipped else ""
@@ -176,7 +176,7 @@ def test_exercise_that_cannot_be_posed_leaves_the_page_working(monkeypatch):
     at = open_page(monkeypatch, "pages/1_problem.py")
     notes = [str(i.value) for i in at.info if "cannot be posed" in str(i.value)]
     assert len(notes) == 2 and "three close values" in notes[0]
-    # neither counts towards the page's total (issue 20 §3), nor does a quiz the model skips
+    # neither counts towards the page's total, nor does a quiz the model skips
     quizzes_skipped = sum("Skipped on this model." in str(i.value) for i in at.info)
     assert f"({2 + quizzes_skipped} skipped on this model)" in sidebar_count(at, "Problem")
     assert check_exercise(at, "problem.sep_prediction", 999, "number")[0] is False  # quiz still checks

@@ -1,4 +1,4 @@
-"""The instructor page stays bounded (issue 18 §5), in AppTest against a real SQLite file: a
+"""The instructor page stays bounded, in AppTest against a real SQLite file: a
 rerun reads aggregates and one page of learners, never every attempt, and the CSV is built
 only when it is downloaded."""
 

@@ -1,5 +1,4 @@
-"""A resume link never silently replaces the learner a browser already has (issue 18 §6, login
-CSRF), in AppTest against a real SQLite progress file: the page asks, shows who would be
+"""A resume link never silently replaces the learner a browser already has, in AppTest against a real SQLite progress file: the page asks, shows who would be
 replaced, and only the learner's own click switches."""
 
 from __future__ import annotations

@@ -150,7 +150,7 @@ def test_upload_over_the_size_limit_is_rejected(monkeypatch, reference_path):
 
 
 def test_a_6_mb_file_reaches_the_server_and_gets_a_sentence(monkeypatch, reference_path, swapped_path):
-    """Issue 14 §6: with the production settings a 6 MB file was refused by the browser alone (a
+    """With the production settings a 6 MB file was refused by the browser alone (a
     red icon on the chip, text on hover), and the alert still named the previously failed file."""
     import tomllib
 
@@ -179,7 +179,7 @@ def test_a_6_mb_file_reaches_the_server_and_gets_a_sentence(monkeypatch, referen
 def test_uploader_takes_one_file_and_names_it_after_a_truncated_checkpoint_then_a_txt(
     monkeypatch, reference_path
 ):
-    """Issue 20 §6: no browser-side type filter (its refusals stack chips, reason on hover):
+    """No browser-side type filter (its refusals stack chips, reason on hover):
     each file replaces the last, and the alert names the file now in the box, reason in view."""
     at = open_page(monkeypatch, PAGE, reference_path)
     assert not at.file_uploader(key="model.upload").proto.type  # every file reaches the server
@@ -195,7 +195,7 @@ def test_uploader_takes_one_file_and_names_it_after_a_truncated_checkpoint_then_
 
 
 def test_the_original_is_recognised_by_its_sha256_when_uploaded(monkeypatch, reference_path):
-    """Issue 20 §7: the exact ARENA file, under any name, is "original (ARENA)", and the
+    """The exact ARENA file, under any name, is "original (ARENA)", and the
     download is no longer offered (sidebar and page)."""
     monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
     at = open_page(monkeypatch, PAGE)
@@ -218,7 +218,7 @@ def test_the_original_as_the_servers_default_is_recognised(monkeypatch, referenc
 
 
 def test_enter_in_a_training_field_does_not_submit(monkeypatch, reference_path):
-    """Issue 14 §6: Enter in the seed field started a 500-step run; only the button may."""
+    """Enter in the seed field started a 500-step run; only the button may."""
     at = open_page(monkeypatch, PAGE, reference_path)
     forms = [n.proto.form for n in _walk(at._tree) if getattr(getattr(n, "proto", None), "form", None)]
     forms = [f for f in forms if f.form_id == "model.train_form"]

@@ -116,7 +116,7 @@ def test_swapped_heads_checkpoint_swaps_the_attributed_heads(monkeypatch, swappe
 
 
 def test_says_what_it_measures_and_links_to_the_adversarial_page(ref_page):
-    """Issue 14 §6: Adversarial's "fully sorted" rate and Mystery's "right at d" seemed to disagree."""
+    """Adversarial's "fully sorted" rate and Mystery's "right at d" seemed to disagree."""
     text = joined(ref_page.markdown)
     assert "contributes *one* prediction: the one made at *d*" in text
     assert any(link.proto.page == "adversarial" for link in ref_page.get("page_link"))

@@ -1,4 +1,4 @@
-"""Issue 20 §2, predict then see: for every quiz on every page, what gives its answer away (its
+"""Predict then see: for every quiz on every page, what gives its answer away (its
 solution, the sentence that interprets the figure, the number, the marked table) is not on the
 page before the learner answers, and is there once they have.
 

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from sortlist_core import SortedListDataset
+from sortlist_core.data import EVAL_SIZE
 from sortlist_core.metrics import evaluate, sequence_predictions
 
 from ..page_helpers import assert_ok, check_exercise, joined, open_page
@@ -28,7 +29,7 @@ def test_sidebar_shows_model_and_progress(monkeypatch, reference_path, reference
     text = sidebar_text(at)
     assert reference_model.short_id in text and "original (ARENA)" in text  # recognised by its sha256
     assert "Problem: 0 of 4" in text  # 2 quiz + 2 code exercises
-    accuracy = evaluate(reference_model, SortedListDataset(500).toks).accuracy
+    accuracy = evaluate(reference_model, SortedListDataset(EVAL_SIZE).toks).accuracy
     assert f"{accuracy:.1%}" in [m.value for m in at.sidebar.metric]
 
 

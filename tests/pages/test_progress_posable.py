@@ -1,4 +1,4 @@
-"""Issue 20 §3, progress counts what can be posed: an exercise the model in use cannot pose
+"""Progress counts what can be posed: an exercise the model in use cannot pose
 (a skipped quiz, a code exercise without well-posed parameters) leaves the sidebar's count
 ("3 of 3 (1 skipped on this model)"), so solving everything that can be posed shows complete,
 on the lesson model, the strong model and a freshly trained model.

@@ -1,4 +1,4 @@
-"""Checkpoint bombs through the Model page's real uploader, in AppTest (issue 18 §2): each is
+"""Checkpoint bombs through the Model page's real uploader, in AppTest: each is
 refused with a sentence naming the bound, `torch.load` is never reached for the zip bombs, and
 the session keeps the model it had."""
 
