@@ -56,6 +56,12 @@ def is_subsequence(part: list, whole: list) -> bool:
     return all(item in it for item in part)
 
 
+def without_repeats(answers: list) -> list:
+    """The store keeps an answer identical to the learner's previous one (same text, same verdict)
+    once, so two acknowledged `5`s in a row are one stored row."""
+    return [a for i, a in enumerate(answers) if i == 0 or a != answers[i - 1]]
+
+
 def test_the_replicas_run_the_readmes_command():
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     commands = re.findall(r"^\s*PORT=\d+ (bash scripts/run\.sh)\s", readme, flags=re.M)
@@ -121,7 +127,10 @@ def test_sixty_learners_behind_nginx_survive_a_replica_kill(postgres_url, nginx_
         for learner in learners:
             stored = stored_answers(env, learner.key, fp)
             assert len(learner.acknowledged) == 3
-            assert is_subsequence(learner.acknowledged, stored), (learner.acknowledged, stored)
+            assert is_subsequence(without_repeats(learner.acknowledged), stored), (
+                learner.acknowledged,
+                stored,
+            )
         print(f"{N_CLASS} learners, {len(seen_after_reconnect)} moved replicas, {elapsed:.1f} s")
     finally:
         nginx.stop()
@@ -166,7 +175,10 @@ def test_kill_9_loses_no_acknowledged_answer(tmp_path, model):
         fp = model.weights_sha256
         for learner in learners:
             stored = stored_answers(env, learner.key, fp)
-            assert is_subsequence(learner.acknowledged, stored), (learner.acknowledged, stored)
+            assert is_subsequence(without_repeats(learner.acknowledged), stored), (
+                learner.acknowledged,
+                stored,
+            )
             learner.base_url = f"http://{server.address}"
             shown = learner.progress(learner.open())  # through the app, after the restart
             assert shown == (1 if any(passed for _, passed in stored) else 0)
