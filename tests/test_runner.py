@@ -670,3 +670,15 @@ def test_the_docker_image_is_hosted_by_default():
         if instr == "ENV":
             env.update(part.split("=", 1) for part in shlex.split(args) if "=" in part)
     assert settings.hosted(env), env
+
+
+def test_scratch_never_hides_the_checks_own_code():
+    """A CI clone or venv under /tmp must stay visible: the private tmpfs skips a place that holds it."""
+    from sortlist_core.runner import child
+
+    assert child._hides("/tmp", {"/tmp/fc/main"})
+    assert child._hides("/tmp", {"/tmp"})
+    assert not child._hides("/tmp", {"/tmpfoo/main", "/work/main"})
+    assert not child._hides("/var/tmp", {"/tmp/fc/main"})
+    here = str(Path(child.__file__).resolve().parents[2])
+    assert here in child._code_roots()

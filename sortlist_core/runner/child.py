@@ -225,8 +225,10 @@ def _mount_proc() -> str:
     # The kernel refuses a fresh procfs when the current one has parts covered (bubblewrap
     # covers /proc/sys and others). Show only our own directory, on a read-only tmpfs.
     me = os.readlink("/proc/self")
-    stage = "/tmp/.sortlist-proc"
-    _mount("tmpfs", "/tmp", "tmpfs", flags, "size=64k,mode=0755")
+    roots = _code_roots()
+    parent = next(p for p in policy.CHILD_SCRATCH_MOUNTS if os.path.isdir(p) and not _hides(p, roots))
+    stage = f"{parent}/.sortlist-proc"
+    _mount("tmpfs", parent, "tmpfs", flags, "size=64k,mode=0755")
     os.mkdir(stage, 0o755)
     _mount("tmpfs", stage, "tmpfs", flags, "size=64k,nr_inodes=16,mode=0555")
     os.mkdir(f"{stage}/self", 0o555)
@@ -236,14 +238,36 @@ def _mount_proc() -> str:
     return "self-only"
 
 
+def _code_roots() -> set[str]:
+    """Where the check's own code lives: the interpreter's prefix, this package's checkout and
+    every import path (all resolved)."""
+    here = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    paths = [sys.prefix, here, *(p for p in sys.path if p)]
+    return {os.path.realpath(p) for p in paths}
+
+
+def _hides(mount_point: str, roots: set[str]) -> bool:
+    top = mount_point.rstrip("/") + "/"
+    return any(root == mount_point or root.startswith(top) for root in roots)
+
+
 def private_scratch() -> None:
-    """Private tmpfs, each size-capped, over every place the code may write; cwd is /tmp."""
+    """Private tmpfs, each size-capped, over every place the code may write; cwd is the first.
+
+    A checkout or virtual environment under /tmp (a CI clone, say) would vanish under a tmpfs
+    there, so such a place is left as it is: inherited mounts are already read-only here, so the
+    check still writes nowhere but its own scratch."""
     flags = _MS_NOSUID | _MS_NODEV
+    roots = _code_roots()
+    mounted: list[str] = []
     for path in policy.CHILD_SCRATCH_MOUNTS:
-        if os.path.isdir(path):
+        if os.path.isdir(path) and not _hides(path, roots):
             data = f"size={policy.SCRATCH_BYTES},nr_inodes={policy.SCRATCH_INODES},mode=0700"
             _mount("tmpfs", path, "tmpfs", flags, data)
-    os.chdir("/tmp")
+            mounted.append(path)
+    if not mounted:
+        raise NamespaceError("no place for a private scratch directory")
+    os.chdir(mounted[0])
 
 
 class _CapHeader(ctypes.Structure):
