@@ -6,7 +6,8 @@ not change behaviour can prove it did not.
     .venv/bin/python scripts/page_snapshot.py compare before.json after.json
 
 Without --checkpoint it renders the bundled lesson and strong models and, when ../shared has it,
-the reference checkpoint and a copy with its two heads swapped. Runs in Streamlit's AppTest, in
+the reference checkpoint and a copy with its two heads swapped, and an untrained 3-head model
+of another size. Runs in Streamlit's AppTest, in
 this process (no browser, no server), with the code-exercise runner off.
 """
 
@@ -46,7 +47,24 @@ def default_checkpoints(workdir: Path) -> dict[str, Path]:
             swapped[key] = state[key][[1, 0]].clone()
         found["swapped"] = workdir / "swapped.pt"
         torch.save(swapped, found["swapped"])
+    found["three_heads"] = workdir / "three_heads.pt"
+    _save_three_heads(found["three_heads"])
     return found
+
+
+def _save_three_heads(path: Path) -> None:
+    """An untrained 3-head model of another size (seeded, so two snapshots see the same weights):
+    pages must not assume two heads or the write-up's list shape."""
+    import torch
+
+    from sortlist_core.checkpoint import save_checkpoint
+    from sortlist_core.config import ModelConfig
+    from sortlist_core.training import init_state_dict
+
+    cfg = ModelConfig(list_len=6, max_value=20, d_model=48, d_head=16, n_heads=3, normalization=None)
+    save_checkpoint(
+        path, init_state_dict(cfg, None, torch.Generator().manual_seed(0)), cfg, {"note": "untrained"}
+    )
 
 
 def _elements(node: Any) -> list[dict[str, Any]]:
