@@ -23,8 +23,8 @@ model = page.start("🔢 The problem: sorting a list", lesson)
 cfg = model.config
 
 example = state.dataset(**lesson.EXAMPLE)
-prose.render("problem_task", lesson.task_facts(cfg, example.toks[0].tolist(), example.str_toks[0]))
-prose.render("problem_data", lesson.data_facts(cfg))
+prose.render(lesson.TASK_PROSE, lesson.task_facts(cfg, example.toks[0].tolist(), example.str_toks[0]))
+prose.render(lesson.DATA_PROSE, lesson.data_facts(cfg))
 
 # --------------------------------------------------------------------------- metrics
 st.header("How well does it sort?")
@@ -32,9 +32,9 @@ metrics = state.eval_metrics(model)
 row = st.container(horizontal=True, gap="medium")  # wraps, and no value is clipped to fit a column
 for label, value in lesson.metric_tiles(metrics):
     row.metric(label, value, width="content")
-prose.render("problem_metrics", metrics_facts(metrics, state.EVAL_SEED))
+prose.render(lesson.METRICS_PROSE, metrics_facts(metrics, state.EVAL_SEED))
 show_figure(
-    state.shared_figure(model, "per_position_accuracy", lambda: lesson.accuracy_figure(metrics, cfg)),
+    state.shared_figure(model, "per_position_accuracy", lambda: figures.per_position_accuracy_bar(metrics)),
     "per-position accuracy",
     data=metrics.to_dict(),
 )
@@ -61,7 +61,7 @@ st.caption(
     "The sequence: positions (top) over tokens; grey = unsorted half, yellow = `SEP`, blue = sorted half."
 )
 st.html(tokens_html(token_labels(sequence_tokens(unsorted, cfg.sep_token), cfg.sep_token), cfg.list_len))
-prose.render("problem_show")
+prose.render(lesson.SHOW_PROSE)
 show_figure(
     state.shared_figure(model, "prediction", lambda: figures.prediction_heatmap(pred), unsorted),
     f"probabilities list {idx} seed {seed}",

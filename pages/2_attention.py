@@ -24,7 +24,7 @@ model = page.start("👀 Attention patterns", lesson)
 cfg = model.config
 names = cfg.head_names
 L = cfg.list_len
-prose.render("attention_intro")
+prose.render(lesson.INTRO_PROSE)
 
 # --------------------------------------------------------------------------- choose sequences
 left, right = st.columns(2)
@@ -129,7 +129,7 @@ claims = state.claims(model)
 resp = state.responsibility(model)
 misses = state.eval_attention_misses(model)
 split_shown = all(is_revealed(model, e) for e in lesson.SPLIT_EXERCISES)
-prose.render("attention_observations", lesson.observation_facts(claims, resp, misses, names, split_shown))
+prose.render(lesson.OBSERVATIONS_PROSE, lesson.observation_facts(claims, resp, misses, names, split_shown))
 claims_fig = state.shared_figure(
     model, "claims", lambda: figures.attention_claims_bar(claims, names), tuple(names)
 )
@@ -147,4 +147,4 @@ important = lesson.important_head_exercise(ablation, names)
 render_exercise(important, model)
 code_exercise.render("attention.mean_ablation", model)
 if revealed_or_locked(model, important):
-    prose.render("attention_ablation", lesson.ablation_prose_facts(ablation, resp, names, split_shown))
+    prose.render(lesson.ABLATION_PROSE, lesson.ablation_prose_facts(ablation, resp, names, split_shown))

@@ -15,7 +15,7 @@ model = page.start("🔌 OV and QK circuits", lesson)
 cfg = model.config
 names = cfg.head_names
 vocab = figures.vocab_labels(cfg.d_vocab)
-prose.render("circuits_intro")
+prose.render(lesson.INTRO_PROSE)
 
 resp = state.responsibility(model)
 copying = responsibility_facts(resp, names)
@@ -44,8 +44,8 @@ code_exercise.render("circuits.copying_head", model)
 if revealed_or_locked(
     model, copier, copy_count, what="both exercises above"
 ):  # who copies what, and how many
-    prose.render("circuits_ov", copying | lesson.ov_facts(ov, resp, names))
-    prose.render("circuits_responsibility", copying)
+    prose.render(lesson.OV_PROSE, copying | lesson.ov_facts(ov, resp, names))
+    prose.render(lesson.RESPONSIBILITY_PROSE, copying)
 
 # --------------------------------------------------------------------------- QK
 st.header("QK circuit: who attends to whom")
@@ -57,7 +57,7 @@ show_figure(
 )
 st.caption(lesson.qk_scale_note(qk))
 code_exercise.render("circuits.full_qk", model)
-prose.render("circuits_qk", lesson.qk_facts(qk, resp))
+prose.render(lesson.QK_PROSE, lesson.qk_facts(qk, resp))
 
 st.subheader("Attention scores for one destination token")
 
@@ -92,7 +92,7 @@ st.caption(lesson.qk_scale_note(scores))
 top_source = lesson.top_source_exercise(state.full_qk(model), dest, head, names, cfg)
 render_exercise(top_source, model)
 if revealed_or_locked(model, top_source):  # it names each head's top sources
-    prose.render("circuits_qk_bar", lesson.qk_bar_facts(scores, dest, resp, names))
+    prose.render(lesson.QK_BAR_PROSE, lesson.qk_bar_facts(scores, dest, resp, names))
 
 st.subheader("Positional QK circuit")
 pos_qk = state.positional_qk(model)
@@ -109,7 +109,7 @@ show_figure(
     data={"positions": pos_labels, "vocab": vocab, "pos_qk[head][pos][token]": pos_qk},
 )
 code_exercise.render("circuits.positional_qk", model)
-prose.render("circuits_positional", lesson.positional_facts(pos_qk, cfg.list_len, names))
+prose.render(lesson.POSITIONAL_PROSE, lesson.positional_facts(pos_qk, cfg.list_len, names))
 
 st.header("The direct path")
 direct = state.direct_path(model)
@@ -118,4 +118,4 @@ show_figure(
     "direct path",
     data={"vocab": vocab, "direct[input][pred]": direct},
 )
-prose.render("circuits_direct", lesson.direct_path_facts(direct))
+prose.render(lesson.DIRECT_PROSE, lesson.direct_path_facts(direct))

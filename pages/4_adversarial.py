@@ -12,23 +12,26 @@ from sortlist_app.widgets import adversarial_search, code_exercise, page, prose,
 from sortlist_app.widgets.downloads import show_figure
 from sortlist_app.widgets.exercise import is_revealed, render_exercise, revealed_or_locked
 from sortlist_app.widgets.tables import accuracy_map_frame
+from sortlist_core import figures
 
 model = page.start("🧨 Adversarial examples", lesson)
 cfg = model.config
 
 rates = state.family_rates(model)
-prose.render("adversarial_intro")
+prose.render(lesson.INTRO_PROSE)
 worst_family = lesson.worst_family_exercise(rates)
 render_exercise(worst_family, model)
 if revealed_or_locked(model, worst_family):  # the measurement answers it
     with st.expander("The measurement: how often each kind of list goes wrong", expanded=False):
-        prose.render("adversarial_families", lesson.family_facts(rates))
+        prose.render(lesson.FAMILIES_PROSE, lesson.family_facts(rates))
         show_figure(
-            state.shared_figure(model, "family_failure", lambda: lesson.family_figure(rates)),
+            state.shared_figure(
+                model, "family_failure", lambda: figures.family_failure_bar(rates, lesson.FAMILY_LABELS)
+            ),
             "failure rate by kind of list",
             data=rates.to_dict(),
         )
-    prose.render("adversarial_vs_mystery", lesson.family_facts(rates) | {"list_len": cfg.list_len})
+    prose.render(lesson.VS_MYSTERY_PROSE, lesson.family_facts(rates) | {"list_len": cfg.list_len})
     st.page_link("pages/5_mystery.py", label="Mystery page: the prediction made at d", icon="🕵️")
 target = state.wrong_position_target(model)
 where_wrong = lesson.wrong_position_exercise(target, cfg) if target is not None else None
@@ -49,7 +52,7 @@ lists_section()
 
 # --------------------------------------------------------------------------- search
 st.header("Search for adversarial examples")
-prose.render("adversarial_search")
+prose.render(lesson.SEARCH_PROSE)
 adversarial_search.search_section(model)
 code_exercise.render("adversarial.fool_model", model)
 code_exercise.render("adversarial.sep_fails", model)
@@ -58,10 +61,10 @@ code_exercise.render("adversarial.sep_fails", model)
 st.header("Accuracy over structured families")
 with st.spinner("Scoring lists for the accuracy maps…"):
     maps = state.accuracy_maps(model)
-prose.render("adversarial_maps", lesson.maps_facts(maps))
+prose.render(lesson.MAPS_PROSE, lesson.maps_facts(maps))
 for k, amap in enumerate(maps):
     show_figure(
-        state.shared_figure(model, "accuracy_map", partial(lesson.accuracy_map_figure, amap), k),
+        state.shared_figure(model, "accuracy_map", partial(figures.accuracy_map, amap), k),
         f"accuracy map {k + 1}",
         table=accuracy_map_frame(amap),
         data=amap.to_dict(),

@@ -10,7 +10,7 @@ from sortlist_app.lessons import mystery as lesson
 from sortlist_app.widgets import code_exercise, mystery_input, page, prose, state, url
 from sortlist_app.widgets.downloads import show_figure
 from sortlist_app.widgets.exercise import render_exercise, revealed_or_locked
-from sortlist_app.widgets.tables import offset_profile_frame
+from sortlist_app.widgets.tables import dla_case_row, offset_profile_frame
 from sortlist_core import figures
 from sortlist_core.mystery import default_cases
 
@@ -21,17 +21,17 @@ names = cfg.head_names
 resp = state.responsibility(model)
 experiment = state.direct_path_experiment(model)
 dp_facts = lesson.direct_path_experiment_facts(experiment)
-prose.render("mystery_intro", lesson.qk_puzzle_facts(state.full_qk(model), resp, names) | dp_facts)
+prose.render(lesson.INTRO_PROSE, lesson.qk_puzzle_facts(state.full_qk(model), resp, names) | dp_facts)
 
 # --------------------------------------------------------------------------- direct path
 st.header("Is it the direct path? (explanation 2)")
 direct = state.direct_path(model)
-prose.render("mystery_direct", dp_facts | lesson.direct_path_heatmap_facts(direct))
+prose.render(lesson.DIRECT_PROSE, dp_facts | lesson.direct_path_heatmap_facts(direct))
 direct_path_quiz = lesson.direct_path_exercise(experiment)
 render_exercise(direct_path_quiz, model)  # predict first: the results answer it
 if revealed_or_locked(model, direct_path_quiz):
-    prose.render("mystery_direct_result", dp_facts)
-prose.render("mystery_vs_adversarial", dp_facts | {"list_len": cfg.list_len})
+    prose.render(lesson.DIRECT_RESULT_PROSE, dp_facts)
+prose.render(lesson.VS_ADVERSARIAL_PROSE, dp_facts | {"list_len": cfg.list_len})
 st.page_link(
     "pages/4_adversarial.py", label="Adversarial page: whole lists sorted without a mistake", icon="🧨"
 )
@@ -39,7 +39,7 @@ left, right = st.columns(2)
 with left:
     show_figure(
         state.shared_figure(
-            model, "direct_path_experiment", lambda: lesson.direct_path_experiment_figure(experiment)
+            model, "direct_path_experiment", lambda: figures.direct_path_experiment_bar(experiment)
         ),
         "direct path ablation",
         data=experiment.to_dict(),
@@ -58,7 +58,7 @@ code_exercise.render("mystery.direct_path_accuracy", model)
 # --------------------------------------------------------------------------- OV off-diagonal
 st.header("The OV circuit's off-diagonal (explanation 3)")
 profile = state.offset_profile(model)
-prose.render("mystery_ov", lesson.ov_profile_facts(profile, names))
+prose.render(lesson.OV_PROSE, lesson.ov_profile_facts(profile, names))
 show_figure(
     state.shared_figure(
         model,
@@ -88,12 +88,17 @@ model_wide = custom is None and head_arg is None  # a skip then follows from the
 if cases:  # predict before you look (prediction first, as in ARENA)
     cross_sign = lesson.cross_sign_exercise(cases, names, model_wide)
     render_exercise(cross_sign, model)
-prose.render("mystery_dla", {"head_rule": lesson.head_rule(head_arg, names)})
+prose.render(lesson.DLA_PROSE, {"head_rule": lesson.head_rule(head_arg, names)})
 if cases:
-    rows = [lesson.case_row(t.replace("<br>", " "), c, names) for t, c in zip(titles, cases)]
+    rows = [dla_case_row(t.replace("<br>", " "), c, names) for t, c in zip(titles, cases)]
     custom_key = None if custom is None else (custom.unsorted, custom.xyz)
     dla_fig = state.shared_figure(
-        model, "dla_yz", lambda: lesson.dla_figure(cases, titles), head_arg, tuple(cases_in), custom_key
+        model,
+        "dla_yz",
+        lambda: figures.case_dla_grid(cases, [lesson.case_panel_title(t) for t in titles]),
+        head_arg,
+        tuple(cases_in),
+        custom_key,
     )
     show_figure(
         dla_fig,
@@ -109,7 +114,7 @@ if cases:
     if revealed_or_locked(model, cross_sign, larger_total, what="both exercises above"):
         for t, c in zip(titles, cases):
             st.markdown(f"**{t.replace('<br>', ' ')}.** {lesson.case_sentence(c, names)}")
-        prose.render("mystery_resolution", lesson.cases_summary(cases))
+        prose.render(lesson.RESOLUTION_PROSE, lesson.cases_summary(cases))
     if cfg.n_heads > 1:
         st.markdown(lesson.other_heads_sentence(cases, state.other_heads_push(model, cases), names))
 else:

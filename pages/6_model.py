@@ -5,11 +5,12 @@ and the full report as JSON / Markdown downloads. Works even when the default mo
 import streamlit as st
 
 from sortlist_app import route_through_entrypoint
+from sortlist_app.lessons import model as lesson
 from sortlist_app.widgets import model_sections, prose, state
 
 route_through_entrypoint()  # deep links on a fresh server: see sortlist_app/server/entrypoint.py
 st.title("📦 Model")
-prose.render("model_intro")
+prose.render(lesson.INTRO_PROSE)
 
 default = state.default_model()
 model = state.current_model(explain=False)

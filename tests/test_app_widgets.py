@@ -1,6 +1,5 @@
-"""The app's building blocks without Streamlit pages: figure builders and their tables, prose
-templates and the facts that fill them, the offline circuitsvis view, and the rule that no app
-code hard-codes the write-up's numbers."""
+"""The app's building blocks without Streamlit pages: figure builders and their tables, the
+offline circuitsvis view, and the rule that no app code hard-codes the write-up's numbers."""
 
 from __future__ import annotations
 
@@ -21,6 +20,7 @@ from sortlist_app.widgets.downloads import csv_bytes, json_bytes, slug
 from sortlist_app.widgets.tables import attention_table, tokens_html
 from sortlist_core import SortedListDataset, figures
 from sortlist_core.ablation import head_ablation
+from sortlist_core.adversarial import AccuracyMap, FamilyRates
 from sortlist_core.attention import attention_claims, attention_patterns
 from sortlist_core.circuits import (
     direct_path,
@@ -30,7 +30,8 @@ from sortlist_core.circuits import (
     position_labels,
     positional_qk,
 )
-from sortlist_core.metrics import evaluate, sequence_predictions
+from sortlist_core.metrics import Metrics, evaluate, sequence_predictions
+from sortlist_core.mystery import DirectPathExperiment
 
 ROOT = Path(__file__).resolve().parents[1]
 NAMES = ["0.0", "0.1"]
@@ -68,9 +69,7 @@ def test_every_builder_makes_a_table(reference_model, toks):
     figs = [
         figures.prediction_heatmap(preds[0]),
         figures.multiple_prediction_heatmaps(preds),
-        figures.per_position_accuracy_bar(
-            evaluate(reference_model, toks).per_position_accuracy, position_labels(10)[10:20], 500
-        ),
+        figures.per_position_accuracy_bar(evaluate(reference_model, toks)),
         figures.attention_claims_bar(attention_claims(reference_model, toks), NAMES),
         figures.attention_heatmaps(
             attention_patterns(reference_model, toks[:1])[0], [str(t) for t in toks[0].tolist()], NAMES, "t"
@@ -81,12 +80,22 @@ def test_every_builder_makes_a_table(reference_model, toks):
         figures.head_responsibility_strip(head_responsibility(reference_model), NAMES),
         figures.dla_grid(np.arange(16.0).reshape(4, 2, 2) - 8, [f"#{i}" for i in range(4)], "t"),
         figures.offset_profile_chart([-2, -1, 0, 1], np.array([[0.1, -0.2, 1.0, 0.3]]), ["0.0"]),
-        figures.direct_path_experiment_bar(["cluster", "control"], [0.9, 1.0], [0.2, 0.9]),
-        figures.family_failure_bar({"random": 0.01, "clustered": 0.2}, {"random": "Random"}, 100),
+        figures.direct_path_experiment_bar(DirectPathExperiment(0.9, 0.2, 0.7, 1.0, 0.9, 0.05, 100)),
+        figures.family_failure_bar(
+            FamilyRates(("random", "clustered"), (0.01, 0.2), 100), {"random": "Random"}
+        ),
         figures.search_family_bar({"random": 10, "clustered": 5}, {"clustered": 2}),
         figures.training_curve([10, 20], [2.0, 1.0], [20], [0.9]),
         figures.accuracy_map(
-            np.random.default_rng(0).random((3, 4)), [1, 2, 3, 4], ["a", "b", "c"], "x", "y", "t"
+            AccuracyMap(
+                "t",
+                "y",
+                "x",
+                ["a", "b", "c"],
+                ["1", "2", "3", "4"],
+                np.random.default_rng(0).random((3, 4)),
+                np.ones((3, 4)),
+            )
         ),
     ]
     for fig in figs:
@@ -98,6 +107,14 @@ def test_every_builder_makes_a_table(reference_model, toks):
         assert isinstance(frame, pd.DataFrame) and len(frame) > 0
         assert not any("<" in str(c) for c in frame.columns)
         assert csv_bytes(frame) and json.loads(json_bytes(frame))
+
+
+def test_accuracy_bar_names_the_positions_of_any_list_length():
+    """Six positions for lists of 6, SEP first: the labels follow the metrics, not the write-up."""
+    metrics = Metrics(0.1, 0.9, 0.95, 0.2, 0.9, 0.5, [0.99, 0.9, 0.8, 0.85, 0.95, 0.97], 100)
+    fig = figures.per_position_accuracy_bar(metrics)
+    assert list(fig.data[0].x) == ["6 (SEP)", "7", "8", "9", "10", "11"]
+    assert "(100 lists)" in fig.layout.title.text
 
 
 def test_figures_share_a_template_no_figure_can_change(reference_model):
@@ -144,7 +161,6 @@ def test_no_app_code_hard_codes_the_writeup_figures():
         *sorted((ROOT / "pages").rglob("*.py")),
         *sorted((ROOT / "sortlist_app").rglob("*.py")),
     ]
-    files += sorted((ROOT / "assets" / "prose").rglob("*.md"))
     assert any("lessons" in p.parts for p in files) and any("widgets" in p.parts for p in files)
     offenders = [
         f"{p.relative_to(ROOT)}: {m.group()}"

@@ -25,7 +25,7 @@ import gc, json, os, random, sys
 import psutil
 from streamlit.runtime.caching import cache_data_api, cache_resource_api
 from sortlist_app.widgets import state
-from sortlist_app.lessons.mystery import suggest_xyz
+from sortlist_core.list_text import suggest_xyz
 
 model = state.default_model().model
 assert model is not None, state.default_model().problem

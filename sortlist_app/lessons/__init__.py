@@ -1,5 +1,5 @@
-"""One module per page of the app: each lesson owns its page's template values (the measured
-facts the prose in `assets/prose/` is filled with), graders, exercise definitions
+"""One module per page of the app: each lesson owns its page's teaching text (its prose templates,
+`*_PROSE`, and the measured facts they are filled with), graders, exercise definitions
 (`<name>_exercise(results...) -> Exercise`), URL parameters (`URL_PARAMS`) and the list of
 its code exercises (`CODE_EXERCISES`, from `sortlist_core/exercises/<page>.py`).
 
@@ -10,6 +10,7 @@ values, tested as such in `tests/lessons/`. Pages (`pages/*.py`) lay them out wi
 - `problem`, `attention`, `circuits`, `adversarial`, `mystery`: the five lessons; `model`: the
   Model page's wording.
 - `exercise`: the `Exercise`, `Answer` and `Grade` types and graders several lessons share.
-- `wording`: number formats, prose templates and facts used by more than one lesson.
+- `wording`: number formats, `fill` for the lessons' prose templates and facts used by more
+  than one lesson.
 - `url_params`: the one URL codec (`Param`, lists, indices, seeds, heads).
 """

@@ -1,5 +1,7 @@
-"""The Adversarial page's logic as pure functions (no streamlit): the list editor's parsing, the
-presets, the measured facts behind its prose, and its exercise graders.
+"""The Adversarial page's lesson as pure functions (no streamlit): its prose templates, the
+presets, the measured facts behind its prose, its exercise graders and its URL parameters. Over
+400 lines because it is one page's teaching text: eight templates and the sentences worded from
+the measurements belong together.
 
 Nothing here knows what the reference model gets wrong: presets are the write-up's *inputs*
 (adapted to the loaded model's list length and value range), and every statement about the
@@ -12,11 +14,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import plotly.graph_objects as go
-
-from sortlist_core import figures, positions
+from sortlist_core import positions
 from sortlist_core.adversarial import (
     FAMILIES,
+    MIN_LISTS_TO_JUDGE,
     AccuracyMap,
     FamilyRates,
     SearchResult,
@@ -28,15 +29,84 @@ from sortlist_core.adversarial import (
 )
 from sortlist_core.config import ModelConfig
 from sortlist_core.data import InvalidListError, format_list, parse_unsorted_list
+from sortlist_core.list_text import MAX_EDITOR_LISTS
 from sortlist_core.metrics import SequencePrediction
 from sortlist_core.well_posed import DEFAULT_MARGIN, Skip, clear_answer
 
 from .exercise import CORRECT, Answer, Exercise, Grade, Skipped, as_int
-from .url_params import Param, decode_lists, encode_lists
-from .wording import join_words, pct, plural, round_sig, sig_figs, signed
+from .url_params import editor_lists_param
+from .wording import join_words, pct, plural, sig_figs, signed
 
-MAX_EDITOR_LISTS = 10
-MAX_EDITOR_CHARS = 4_000  # a text area longer than this is not parsed (keeps the page fast)
+# --------------------------------------------------------------------------- teaching text
+# The page's prose, in the order it shows it: markdown templates filled by `wording.fill` with
+# the measured values of the functions below (every `{name}` needs a value, else `KeyError`) and
+# shown by `widgets.prose.render`.
+
+INTRO_PROSE = """\
+A model trained on random lists can still fail on lists that random sampling almost never
+produces: these are its **adversarial examples**. The write-up reads two candidates off the
+circuits of the previous page:
+
+- **All values high.** In the positional QK circuit, `SEP` prefers small tokens only over part of
+  the range; if every value is high, `SEP` may not find the smallest one.
+- **A large gap.** Token *x* should attend to the next larger value *y*. If *y* is far above *x*,
+  *x* may attend to itself instead and predict itself again.
+"""
+
+FAMILIES_PROSE = """\
+How often the loaded model gets each kind of list wrong ({family_n} random lists of each kind; a
+list counts as wrong when any of its predictions is wrong): random lists {uniform_wrong}; all
+values high {high_wrong} ({high_times}); a large gap {gap_wrong} ({gap_times}); three close
+values *x < y < z* {cluster_wrong} ({cluster_times}). The kind that fails most often is
+**{worst_family}** ({worst_family_wrong}).
+"""
+
+VS_MYSTERY_PROSE = """\
+**What this counts.** A list counts as wrong here when *any* of its {list_len} predictions is
+wrong, so "three close values" ({cluster_wrong} wrong) is about whole lists. The Mystery page
+measures something narrower: in lists holding *d*, *d+1* and *d+2*, only the one prediction made
+at *d* (is it *d+1*?). A list can be right at *d* and still go wrong at another position, so the
+two pages' numbers need not agree.
+"""
+
+EDITOR_PROSE = """\
+Type up to {max_lists} lists, **one per line**: each needs {list_len} distinct whole numbers
+from 0 to {max_value}, separated by commas or spaces. Or start from a preset: the write-up's
+two lists (its first value was lost from the write-up's text and is restored here), or
+random lists that have all values high or a large gap (change the seed for new ones).
+"""
+
+PREDICTIONS_PROSE = """\
+Each panel is the write-up's `show` for one list: a row per prediction position (the token
+there and its position), a column per vocabulary token, colour = probability. ○ marks the
+correct next token and ✗ the model's prediction where it is wrong. Of your {lists_count},
+the model sorts {n_correct} correctly and gets {n_wrong} wrong.
+"""
+
+SEARCH_PROSE = """\
+The search scores candidate lists in batches: half are fresh random lists of four kinds (random,
+all high, a large gap, three close values), half are small mutations of the lists that came
+closest to failing so far. A list's **margin** is its worst position's correct logit minus the
+best other logit; a negative margin means a wrong prediction, and the most negative come first.
+"""
+
+SEARCH_RESULT_PROSE = """\
+Scored **{n_scored}** candidate lists in {seconds} s: the model got **{n_wrong}** of them wrong
+({wrong_fraction}). The share is highest for candidates from **{best_source}**
+({best_source_fraction}). Load any of them into the editor to see where it goes wrong.
+"""
+
+MAPS_PROSE = """\
+Each map bins {n_lists} lists (drawn from all four kinds, so rare structures are well
+represented) by two features and shows the fraction sorted entirely correctly; hover a cell for
+its count, and blank cells had no lists. Read each feature with the other one held ordinary.
+Among lists whose largest gap is only {gap_row} (the map's first row), {smallest_sentence}.
+Among lists whose smallest value is {small_col} (its first column), {gap_sentence}. The worst
+cell with at least {min_lists} lists: {worst_cell}. By the span *z − x* of the list's tightest triple
+(pooled over where it starts): {tight_sentence}.
+"""
+
+
 FAMILY_LABELS = {
     "uniform": "random lists (the training distribution)",
     "high": "all high values",
@@ -44,67 +114,6 @@ FAMILY_LABELS = {
     "cluster": "three close values x < y < z",
 }
 GENERATED_PRESETS = ("high", "gap")  # the two families the write-up proposes as adversarial
-
-
-# --------------------------------------------------------------------------- the list editor
-
-
-@dataclass(frozen=True)
-class LineError:
-    line: int  # 1-based line number in the text area
-    text: str
-    message: str
-
-    def sentence(self) -> str:
-        shown = self.text if len(self.text) <= 60 else self.text[:59] + "…"
-        return f"Line {self.line} (`{shown}`): {self.message}."
-
-
-@dataclass(frozen=True)
-class EditorParse:
-    lists: tuple[tuple[int, ...], ...]  # the valid lists, in order, duplicates dropped
-    errors: tuple[LineError, ...]
-    notes: tuple[str, ...]  # not errors: e.g. a repeated list that was dropped
-
-
-def parse_editor(text: str, cfg: ModelConfig, max_lists: int = MAX_EDITOR_LISTS) -> EditorParse:
-    """One list per non-empty line; every bad line is reported with its number and the reason.
-
-    Never raises. Lines after the `max_lists`-th list are reported as errors (not silently cut).
-    """
-    if not isinstance(text, str):
-        return EditorParse((), (LineError(1, "", "expected text"),), ())
-    if len(text) > MAX_EDITOR_CHARS:
-        return EditorParse(
-            (), (LineError(1, text[:40], f"the text is longer than {MAX_EDITOR_CHARS:,} characters"),), ()
-        )
-    lists: list[tuple[int, ...]] = []
-    errors: list[LineError] = []
-    notes: list[str] = []
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
-        if not line:
-            continue
-        try:
-            values = tuple(parse_unsorted_list(line, cfg.list_len, cfg.max_value))
-        except InvalidListError as exc:
-            errors.append(LineError(number, line, str(exc)))
-            continue
-        if values in lists:
-            notes.append(f"Line {number} repeats an earlier list; it is shown once.")
-            continue
-        if len(lists) == max_lists:
-            errors.append(
-                LineError(number, line, f"at most {max_lists} lists at a time: delete a line to add this one")
-            )
-            continue
-        lists.append(values)
-    return EditorParse(tuple(lists), tuple(errors), tuple(notes))
-
-
-def editor_text(lists: Sequence[Sequence[int]]) -> str:
-    """The text area's content for `lists` (parsed back unchanged by `parse_editor`)."""
-    return "\n".join(format_list(values) for values in lists)
 
 
 # --------------------------------------------------------------------------- presets
@@ -197,20 +206,6 @@ def worst_family_rule() -> str:
     )
 
 
-def family_figure(rates: FamilyRates) -> go.Figure:
-    """The failure rate of each kind of list (`family_failure_rates`)."""
-    return figures.family_failure_bar(
-        dict(zip(rates.families, rates.wrong)), FAMILY_LABELS, rates.n_per_family
-    )
-
-
-def accuracy_map_figure(amap: AccuracyMap) -> go.Figure:
-    """One of `family_accuracy_maps`' heatmaps."""
-    return figures.accuracy_map(
-        amap.accuracy, amap.col_bins, amap.row_bins, amap.col_label, amap.row_label, amap.title
-    )
-
-
 def _slice_sentence(reading: SliceReading, feature: str, threshold: float) -> str:
     """'accuracy stays at or above 90% up to 25–29 and falls to 0.0% at 30–34' for one slice."""
     seen = reading.judged
@@ -224,7 +219,10 @@ def _slice_sentence(reading: SliceReading, feature: str, threshold: float) -> st
     return f"accuracy stays at or above {pct(threshold, 0)} for every {feature} up to {seen[-1][0]}"
 
 
-def accuracy_map_facts(maps: Sequence[AccuracyMap], threshold: float = 0.9) -> dict[str, Any]:
+SORTS_WELL = 0.9  # the maps' sentences say where accuracy falls below this
+
+
+def accuracy_map_facts(maps: Sequence[AccuracyMap], threshold: float = SORTS_WELL) -> dict[str, Any]:
     """Where accuracy falls below `threshold`, as `read_accuracy_maps` reads the maps (each
     feature along the slice that holds the other at its most ordinary value). Phrased for
     whatever the model does."""
@@ -250,44 +248,10 @@ def accuracy_map_facts(maps: Sequence[AccuracyMap], threshold: float = 0.9) -> d
     }
 
 
-PREDICTION_COLUMNS = ("unsorted", "correct sorted", "model predicts", "wrong at positions", "min p(correct)")
-
-
-def _compact(values: Sequence[int]) -> str:
-    """'0,40,41': a table cell a third narrower than `format_list`'s '0, 40, 41'."""
-    return ",".join(str(v) for v in values)
-
-
 HIDDEN_WHERE = (
     "the model sorts it wrongly. Where? That is the exercise *Where does it go wrong?* below: "
     "read the heatmap, answer, and this line says it."
 )
-HIDDEN_CELL = "? (exercise below)"
-
-
-def prediction_rows(
-    preds: Sequence[SequencePrediction], hidden: Sequence[tuple[int, ...]] = ()
-) -> list[dict[str, Any]]:
-    """One summary row per list: what the table under the heatmaps shows. Five short columns (no
-    separate verdict: "wrong at positions" says "none"), so the table fits the page at 1280 px.
-    For a list in `hidden` (an exercise asks where it goes wrong) the wrong positions and the
-    model's output are held back."""
-    rows = []
-    for i, p in enumerate(preds, start=1):
-        held = tuple(p.unsorted) in hidden and not p.correct
-        rows.append(
-            {
-                "list": i,
-                "unsorted": _compact(p.unsorted),
-                "correct sorted": _compact(p.targets),
-                "model predicts": HIDDEN_CELL if held else _compact(p.predicted),
-                "wrong at positions": HIDDEN_CELL
-                if held
-                else ", ".join(str(_position(w, p)) for w in p.wrong) or "none",
-                "min p(correct)": round_sig(float(min(p.probs[k, t] for k, t in enumerate(p.targets)))),
-            }
-        )
-    return rows
 
 
 def _position(row: int, p: SequencePrediction) -> int:
@@ -405,7 +369,7 @@ def exercise_candidates(cfg: ModelConfig) -> tuple[tuple[int, ...], ...]:
 
 
 def search_result_facts(result: SearchResult) -> dict[str, Any]:
-    """The `adversarial_search_result` template."""
+    """The values of `SEARCH_RESULT_PROSE`."""
     sources = wrong_rate_by_source(result)
     best = max(sources, key=sources.get) if sources else "none"
     return {
@@ -427,8 +391,11 @@ def example_caption(wrong_rows: Sequence[int], margin: float, family: str, list_
 
 
 def maps_facts(maps: Sequence[AccuracyMap]) -> dict[str, Any]:
-    """The `adversarial_maps` template."""
-    return accuracy_map_facts(maps) | {"n_lists": f"{int(maps[0].counts.sum()):,}"}
+    """The values of `MAPS_PROSE`."""
+    return accuracy_map_facts(maps) | {
+        "n_lists": f"{int(maps[0].counts.sum()):,}",
+        "min_lists": MIN_LISTS_TO_JUDGE,
+    }
 
 
 def worst_family_exercise(rates: FamilyRates) -> Exercise | Skipped:
@@ -528,17 +495,4 @@ PAGE = "adversarial"
 TEXT = "adv.lists_text"  # the editor's text area
 
 
-def _decode_lists(text: str, cfg: ModelConfig) -> tuple[str, list[str]]:
-    lists, warnings = decode_lists(text, cfg, MAX_EDITOR_LISTS)
-    return editor_text(lists), warnings
-
-
-URL_PARAMS = (
-    Param(
-        "lists",
-        TEXT,
-        default=lambda c: editor_text(default_lists(c)),
-        decode=_decode_lists,
-        encode=lambda value, c: encode_lists(parse_editor(value, c).lists) or None,
-    ),
-)
+URL_PARAMS = (editor_lists_param("lists", TEXT, MAX_EDITOR_LISTS, default_lists),)

@@ -1,5 +1,5 @@
-"""The Attention page's lesson: template values, graders, exercises and URL parameters
-(pure functions of analysis results, no streamlit)."""
+"""The Attention page's lesson: prose templates and their values, graders, exercises and URL
+parameters (pure functions of analysis results, no streamlit)."""
 
 from __future__ import annotations
 
@@ -20,8 +20,47 @@ from sortlist_core.config import ModelConfig
 from sortlist_core.well_posed import DEFAULT_MARGIN, Skip, clear_answer, nearest_first, pick_instance
 
 from .exercise import CORRECT, Answer, Exercise, Grade, Skipped, as_int, grade_head_choice
-from .url_params import MAX_LISTS, Param, decode_indices, head_param, int_in, int_param, list_text_param
+from .url_params import MAX_LISTS, head_param, indices_param, list_text_param, prediction_position_param
 from .wording import MOSTLY, Values, count, head_name, join_words, num, pct, responsibility_facts, sig_figs
+
+# --------------------------------------------------------------------------- teaching text
+# The page's prose, in the order it shows it: markdown templates filled by `wording.fill` with
+# the measured values of the functions below (every `{name}` needs a value, else `KeyError`) and
+# shown by `widgets.prose.render`.
+
+INTRO_PROSE = """\
+Only attention from the sorted half (and `SEP`) matters: that is where predictions are read, and
+in a 1-layer model each prediction is the embedding of the token itself plus what the heads copy
+from the tokens they attend to. Pick sequences from the evaluation set or type your own; each
+view shows both heads of layer 0 (click a head to enlarge it, hover to read the weights). The
+table under the views lists, for the chosen head's first sequence, which position each
+prediction position attends to most.
+"""
+
+OBSERVATIONS_PROSE = """\
+**What the patterns show, measured on {claims_n_lists} lists of the evaluation set** (the
+write-up's observations, checked by taking each position's most-attended token):
+
+- **`SEP` attends to the smallest value** of the list in {sep_min_per_head}; in at least one
+  head for {sep_min_any} of the lists.
+- **A token *d* of the sorted half attends most to the next larger value** (the token it must
+  predict) in {next_larger_per_head}; in at least one head for {next_larger_any} of the cases.
+  {attend_predict_sentence}
+- In the remaining {next_larger_miss} ({miss_count}) no head's top token is the next
+  larger value. In {miss_skip} of them a head attends most to the value two or three places
+  further up the sorted list instead (the write-up's "4 attends more to 7 than to 5", common when
+  values lie close together). Yet the model predicts {miss_correct} of those positions
+  correctly: attending most to a token does not mean predicting it. The Mystery page explains why.
+- {split_sentence}
+"""
+
+ABLATION_PROSE = """\
+**Which head matters more?** Replace one head's output with its mean over the evaluation set
+(per position, as the write-up does) and measure how much the loss rises above its base value
+{base_loss}: {mean_ablation_per_head}. Zero-ablation gives {zero_ablation_per_head}.
+
+**Does head {important_head} matter more?** {ablation_verdict_cap}. {ablation_copying}
+"""
 
 
 def attention_facts(claims: AttentionClaims, head_names: Sequence[str]) -> Values:
@@ -178,7 +217,7 @@ def observation_facts(
     head_names: Sequence[str],
     split_shown: bool = True,
 ) -> Values:
-    """The `attention_observations` template."""
+    """The values of `OBSERVATIONS_PROSE`."""
     return (
         attention_facts(claims, head_names)
         | responsibility_facts(resp, head_names)
@@ -190,7 +229,7 @@ def observation_facts(
 def ablation_prose_facts(
     result: AblationResult, resp: HeadResponsibility, head_names: Sequence[str], split_shown: bool = True
 ) -> Values:
-    """The `attention_ablation` template."""
+    """The values of `ABLATION_PROSE`."""
     return ablation_facts(result, head_names) | {
         "ablation_copying": ablation_copying_sentence(result, resp, head_names, split_shown)
     }
@@ -313,20 +352,9 @@ def default_pos(cfg: ModelConfig) -> int:
     return cfg.list_len + 1
 
 
-def _decode_pos(text: str, cfg: ModelConfig) -> tuple[int, list[str]]:
-    pos = int_in(text, 0, cfg.n_ctx - 1, f"positions are 0..{cfg.n_ctx - 1}", "the default position")
-    return (pos if cfg.list_len <= pos < 2 * cfg.list_len else default_pos(cfg)), []
-
-
 URL_PARAMS = (
-    Param(
-        "idx",
-        IDX,
-        default=lambda c: [0],
-        decode=lambda t, c: decode_indices(t),
-        encode=lambda v, c: None if list(v) == [0] else "-".join(str(i) for i in v),
-    ),
+    indices_param("idx", IDX),
     list_text_param("lists", LISTS, MAX_LISTS, "\n", default=lambda c: ""),
     head_param(HEAD),
-    int_param("pos", POS, default_pos, _decode_pos),
+    prediction_position_param("pos", POS, default_pos),
 )

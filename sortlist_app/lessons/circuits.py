@@ -1,5 +1,6 @@
-"""The OV/QK circuits page's lesson: template values, graders, exercises and URL parameters
-(pure functions of analysis results, no streamlit)."""
+"""The OV/QK circuits page's lesson: prose templates and their values, graders, exercises and
+URL parameters (pure functions of analysis results, no streamlit). Over 400 lines because it is
+one page's teaching text: its seven templates and the sentences worded from the numbers."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from sortlist_core.config import ModelConfig
 from sortlist_core.well_posed import DEFAULT_MARGIN, Skip, nearest_first, pick_instance
 
 from .exercise import CORRECT, Answer, Exercise, Grade, Skipped, as_int, grade_count, grade_head_choice
-from .url_params import head_param, int_in, int_param
+from .url_params import head_param, token_param
 from .wording import (
     CLEAR_SIGN,
     MOSTLY,
@@ -39,6 +40,76 @@ from .wording import (
     sig_figs,
     signed,
 )
+
+# --------------------------------------------------------------------------- teaching text
+# The page's prose, in the order it shows it: markdown templates filled by `wording.fill` with
+# the measured values of the functions below (every `{name}` needs a value, else `KeyError`) and
+# shown by `widgets.prose.render`.
+
+INTRO_PROSE = """\
+The attention patterns suggest a hypothesis: the **OV circuit copies** (attending to token *s*
+makes the head predict *s*) and the **QK circuit attends to the next larger token** (`SEP`
+attends to the smallest). In a 1-layer attention-only model both can be read straight off the
+weights as token-by-token matrices: the full OV circuit `W_E W_OV W_U` (what attending to a
+source token does to each prediction's logit) and the full QK circuit `W_E W_QK W_E^T` (the
+attention score from each destination token to each source token). Weights are processed as in
+the write-up (LayerNorm folded, writing weights and unembedding centred).
+"""
+
+OV_PROSE = """\
+**{ov_heading}** Look for a bright diagonal in each heatmap. Summing
+both heads, attending to value token *t* raises the logit of *t* itself more than any other
+prediction for {ov_self_fraction} of the values, and each head's own row peaks on the diagonal
+for {ov_own_fraction}. They split the work: {per_head_copying}. Where head {major_head} copies,
+head {minor_head}'s mean diagonal is {minor_on_major_mean}, i.e. {minor_on_major_sign}.
+"""
+
+RESPONSIBILITY_PROSE = """\
+**Who copies what.** The strip takes the diagonal of each head's full OV circuit (how strongly
+attending to *t* promotes *t*) and colours each value token by the stronger copier.
+{minor_sentence}
+"""
+
+QK_PROSE = """\
+**QK: attend to something a bit larger.** Rows are destination tokens and columns source tokens.
+Taking, for each destination token *d*, the head that copies *d+1*: for {qk_larger_fraction} of
+the {qk_n_dest} destination tokens the average score for larger sources is higher than for smaller
+ones, but the single highest-scoring larger source is exactly *d+1* for only
+{qk_next_top_fraction} of them. {qk_verdict}. The bar chart zooms in on one destination token.
+"""
+
+QK_BAR_PROSE = """\
+For destination token **{dest}**:
+
+{qk_lines}
+
+After {dest} the model must usually predict {dest_plus_one}, which head {responsible_head} copies.
+That head's top source token is {responsible_best}, which {best_is_next} the next larger value
+{dest_plus_one}; on average it scores larger sources {larger_minus_smaller} higher than smaller
+ones. When the top source is two or three above *d*, a list containing *d*, *d+1* and *d+2* can
+make the head attend to *d+2* at least as much as to *d+1*, yet the model still predicts *d+1*:
+the Mystery page explains why.
+{zero_sentence}
+"""
+
+POSITIONAL_PROSE = """\
+**Why don't large tokens attend to 0?** This is the QK circuit with *positional* embeddings on
+the query side and token embeddings on the key side: how much each query position biases
+attention towards each key token. At the late query positions {late_first}..{late_last}, where
+large tokens usually sit, tokens 0..{small_max} score on average {late_small_bias} relative to
+the other tokens: {late_bias_sentence}. {sep_sentence} Where that pattern fades, a list made only
+of large values is a candidate adversarial example (see the Adversarial page).
+"""
+
+DIRECT_PROSE = """\
+**The direct path** `W_E W_U` is what a token contributes to its own position's prediction
+without any attention. For {direct_next_fraction} of tokens *d* it favours *d+1* over *d+2* as the
+prediction (mean difference {direct_next_gap} logits), nudging the model towards the right answer. The
+write-up checked whether this is why lists with *d*, *d+1*, *d+2* are not adversarial, and found
+that removing the direct path does not break them: the real reason is in the OV circuits (Mystery
+page).
+"""
+
 
 # The QK verdict's words: "a clean rule" only when d+1 is the best larger source for at least 80%
 # of destinations d; "a weak preference" when at least 60% of them score larger sources above
@@ -414,12 +485,7 @@ def default_dest(cfg: ModelConfig) -> int:
     return QUICK_PICKS[0] if QUICK_PICKS[0] < cfg.max_value else cfg.max_value // 2
 
 
-def _decode_dest(text: str, cfg: ModelConfig) -> tuple[int, list[str]]:
-    why = f"the destination token must be in 0..{cfg.max_value}"
-    return int_in(text, 0, cfg.max_value, why, "the default token"), []
-
-
 URL_PARAMS = (
     head_param(HEAD),
-    int_param("dest", DEST, default_dest, _decode_dest),
+    token_param("dest", DEST, default_dest, "the destination token"),
 )

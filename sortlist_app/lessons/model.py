@@ -1,6 +1,6 @@
-"""The Model page's wording: template values and the sentences about training runs (pure
-functions, no streamlit; `model_metrics` is filled by `wording.metrics_facts`). The page has
-no exercises and no URL parameters."""
+"""The Model page's wording: its prose templates, their values and the sentences about training
+runs (pure functions, no streamlit; `METRICS_PROSE` is filled by `wording.metrics_facts`). The
+page has no exercises and no URL parameters."""
 
 from __future__ import annotations
 
@@ -13,6 +13,44 @@ from .wording import Values, count
 if TYPE_CHECKING:  # annotation only: the lesson stays free of torch
     from sortlist_core.training import TrainingMetadata
 
+# --------------------------------------------------------------------------- teaching text
+# The page's prose, in the order it shows it: markdown templates filled by `wording.fill` with
+# the measured values of the functions below (every `{name}` needs a value, else `KeyError`) and
+# shown by `widgets.prose.render`.
+
+INTRO_PROSE = """\
+Every page analyses **the model chosen here** or in the sidebar's model switcher, for this browser
+session only: other learners on the same server keep their own choice. Start with a bundled model,
+get the original model of ARENA's October 2023 monthly algorithmic problem "Sorted List", upload a
+checkpoint (its `HookedTransformer` state dict, or a file saved by this app), or train a new one
+and see whether it finds the same algorithm. The page's address carries the model's fingerprint,
+so a reload keeps the model and a shared link says which model its numbers come from.
+"""
+
+METRICS_PROSE = """\
+On the write-up's evaluation set ({n_lists} lists, seed {seed}) this model's loss is **{loss}**;
+it predicts {accuracy} of the sorted-half tokens correctly and sorts {sequence_accuracy} of the
+lists without a mistake.
+"""
+
+UPLOAD_PROSE = """\
+Upload a checkpoint of up to **{limit}**. It is opened with `torch.load(weights_only=True)`, so a
+file that would run code when unpickled is rejected before anything in it executes. Its
+configuration (list length, value range, heads, LayerNorm) is read from the weight shapes and
+checked, and every value must be finite. If anything is wrong the page says what, and this
+session keeps the model it had.
+"""
+
+TRAIN_PROSE = """\
+Train a fresh 1-layer attention-only model on random lists (AdamW, linear warm-up then decay;
+every batch is newly drawn, so an epoch is a fresh set of random lists). The run validates every
+few steps on {val_size} held-out lists and keeps the weights with the best validation accuracy;
+the progress bar shows the time left at the current pace. Only **{max_jobs}** can run on this
+server at a time, so that the app stays responsive for everyone; a run stops if you cancel it or
+close the tab.
+"""
+
+
 # training_jobs states -> what the learner reads when a run ends
 STATUS_SENTENCES = {
     DONE: "Training finished.",
@@ -23,7 +61,7 @@ STATUS_SENTENCES = {
 
 
 def training_facts(max_jobs: int) -> Values:
-    """The `model_train` template."""
+    """The values of `TRAIN_PROSE`."""
     return {"max_jobs": count(max_jobs, "training run"), "val_size": "2,000"}
 
 

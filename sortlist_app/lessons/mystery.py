@@ -1,5 +1,7 @@
-"""The Mystery page's logic as pure functions (no streamlit): which lists to analyse, the
-sentences that explain the measured DLA, OV and direct-path results, and the exercise graders.
+"""The Mystery page's lesson as pure functions (no streamlit): its prose templates, the sentences
+that explain the measured DLA, OV and direct-path results, the exercise graders and its URL
+parameters. Over 400 lines because it is one page's teaching text: the templates and the
+sentences worded from the numbers belong together.
 
 Every sentence is worded from the loaded model's numbers (signs decide the wording), so a
 checkpoint with its heads swapped, or one that resolves the mystery differently, still reads true.
@@ -8,18 +10,14 @@ checkpoint with its heads swapped, or one that resolves the mystery differently,
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import plotly.graph_objects as go
 from jaxtyping import Float
 
-from sortlist_core import figures
 from sortlist_core.circuit_findings import direct_path_preference
 from sortlist_core.circuits import HeadResponsibility
-from sortlist_core.config import ModelConfig
-from sortlist_core.data import InvalidListError, format_list, parse_unsorted_list
+from sortlist_core.data import format_list
 from sortlist_core.mystery import (
     ADVERSARIAL_EXTRA,
     ADVERSARIAL_MISTAKE,
@@ -27,51 +25,103 @@ from sortlist_core.mystery import (
     DirectPathExperiment,
     MysteryCase,
     OffsetProfile,
-    check_xyz,
     offset_shapes,
     qk_puzzle,
     tally_cases,
 )
-from sortlist_core.well_posed import Skip, pick_instance, pick_signed
+from sortlist_core.well_posed import DEFAULT_MARGIN, Skip, pick_instance, pick_signed
 
 from .exercise import CORRECT, Answer, Exercise, Grade, Skipped
-from .url_params import BadParam, Param, decode_lists, encode_lists, int_in, split_values
-from .wording import pct, round_sig, sig_figs, signed
+from .url_params import head_or_auto_param, single_list_param, triple_param
+from .wording import MOSTLY, pct, sig_figs, signed
+
+# --------------------------------------------------------------------------- teaching text
+# The page's prose, in the order it shows it: markdown templates filled by `wording.fill` with
+# the measured values of the functions below (every `{name}` needs a value, else `KeyError`) and
+# shown by `widgets.prose.render`.
+
+INTRO_PROSE = """\
+The write-up noticed in the QK circuit that a destination token *d* sometimes gives a higher
+attention score to *d+2* (or *d+3*) than to *d+1*. In the loaded model, the head that copies
+*d+1* scores *d+2* at least as high as *d+1* for **{puzzle_count} of the {puzzle_total}** tokens
+*d* ({puzzle_fraction}). {puzzle_example}
+
+So in a list holding *d*, *d+1* and *d+2*, the token *d* in the sorted half may attend more to
+*d+2* than to the right answer *d+1*. Since the heads copy what they attend to, we would expect
+the model to predict *d+2* after *d*: an adversarial example. {puzzle_outcome}
+
+The write-up considered three explanations:
+
+1. **The less important head** cancels the mistake (e.g. it suppresses *d+2*).
+2. **The direct path** `W_E W_U` (the token's own embedding, straight to the unembedding) favours
+   *d+1* over *d+2*.
+3. **The OV circuit's off-diagonal**: attending to a token *s* also boosts tokens slightly
+   *smaller* than *s* and suppresses tokens slightly *larger*. Then attention to *d+2* still
+   boosts *d+1*, and attention to *d+1* pushes *d+2* down.
+
+Let's test them in turn on the loaded model.
+"""
+
+DIRECT_PROSE = """\
+The direct path favours *d+1* over *d+2* for {dpm_next_fraction} of tokens *d* (mean
+difference {dpm_next_gap} logits), {dpm_could}. The test: remove the direct path and see whether
+lists with *d*, *d+1*, *d+2* become adversarial. We compare {dp_n} such lists with {dp_n}
+**control** lists that hold *d* and *d+1* but not *d+2* (so the only difference is the close
+third value), and measure how often the prediction made at *d* is *d+1*. We call the cluster lists
+adversarial when, {dp_rule}. Predict the outcome before you read it:
+"""
+
+DIRECT_RESULT_PROSE = """\
+| lists | model intact | direct path removed | predicts the next value instead |
+| --- | --- | --- | --- |
+| with *d*, *d+1*, *d+2* | {dp_cluster_with} | {dp_cluster_without} | {dp_cluster_next} |
+| control (no *d+2*) | {dp_control_with} | {dp_control_without} | {dp_control_next} |
+
+Removing the direct path costs {dp_drop_cluster} of accuracy on the cluster lists and
+{dp_drop_control} on the controls. So removing it {dp_verdict}.
+"""
+
+VS_ADVERSARIAL_PROSE = """\
+**What this counts.** Each list above contributes *one* prediction: the one made at *d*
+({dp_cluster_with} right on the intact model). The Adversarial page counts whole lists sorted
+without a single mistake, at any of the {list_len} positions, so its figure for lists with three
+close values can be much lower without contradicting this one.
+"""
+
+OV_PROSE = """\
+The full OV circuit `W_E W_OV W_U` says what a head writes when it attends to source token *s*.
+Its diagonal is the copying; the chart reads along the diagonals next to it: offset −1 is the
+effect on the logit of *s − 1*, offset +1 on *s + 1*, averaged over the tokens each head copies
+and divided by the head's boost to *s* itself (so offset 0 is 1):
+
+{ov_lines}
+
+{ov_verdict}. {ov_implication} The next section measures the cross terms on real lists.
+"""
+
+DLA_PROSE = """\
+For each list, the destination is *x* in the sorted half (it should predict *y*, the next
+value), and the head is {head_rule}. Each 2×2 heatmap is the **direct logit attribution**: the
+head's output moved from source token *y* or *z* (columns), projected onto the logits of *y* and
+*z* (rows), divided by the final LayerNorm scale as in the write-up. The diagonal (y→y, z→z) is
+copying; the off-diagonal is the cross effect the OV circuit predicts: **z→y** (attending to *z*
+lifts *y*?) and **y→z** (attending to *y* lowers *z*?). Summing a row gives the total to that
+prediction.
+"""
+
+RESOLUTION_PROSE = """\
+Across these {n_cases} lists: *x* attends more to *z* than to *y* in {z_more_attention};
+z→y is positive in {zy_positive}; y→z is negative in {yz_negative}; the total to *y* beats the
+total to *z* in {y_total_larger}; and the model predicts *y* in {predicted_y}. The copying term
+alone favours *z* (z→z > y→y) in {zz_bigger} of them. {hypothesis_verdict}.
+"""
+
 
 SIGNS = ("positive", "negative")
 TOTALS = ("y", "z")
-
-
-@dataclass(frozen=True)
-class CustomInput:
-    unsorted: tuple[int, ...]
-    xyz: tuple[int, int, int]
-
-
-def parse_custom(list_text: str, xyz_text: str, cfg: ModelConfig) -> CustomInput:
-    """The learner's list and (x, y, z); `InvalidListError` names the problem."""
-    try:
-        values = tuple(parse_unsorted_list(list_text, cfg.list_len, cfg.max_value))
-    except InvalidListError as exc:
-        raise InvalidListError(f"the list: {exc}") from None
-    items = split_values(str(xyz_text))
-    if len(items) != 3:
-        raise InvalidListError(f"(x, y, z): enter three values such as `14, 15, 17`, got {len(items)}")
-    try:
-        x, y, z = (int(t) for t in items)
-    except ValueError:
-        raise InvalidListError("(x, y, z): the three values must be whole numbers") from None
-    check_xyz(values, x, y, z)
-    return CustomInput(values, (x, y, z))
-
-
-def suggest_xyz(unsorted: Sequence[int]) -> tuple[int, int, int] | None:
-    """The tightest consecutive sorted triple of a list: a natural (x, y, z) to try."""
-    s = sorted(unsorted)
-    if len(s) < 3:
-        return None
-    i = min(range(len(s) - 2), key=lambda k: s[k + 2] - s[k])
-    return s[i], s[i + 1], s[i + 2]
+# "Yet … Why?": close triples count as protected while their accuracy at d stays within 5
+# percentage points of the controls'; below that the page says they *are* partly adversarial.
+PROTECTED_GAP = 0.05
 
 
 # --------------------------------------------------------------------------- DLA cases
@@ -82,24 +132,6 @@ def case_title(i: int, case: MysteryCase, custom: bool = False) -> str:
     return f"{label}<br>(x, y, z) = ({case.x}, {case.y}, {case.z})"
 
 
-def dla_figure(cases: Sequence[MysteryCase], titles: Sequence[str]) -> go.Figure:
-    """The 2×2 DLA of each case, titled by `case_title`."""
-    return figures.dla_grid(
-        np.stack([c.dla for c in cases]),  # [case pred src]
-        [case_panel_title(t) for t in titles],
-        "DLA at x from source y/z to prediction y/z, per list (x, y, z)",
-    )
-
-
-def direct_path_experiment_figure(experiment: DirectPathExperiment) -> go.Figure:
-    """Accuracy with and without the direct path, on lists with a close triple and controls."""
-    return figures.direct_path_experiment_bar(
-        ["with d, d+1, d+2", "control (no d+2)"],
-        [experiment.cluster_acc_with, experiment.control_acc_with],
-        [experiment.cluster_acc_without, experiment.control_acc_without],
-    )
-
-
 def in_sentence(title: str) -> str:
     """A title used mid-sentence: 'Your list …' -> 'your list …' ('List #3' keeps its capital)."""
     return "your" + title[4:] if title.startswith("Your ") else title
@@ -108,31 +140,6 @@ def in_sentence(title: str) -> str:
 def case_panel_title(title: str) -> str:
     """`case_title` short enough for a 2×2 panel five to a row: the figure's title names (x, y, z)."""
     return title.replace("(x, y, z) = ", "")
-
-
-def case_row(label: str, case: MysteryCase, head_names: Sequence[str]) -> dict[str, Any]:
-    (yy, zy), (yz, zz) = case.dla  # dla[pred][src]
-    return {
-        "case": label,
-        "list": format_list(case.unsorted),
-        "x, y, z": f"{case.x}, {case.y}, {case.z}",
-        "head": head_names[case.head],
-        "attention x→y": round_sig(case.attention[0]),
-        "attention x→z": round_sig(case.attention[1]),
-        "y→y": round_sig(yy),
-        "z→y": round_sig(zy),
-        "y→z": round_sig(yz),
-        "z→z": round_sig(zz),
-        "total to y": round_sig(case.total_to_y),
-        "total to z": round_sig(case.total_to_z),
-        "model predicts": case.predicted,
-        "p(y)": round_sig(case.prob_y),
-        "p(z)": round_sig(case.prob_z),
-    }
-
-
-def _signed(v: float) -> str:
-    return signed(v)
 
 
 def _sign_word(v: float) -> str:
@@ -149,7 +156,7 @@ def case_sentence(case: MysteryCase, head_names: Sequence[str]) -> str:
         if a_z > a_y
         else f"{head} attends more to y ({sig_figs(a_y)}) than to z ({sig_figs(a_z)})"
     )
-    cross = f"z→y is {_sign_word(zy)} ({_signed(zy)}) and y→z is {_sign_word(yz)} ({_signed(yz)})"
+    cross = f"z→y is {_sign_word(zy)} ({signed(zy)}) and y→z is {_sign_word(yz)} ({signed(yz)})"
     diff = case.total_to_y - case.total_to_z
     if diff > 0:
         total = f"so y gets {sig_figs(diff)} more in total ({sig_figs(case.total_to_y)} vs {sig_figs(case.total_to_z)} for z)"
@@ -162,7 +169,7 @@ def case_sentence(case: MysteryCase, head_names: Sequence[str]) -> str:
     )
     direct = ""
     if zz > yy:
-        direct = f" Note that z→z ({_signed(zz)}) is larger than y→y ({_signed(yy)}): on their own, the copying terms favour z."
+        direct = f" Note that z→z ({signed(zz)}) is larger than y→y ({signed(yy)}): on their own, the copying terms favour z."
     return f"At x = {case.x}, {attn}. {cross}, {total}: {verdict}.{direct}"
 
 
@@ -218,9 +225,9 @@ def ov_profile_facts(profile: OffsetProfile, head_names: Sequence[str]) -> dict[
             lines.append(f"head {name} is the stronger copier of no token, so it has no profile")
             continue
         lines.append(
-            f"head {name}: attending to s moves the logits of s − 1 by {_signed(shape.just_below)} and of s + 1 by {_signed(shape.just_above)} "
-            f"(as a fraction of its boost to s itself; mean over offsets −{shapes.max_below}..−1: {_signed(shape.below_mean)}, "
-            f"+1..+{shapes.max_above}: {_signed(shape.above_mean)})"
+            f"head {name}: attending to s moves the logits of s − 1 by {signed(shape.just_below)} and of s + 1 by {signed(shape.just_above)} "
+            f"(as a fraction of its boost to s itself; mean over offsets −{shapes.max_below}..−1: {signed(shape.below_mean)}, "
+            f"+1..+{shapes.max_above}: {signed(shape.above_mean)})"
         )
     pattern_heads = shapes.pattern_heads
     n = len(head_names)
@@ -243,7 +250,7 @@ def ov_profile_facts(profile: OffsetProfile, head_names: Sequence[str]) -> dict[
 
 
 def direct_path_experiment_facts(exp: DirectPathExperiment) -> dict[str, Any]:
-    protected = exp.cluster_acc_with >= exp.control_acc_with - 0.05
+    protected = exp.cluster_acc_with >= exp.control_acc_with - PROTECTED_GAP
     return {
         "puzzle_outcome": (
             f"Yet on {exp.n_per_group:,} random lists holding *d*, *d+1* and *d+2*, the prediction made at *d* is right in "
@@ -310,7 +317,7 @@ def direct_path_heatmap_facts(direct: Float[np.ndarray, "input_token pred"]) -> 
         "dpm_next_fraction": pct(favours),
         "dpm_next_gap": f"{pref.mean_gap:+.3g}".replace("-", "−"),
         "dpm_could": "so it *could* be the answer"
-        if favours > 0.5
+        if favours > MOSTLY
         else "so on its own it is an unlikely answer, but let's test it",
     }
 
@@ -324,7 +331,7 @@ def grade_sign(answer: Any, value: float, what: str) -> Grade:
         return Grade(False, "Choose positive or negative.")
     truth = "positive" if value > 0 else "negative"
     if answer == truth:
-        return Grade(True, f"{CORRECT} {what} is {_signed(value)}.")
+        return Grade(True, f"{CORRECT} {what} is {signed(value)}.")
     return Grade(
         False,
         f"Not {answer}. Think about the OV circuit's off-diagonal: when a head copies a source token s, what does it do to the logits of tokens just above or below s?",
@@ -385,21 +392,13 @@ def dla_intro(cases: Sequence[tuple[tuple[int, ...], tuple[int, int, int]]]) -> 
     )
 
 
-def custom_input(list_text: str, xyz_text: str, cfg: ModelConfig) -> tuple[CustomInput, str | None]:
-    """The learner's list and (x, y, z); without (x, y, z), the list's tightest triple and a
-    caption saying so. `InvalidListError` names the problem."""
-    if xyz_text.strip():
-        return parse_custom(list_text, xyz_text, cfg), None
-    values = tuple(parse_unsorted_list(list_text, cfg.list_len, cfg.max_value))
-    triple = suggest_xyz(values)
-    return (
-        parse_custom(list_text, ", ".join(map(str, triple)), cfg),
-        f"Using the list's tightest triple (x, y, z) = {triple}.",
-    )
+def tightest_triple_note(xyz: tuple[int, int, int]) -> str:
+    """The caption under the learner's list when the page chose its (x, y, z)."""
+    return f"Using the list's tightest triple (x, y, z) = {xyz}."
 
 
 def head_rule(head: int | None, head_names: Sequence[str]) -> str:
-    """Which head the DLA is attributed to, for the `mystery_dla` template."""
+    """Which head the DLA is attributed to, for `DLA_PROSE`."""
     return (
         "the one whose OV circuit copies *y* most strongly"
         if head is None
@@ -445,14 +444,15 @@ def cross_sign_exercise(
     cases: Sequence[MysteryCase], head_names: Sequence[str], model_wide: bool = True
 ) -> Exercise | Skipped:
     """Predict the sign of the z→y attribution in the first list whose z→y is clearly away from 0
-    (`well_posed.pick_signed`: at least 5% of the list's largest attribution), or skipped."""
+    (`well_posed.pick_signed`: at least `DEFAULT_MARGIN` of the list's largest attribution), or
+    skipped."""
     picked = pick_signed(cases, lambda c: c.dla[0][1], lambda c: float(np.abs(c.dla).max()))
     if isinstance(picked, Skip):
         return Skipped(
             "mystery.cross_sign",
             "Predict the sign of z→y",
-            "On every list below, the z→y attribution is within 5% of the list's largest attribution from 0, "
-            "so its sign is not a fair question on this model.",
+            f"On every list below, the z→y attribution is within {pct(DEFAULT_MARGIN, 0)} of the list's "
+            "largest attribution from 0, so its sign is not a fair question on this model.",
             model_wide=model_wide,
         )
     case = picked.value
@@ -488,8 +488,8 @@ def larger_total_exercise(
         return Skipped(
             "mystery.larger_total",
             "Which prediction wins?",
-            "In every list below the total attributions to y and to z are within 5% of each other, so "
-            "which one is larger is not a fair question on this model.",
+            f"In every list below the total attributions to y and to z are within {pct(DEFAULT_MARGIN, 0)} of "
+            "each other, so which one is larger is not a fair question on this model.",
             model_wide=model_wide,
         )
     case, title = cases[picked.value], titles[picked.value]
@@ -527,49 +527,8 @@ LIST, XYZ, HEAD = "mystery.list", "mystery.xyz", "mystery.head"
 AUTO = "auto"  # the head: the copier of y
 
 
-def _decode_head(text: str, cfg: ModelConfig) -> tuple[Any, list[str]]:
-    if text.strip().lower() == AUTO:
-        return AUTO, []
-    return int_in(text, 0, cfg.n_heads - 1, f"the head must be a whole number in 0..{cfg.n_heads - 1}"), []
-
-
-def _decode_xyz(text: str, cfg: ModelConfig) -> tuple[str, list[str]]:
-    items = split_values(text.replace("_", "-"))
-    values = [
-        int_in(t, 0, cfg.max_value, f"x, y and z must be whole numbers in 0..{cfg.max_value}") for t in items
-    ]
-    if len(values) != 3:
-        raise BadParam("give three values, e.g. `xyz=14-15-17`")
-    return ", ".join(map(str, values)), []
-
-
-def _encode_xyz(value: str, cfg: ModelConfig) -> str | None:
-    items = split_values(str(value))
-    return "-".join(items) if len(items) == 3 and all(t.isdigit() for t in items) else None
-
-
-def _decode_list(text: str, cfg: ModelConfig) -> tuple[str, list[str]]:
-    lists, warnings = decode_lists(text, cfg, 1)
-    if not lists:
-        raise BadParam(warnings[0].removesuffix(".") if warnings else "no valid list")
-    return format_list(lists[0]), warnings[1:]
-
-
-def _encode_list(value: str, cfg: ModelConfig) -> str | None:
-    try:
-        return encode_lists([parse_unsorted_list(value, cfg.list_len, cfg.max_value)])
-    except InvalidListError:
-        return None
-
-
 URL_PARAMS = (
-    Param("lists", LIST, default=lambda c: "", decode=_decode_list, encode=_encode_list),
-    Param("xyz", XYZ, default=lambda c: "", decode=_decode_xyz, encode=_encode_xyz),
-    Param(
-        "head",
-        HEAD,
-        default=lambda c: AUTO,
-        decode=_decode_head,
-        encode=lambda v, c: None if v == AUTO else str(v),
-    ),
+    single_list_param("lists", LIST),
+    triple_param("xyz", XYZ),
+    head_or_auto_param("head", HEAD, AUTO),
 )

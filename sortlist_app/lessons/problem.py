@@ -1,22 +1,75 @@
-"""The Problem page's lesson: template values, graders, exercises and URL parameters
-(pure functions of analysis results, no streamlit)."""
+"""The Problem page's lesson: prose templates and their values, graders, exercises and URL
+parameters (pure functions of analysis results, no streamlit)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-import plotly.graph_objects as go
-
-from sortlist_core import figures, positions
+from sortlist_core import positions
 from sortlist_core.config import ModelConfig
 from sortlist_core.data import format_list
 from sortlist_core.metrics import Metrics, SequencePrediction
 from sortlist_core.well_posed import Skip, clear_answer
 
 from .exercise import CORRECT, Answer, Exercise, Grade, Skipped, as_int
-from .url_params import Param, decode_indices, decode_lists, encode_lists, seed_param, valid_lists
+from .url_params import first_list_param, index_param, seed_param
 from .wording import Values, count, head_name, join_words, num, pct, sig_figs
+
+# --------------------------------------------------------------------------- teaching text
+# The page's prose, in the order it shows it: markdown templates filled by `wording.fill` with
+# the measured values of the functions below (every `{name}` needs a value, else `KeyError`) and
+# shown by `widgets.prose.render`.
+
+TASK_PROSE = """\
+This lesson reverse-engineers a small transformer that was trained to **sort lists**, following
+the write-up of ARENA's October 2023 monthly algorithmic problem "Sorted List". It is fed
+sequences like
+
+`{example_tokens}`
+
+that is, an unsorted list, a separator token `SEP`, then the same values sorted. At `SEP` and at
+every token of the sorted half it predicts the *next* token of the sorted list: at `SEP` the
+smallest value, at the smallest value the second smallest, and so on. (This example comes from
+`SortedListDataset(size=1, list_len={example_len}, max_value={example_max}, seed={example_seed})`;
+as strings it is `{example_str_tokens}`.)
+
+The model in use sorts lists of **{list_len} distinct values from 0 to {max_value}**, so its
+vocabulary has {d_vocab} tokens (the values, then `SEP` = token {sep_token}) and its context is
+{n_ctx} positions long. It is **attention-only**: {n_layers} layer of {n_heads} attention heads
+({heads}, named `layer.head` as in the write-up), `d_model` = {d_model}, `d_head` = {d_head},
+{normalization}, and no MLPs. Everything it knows how to do happens in those two heads, the
+embeddings and the unembedding, which is what makes it possible to understand completely.
+"""
+
+DATA_PROSE = """\
+**How the data is built.** Each list is a random subset of 0..{max_value}, in random order:
+`torch.manual_seed(seed)`, then `argsort(rand(size, max_value + 1))[:, :list_len]` takes the
+first {list_len} entries of a random permutation, so values never repeat and every value is
+equally likely. The sequence is `unsorted + [SEP] + sorted(unsorted)`: positions 0 to
+{last_unsorted} hold the unsorted list, position {sep_position} holds `SEP`, and positions
+{first_sorted} to {last_position} the sorted list.
+
+The model sees the whole sequence at once (teacher forcing), but attention is causal, so the
+prediction at position *p* only uses tokens 0..*p*. Predictions are read at positions
+{sep_position} (`SEP`) to {last_prediction_position}; the last token predicts nothing. The
+loss is the average cross-entropy of those {list_len} predictions.
+"""
+
+METRICS_PROSE = """\
+On the write-up's evaluation set (`SortedListDataset(size={n_lists}, seed={seed})`) the model's
+average cross-entropy loss on the sorted half is **{loss}**. The probability it puts on the
+correct next token is {mean_prob} on average, with median {median_prob} and minimum
+{min_prob}: {mean_vs_median}. It predicts {accuracy} of the sorted-half tokens correctly and sorts
+{sequence_accuracy} of the lists without a single mistake.
+"""
+
+SHOW_PROSE = """\
+The heatmap below is the write-up's `show`: one row per prediction position (the token there
+and its position in brackets, `SEP` first), one column per token the model could predict, and
+the colour is the predicted probability. **○** marks the correct next token; **✗** marks the
+model's top prediction where it is wrong.
+"""
 
 
 def model_facts(cfg: ModelConfig) -> Values:
@@ -86,7 +139,7 @@ CODE_EXERCISES: tuple[str, ...] = (
 
 
 def task_facts(cfg: ModelConfig, example_tokens: Sequence[int], example_str_tokens: Sequence[str]) -> Values:
-    """The `problem_task` template: the architecture and the write-up's tiny example."""
+    """The values of `TASK_PROSE`: the architecture and the write-up's tiny example."""
     return model_facts(cfg) | {
         "example_tokens": str(list(example_tokens)),
         "example_str_tokens": str(list(example_str_tokens)),
@@ -97,7 +150,7 @@ def task_facts(cfg: ModelConfig, example_tokens: Sequence[int], example_str_toke
 
 
 def data_facts(cfg: ModelConfig) -> Values:
-    """The `problem_data` template: where the unsorted and sorted halves sit."""
+    """The values of `DATA_PROSE`: where the unsorted and sorted halves sit."""
     return model_facts(cfg) | {
         "last_unsorted": cfg.list_len - 1,
         "first_sorted": cfg.list_len + 1,
@@ -115,18 +168,6 @@ def metric_tiles(metrics: Metrics) -> list[tuple[str, str]]:
         ("Token accuracy", pct(metrics.accuracy)),
         ("Lists fully sorted", pct(metrics.sequence_accuracy)),
     ]
-
-
-def prediction_positions(cfg: ModelConfig) -> list[str]:
-    """Axis labels of the positions that make a prediction (10 (SEP) .. 19)."""
-    return [positions.position_label(p, cfg.list_len) for p in positions.prediction_positions(cfg.list_len)]
-
-
-def accuracy_figure(metrics: Metrics, cfg: ModelConfig) -> go.Figure:
-    """The per-position accuracy bar of the tiles' metrics."""
-    return figures.per_position_accuracy_bar(
-        metrics.per_position_accuracy, prediction_positions(cfg), metrics.n_lists
-    )
 
 
 def own_list_sentence(pred: SequencePrediction) -> str:
@@ -211,26 +252,4 @@ PAGE = "problem"
 SEED, IDX, OWN = "problem.seed", "problem.idx", "problem.own_list"
 
 
-def _decode_idx(text: str, cfg: ModelConfig) -> tuple[int, list[str]]:
-    indices, warnings = decode_indices(text)
-    return (indices or [0])[0], warnings
-
-
-def _decode_own(text: str, cfg: ModelConfig) -> tuple[str, list[str]]:
-    lists, warnings = decode_lists(text, cfg)
-    return (format_list(lists[0]) if lists else ""), warnings
-
-
-URL_PARAMS = (
-    seed_param(SEED),
-    Param(
-        "idx", IDX, default=lambda c: 0, decode=_decode_idx, encode=lambda v, c: str(int(v)) if v else None
-    ),
-    Param(
-        "lists",
-        OWN,
-        default=lambda c: "",
-        decode=_decode_own,
-        encode=lambda v, c: encode_lists(valid_lists([str(v)], c)) or None,
-    ),
-)
+URL_PARAMS = (seed_param(SEED), index_param("idx", IDX), first_list_param("lists", OWN))

@@ -7,8 +7,10 @@ widgets from a link and writes their state back. Decoding never raises: every va
 missing, malformed or out of range for the loaded model falls back to its default and adds a
 warning sentence for the page to show.
 
-The codecs shared by the pages live here too: lists (`14,15,17`, `14-15-17`, `14 15 17` inside a
-list, lists joined by `_`), dataset indices, seeds, heads and positions.
+The codecs of every page live here too: lists (`14,15,17`, `14-15-17`, `14 15 17` inside a
+list, lists joined by `_`; `split_values` reads the separators), one list, the editor's lists,
+an (x, y, z) triple, dataset indices, seeds, heads (or "auto") and positions. A lesson's
+`URL_PARAMS` is built from them.
 """
 
 from __future__ import annotations
@@ -17,10 +19,10 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote
 
 from sortlist_core.config import ModelConfig
 from sortlist_core.data import EVAL_SEED, EVAL_SIZE, InvalidListError, format_list, parse_unsorted_list
+from sortlist_core.list_text import editor_text, parse_editor, split_values
 
 MAX_LISTS = 8  # own lists per link on the Problem and Attention pages: keeps URLs and pages small
 MAX_INDICES = 10
@@ -29,10 +31,6 @@ MAX_SEED = 2**31 - 1
 DATASET_SIZE = EVAL_SIZE  # the dataset explorer shows lists 0 .. DATASET_SIZE-1 of any seed
 
 _LIST_SEP = re.compile(r"[_|;]")
-# Between values: commas, spaces, brackets, `/`, or a hyphen after a value (`14-15-17`, the
-# canonical link form). A hyphen that starts a number is a minus sign: `idx=-1` stays `-1` and is
-# refused, instead of silently becoming list 1.
-_VALUE_SEP = re.compile(r"(?<=\w)-|-(?!\d)|[,.\s+()\[\]/]")
 _INT = re.compile(r"\d{1,10}")
 
 
@@ -121,12 +119,6 @@ def int_in(text: str, low: int, high: int, why: str, showing: str = "the default
     return int(text)
 
 
-def split_values(text: str) -> list[str]:
-    """`14,15,17`, `14-15-17`, `14 15 17`, `(14, 15, 17)`, `14%2C15%2C17` (a link whose commas
-    were percent-encoded) -> ['14', '15', '17']; `-1` -> ['-1'] (refused by the caller)."""
-    return [t for t in _VALUE_SEP.split(unquote(text)) if t]
-
-
 def encode_lists(lists: Sequence[Sequence[int]]) -> str:
     return "_".join("-".join(str(v) for v in values) for values in lists)
 
@@ -199,6 +191,29 @@ def decode_indices(text: str) -> tuple[list[int], list[str]]:
     return good, warnings
 
 
+def index_param(key: str, widget: str) -> Param:
+    """`idx=4`: one dataset index (default 0; of several, the first valid one)."""
+
+    def decode(text: str, cfg: ModelConfig) -> Decoded:
+        indices, warnings = decode_indices(text)
+        return (indices or [0])[0], warnings
+
+    return Param(
+        key, widget, default=lambda c: 0, decode=decode, encode=lambda v, c: str(int(v)) if v else None
+    )
+
+
+def indices_param(key: str, widget: str) -> Param:
+    """`idx=4-0`: dataset indices (default [0]; `idx=` is no index)."""
+    return Param(
+        key,
+        widget,
+        default=lambda c: [0],
+        decode=lambda t, c: decode_indices(t),
+        encode=lambda v, c: None if list(v) == [0] else "-".join(str(i) for i in v),
+    )
+
+
 def head_param(widget: str) -> Param:
     """`head`: a head index (0 = head `0.0`)."""
 
@@ -224,6 +239,27 @@ def int_param(
     )
 
 
+def token_param(key: str, widget: str, default: Callable[[ModelConfig], int], what: str) -> Param:
+    """`dest=40`: a value token in 0..max_value; `what` names it in the warning."""
+
+    def decode(text: str, cfg: ModelConfig) -> Decoded:
+        why = f"{what} must be in 0..{cfg.max_value}"
+        return int_in(text, 0, cfg.max_value, why, "the default token"), []
+
+    return int_param(key, widget, default, decode)
+
+
+def prediction_position_param(key: str, widget: str, default: Callable[[ModelConfig], int]) -> Param:
+    """`pos=13`: a position that makes a prediction; another position of the sequence shows the
+    default (a number outside the sequence is warned about)."""
+
+    def decode(text: str, cfg: ModelConfig) -> Decoded:
+        pos = int_in(text, 0, cfg.n_ctx - 1, f"positions are 0..{cfg.n_ctx - 1}", "the default position")
+        return (pos if cfg.list_len <= pos < 2 * cfg.list_len else default(cfg)), []
+
+    return int_param(key, widget, default, decode)
+
+
 def list_text_param(
     key: str, widget: str, max_lists: int, joiner: str, default: Callable[[ModelConfig], str]
 ) -> Param:
@@ -237,3 +273,83 @@ def list_text_param(
         return encode_lists(valid_lists(str(value).splitlines(), cfg, max_lists)) or None
 
     return Param(key, widget, default=default, decode=decode, encode=encode)
+
+
+def _encode_one_list(value: str, cfg: ModelConfig) -> str | None:
+    return encode_lists(valid_lists([str(value)], cfg)) or None
+
+
+def single_list_param(key: str, widget: str) -> Param:
+    """A text widget holding one list (default empty) <-> `lists=3-1-2`: a link without a valid
+    list is refused with the reason."""
+
+    def decode(text: str, cfg: ModelConfig) -> Decoded:
+        lists, warnings = decode_lists(text, cfg, 1)
+        if not lists:
+            raise BadParam(warnings[0].removesuffix(".") if warnings else "no valid list")
+        return format_list(lists[0]), warnings[1:]
+
+    return Param(key, widget, default=lambda c: "", decode=decode, encode=_encode_one_list)
+
+
+def first_list_param(key: str, widget: str) -> Param:
+    """A text widget holding one list (default empty) <-> `lists=3-1-2`: the link's first valid
+    list, or an empty box (each list dropped is warned about)."""
+
+    def decode(text: str, cfg: ModelConfig) -> Decoded:
+        lists, warnings = decode_lists(text, cfg)
+        return (format_list(lists[0]) if lists else ""), warnings
+
+    return Param(key, widget, default=lambda c: "", decode=decode, encode=_encode_one_list)
+
+
+def editor_lists_param(
+    key: str, widget: str, max_lists: int, default: Callable[[ModelConfig], Sequence[Sequence[int]]]
+) -> Param:
+    """A list editor's text area (`list_text.parse_editor`: one list per line, repeats shown
+    once) <-> `lists=3-1-2_9-8-7`. Its lists always go into the link, so it can be shared."""
+
+    def decode(text: str, cfg: ModelConfig) -> Decoded:
+        lists, warnings = decode_lists(text, cfg, max_lists)
+        return editor_text(lists), warnings
+
+    return Param(
+        key,
+        widget,
+        default=lambda c: editor_text(default(c)),
+        decode=decode,
+        encode=lambda value, c: encode_lists(parse_editor(value, c).lists) or None,
+    )
+
+
+def triple_param(key: str, widget: str) -> Param:
+    """A text widget holding three values (default empty) <-> `xyz=14-15-17`."""
+
+    def decode(text: str, cfg: ModelConfig) -> Decoded:
+        items = split_values(text.replace("_", "-"))
+        why = f"x, y and z must be whole numbers in 0..{cfg.max_value}"
+        values = [int_in(t, 0, cfg.max_value, why) for t in items]
+        if len(values) != 3:
+            raise BadParam("give three values, e.g. `xyz=14-15-17`")
+        return ", ".join(map(str, values)), []
+
+    def encode(value: str, cfg: ModelConfig) -> str | None:
+        items = split_values(str(value))
+        return "-".join(items) if len(items) == 3 and all(t.isdigit() for t in items) else None
+
+    return Param(key, widget, default=lambda c: "", decode=decode, encode=encode)
+
+
+def head_or_auto_param(key: str, widget: str, auto: str) -> Param:
+    """A head index, or `auto` (the default: the page picks the head)."""
+
+    def decode(text: str, cfg: ModelConfig) -> Decoded:
+        if text.strip().lower() == auto:
+            return auto, []
+        return int_in(
+            text, 0, cfg.n_heads - 1, f"the head must be a whole number in 0..{cfg.n_heads - 1}"
+        ), []
+
+    return Param(
+        key, widget, default=lambda c: auto, decode=decode, encode=lambda v, c: None if v == auto else str(v)
+    )

@@ -1,6 +1,6 @@
 """Phrasing shared by every lesson: number formats (`pct`, `num`, `sig`, `count`), word lists,
-the prose templates in `assets/prose/*.md` (`load_template`, `fill`: strict, a missing value
-raises `KeyError`) and facts used by more than one page (`responsibility_facts`).
+filling a lesson's prose templates (`fill`: strict, a missing value raises `KeyError`) and facts
+used by more than one page (`responsibility_facts`).
 
 Pure functions, no streamlit: every sentence is derived from the loaded model's results, so it
 stays true for any checkpoint (one with its two heads swapped gets correspondingly different,
@@ -10,7 +10,6 @@ is written `{{`.
 
 from __future__ import annotations
 
-import functools
 import math
 import string
 from collections.abc import Iterable, Mapping, Sequence
@@ -21,7 +20,6 @@ from sortlist_core.circuits import HeadRange, HeadResponsibility
 from sortlist_core.figures.layout import SIG_HOVER
 from sortlist_core.metrics import Metrics
 from sortlist_core.numbers import MINUS, SIG_DIGITS, minus, sig_figs, signed  # noqa: F401 (re-exported)
-from sortlist_core.paths import ASSETS_DIR
 
 Values = dict[str, Any]
 
@@ -77,15 +75,6 @@ def minor_head_sentence(resp: HeadResponsibility, head_names: Sequence[str]) -> 
         f"for tokens **{minor_ranges}** ({n_minor} of {n_values}) and head **{head_names[major]}** for the "
         f"other {n_major} ({major_ranges})."
     )
-
-
-PROSE_DIR = ASSETS_DIR / "prose"
-
-
-@functools.cache
-def load_template(name: str) -> str:
-    """The text of `assets/prose/<name>.md`."""
-    return (PROSE_DIR / f"{name}.md").read_text(encoding="utf-8")
 
 
 def placeholders(template: str) -> set[str]:

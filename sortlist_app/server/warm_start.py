@@ -137,7 +137,7 @@ def _compute_first_page() -> None:
         return  # the first session explains why
     model = loaded.model
     metrics = state.eval_metrics(model)
-    state.shared_figure(model, "per_position_accuracy", lambda: lesson.accuracy_figure(metrics, model.config))
+    state.shared_figure(model, "per_position_accuracy", lambda: figures.per_position_accuracy_bar(metrics))
     timings["model_and_evaluation"] = time.perf_counter() - t0
     state.dataset(**lesson.EXAMPLE)
     unsorted = state.dataset_lists(model, state.EVAL_SEED, (0,))[0]  # the page's default list

@@ -6,7 +6,7 @@
   `model_cached`).
 - `exercise`: the ARENA-style exercise widget (`render_exercise`) and the learner's progress.
 - `url`: binds a page's widgets to its lesson's `URL_PARAMS`.
-- `prose`: shows a filled template of `assets/prose/`.
+- `prose`: shows a lesson's prose template (`lesson.INTRO_PROSE`) filled with its values.
 - `downloads`: every figure with a table alternative and CSV/JSON downloads.
 - `tables`: DataFrames and HTML derived from analysis results.
 - `attention_view`: offline circuitsvis attention views.

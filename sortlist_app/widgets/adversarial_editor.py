@@ -19,18 +19,19 @@ from sortlist_core import figures
 from sortlist_core.checkpoint import LoadedModel
 from sortlist_core.config import ModelConfig
 from sortlist_core.data import format_list, sequence_tokens, token_labels
+from sortlist_core.list_text import MAX_EDITOR_LISTS, editor_text, parse_editor
 
 from . import prose, state
 from .attention_view import render_attention
 from .downloads import show_figure, show_table
-from .tables import attention_long_frame, attention_table
+from .tables import attention_long_frame, attention_table, prediction_rows
 
 N_GEN, GEN_SEED = "adv.n_generate", "adv.generate_seed"
 
 
 def set_lists(lists: Sequence[Sequence[int]]) -> None:
     """Callback: replace the editor's text with `lists`, one per line."""
-    st.session_state[TEXT] = facts.editor_text(lists)
+    st.session_state[TEXT] = editor_text(lists)
 
 
 def generate(family: str, cfg: ModelConfig) -> None:
@@ -52,8 +53,8 @@ def lists_section(
     cfg = model.config
     st.header("Your lists")
     prose.render(
-        "adversarial_editor",
-        {"max_lists": facts.MAX_EDITOR_LISTS, "list_len": cfg.list_len, "max_value": cfg.max_value},
+        facts.EDITOR_PROSE,
+        {"max_lists": MAX_EDITOR_LISTS, "list_len": cfg.list_len, "max_value": cfg.max_value},
     )
 
     buttons = st.columns(len(presets) + 3)
@@ -90,17 +91,17 @@ def lists_section(
     )
     gen_left, gen_right, _ = st.columns([1, 1, 3])
     gen_left.number_input(
-        "Lists to generate", min_value=1, max_value=facts.MAX_EDITOR_LISTS, value=3, step=1, key=N_GEN
+        "Lists to generate", min_value=1, max_value=MAX_EDITOR_LISTS, value=3, step=1, key=N_GEN
     )
     gen_right.number_input("Generator seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key=GEN_SEED)
 
     text = st.text_area(
-        f"Lists (one per line, up to {facts.MAX_EDITOR_LISTS})",
+        f"Lists (one per line, up to {MAX_EDITOR_LISTS})",
         key=TEXT,
         height=220,
-        placeholder=facts.editor_text(default_lists[:1]),
+        placeholder=editor_text(default_lists[:1]),
     )
-    parsed = facts.parse_editor(text, cfg)
+    parsed = parse_editor(text, cfg)
     if parsed.errors:
         st.error(
             "**Some lines can't be used** (your text is kept; fix them or delete them):\n\n"
@@ -121,10 +122,10 @@ def lists_section(
         n_wrong = sum(not p.correct for p in preds)
         st.subheader("What the model predicts")
         prose.render(
-            "adversarial_predictions",
+            facts.PREDICTIONS_PROSE,
             {"lists_count": count(len(preds), "list"), "n_correct": len(preds) - n_wrong, "n_wrong": n_wrong},
         )
-        summary = pd.DataFrame(facts.prediction_rows(preds, hidden)).set_index("list")
+        summary = pd.DataFrame(prediction_rows(preds, hidden)).set_index("list")
         st.dataframe(summary, width="stretch")
         for i, p in enumerate(preds, start=1):
             if not p.correct:

@@ -10,6 +10,7 @@ from sortlist_app.lessons import adversarial as lesson
 from sortlist_core import figures
 from sortlist_core.checkpoint import LoadedModel
 from sortlist_core.data import format_list
+from sortlist_core.list_text import MAX_EDITOR_LISTS
 
 from . import adversarial_editor as editor
 from . import prose, state
@@ -41,10 +42,10 @@ def search_section(model: LoadedModel) -> None:
     stored = st.session_state.get(SEARCH_RESULT)
     if stored is not None and stored[0] == model.weights_sha256:
         _, s_budget, s_seed, result = stored
-        prose.render("adversarial_search_result", lesson.search_result_facts(result))
+        prose.render(lesson.SEARCH_RESULT_PROSE, lesson.search_result_facts(result))
         st.caption(f"Search: {s_budget:,} candidates, seed {s_seed}.")
         if result.examples:
-            top = result.examples[: lesson.MAX_EDITOR_LISTS]
+            top = result.examples[:MAX_EDITOR_LISTS]
             st.button(
                 f"⬆ Load the top {len(top)} into the editor",
                 on_click=editor.set_lists,

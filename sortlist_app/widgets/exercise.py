@@ -14,7 +14,7 @@ asked for ("Show the solution"), solved before, or cannot be posed on the model.
     copier = circuits.copier_exercise(resp, names)
     render_exercise(copier, model)
     if revealed_or_locked(model, copier):
-        prose.render("circuits_responsibility", facts)
+        prose.render(circuits.RESPONSIBILITY_PROSE, facts)
 """
 
 from __future__ import annotations

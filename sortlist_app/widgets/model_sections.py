@@ -57,7 +57,7 @@ def model_in_use(
             source = "the default model"
         st.markdown(f"**{model.name}** ({source}), fingerprint `{model.short_id}`.")
         metrics = state.eval_metrics(model)
-        prose.render("model_metrics", metrics_facts(metrics, state.EVAL_SEED))
+        prose.render(lesson.METRICS_PROSE, metrics_facts(metrics, state.EVAL_SEED))
         # static tables, full width: hashes and the recipe are read whole, not scrolled
         st.table(pd.DataFrame(model_io.model_rows(model)), hide_index=True, border="horizontal")
         meta = model_io.metadata_rows(model.metadata)
@@ -122,7 +122,7 @@ def upload_section(chosen: LoadedModel | None) -> None:
     server_max = st.get_option("server.maxUploadSize")
     limit = model_io.upload_limit_bytes(server_max)
     transport = model_io.transport_limit_mb(server_max, limit)
-    prose.render("model_upload", {"limit": f"{limit / (1024 * 1024):.0f} MB"})
+    prose.render(lesson.UPLOAD_PROSE, {"limit": f"{limit / (1024 * 1024):.0f} MB"})
     # No `type=` filter: the browser would refuse a wrong file with a chip of its own (reason on
     # hover only) next to the previous file's. Every file reaches `_check_file`, which names it.
     uploaded = st.file_uploader(
@@ -201,7 +201,7 @@ def training_section(chosen: LoadedModel | None) -> None:
     owner = st.session_state[OWNER]
     ctx = get_script_run_ctx()
     session_id = ctx.session_id if ctx is not None else None
-    prose.render("model_train", lesson.training_facts(manager.max_jobs))
+    prose.render(lesson.TRAIN_PROSE, lesson.training_facts(manager.max_jobs))
     if not manager.enabled:
         st.info(
             "Training is turned off on this server (`SORTLIST_MAX_TRAINING_JOBS=0`). You can still upload a checkpoint.",

@@ -6,9 +6,9 @@ from __future__ import annotations
 import streamlit as st
 
 from sortlist_app.lessons import mystery as lesson
-from sortlist_app.lessons.mystery import CustomInput
 from sortlist_core.config import ModelConfig
 from sortlist_core.data import InvalidListError, format_list
+from sortlist_core.list_text import CustomInput, custom_input
 
 
 def case_input(
@@ -38,9 +38,9 @@ def case_input(
     custom = None
     if list_text.strip():
         try:
-            custom, note = lesson.custom_input(list_text, xyz_text, cfg)
-            if note:
-                st.caption(note)
+            custom, suggested = custom_input(list_text, xyz_text, cfg)
+            if suggested:
+                st.caption(lesson.tightest_triple_note(custom.xyz))
         except InvalidListError as exc:
             st.error(
                 f"Your list can't be used: {exc}. (Your text is kept; fix it to add the list.)", icon="⚠️"

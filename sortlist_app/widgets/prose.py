@@ -1,7 +1,8 @@
-"""Show teaching prose: a markdown template of `assets/prose/` filled with measured values.
+"""Show teaching prose: a markdown template of the page's lesson module (its `*_PROSE` constants,
+`sortlist_app.lessons.<page>`) filled with measured values.
 
-The values come from the page's lesson module (`sortlist_app.lessons.<page>`); filling is strict
-(`lessons.wording.fill`): a missing value raises `KeyError`, never silently prints `{name}`.
+The values come from the same lesson module; filling is strict (`lessons.wording.fill`): a
+missing value raises `KeyError`, never silently prints `{name}`.
 """
 
 from __future__ import annotations
@@ -11,11 +12,11 @@ from typing import Any
 
 import streamlit as st
 
-from sortlist_app.lessons.wording import fill, load_template
+from sortlist_app.lessons.wording import fill
 
 
-def render(name: str, values: Mapping[str, Any] | None = None) -> str:
-    """Show the filled template `name` as markdown; returns the text (handy for tests)."""
-    text = fill(load_template(name), values or {})
+def render(template: str, values: Mapping[str, Any] | None = None) -> str:
+    """Show `template` filled with `values` as markdown; returns the text (handy for tests)."""
+    text = fill(template, values or {})
     st.markdown(text)
     return text

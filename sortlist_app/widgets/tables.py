@@ -1,16 +1,20 @@
-"""Tables derived from analysis results (pure: numpy/pandas, no streamlit)."""
+"""Tables derived from analysis results (pure: numpy/pandas, no streamlit): DataFrames, HTML and
+the rows of the pages' summary tables."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from sortlist_app.lessons.wording import round_sig
+from sortlist_core import positions
 from sortlist_core.adversarial import AccuracyMap
-from sortlist_core.data import token_labels
-from sortlist_core.mystery import OffsetProfile
+from sortlist_core.data import format_list, token_labels
+from sortlist_core.metrics import SequencePrediction
+from sortlist_core.mystery import MysteryCase, OffsetProfile
 
 
 def tokens_html(tokens: Sequence[str], list_len: int) -> str:
@@ -122,3 +126,58 @@ def offset_profile_frame(profile: OffsetProfile, head_names: Sequence[str]) -> p
         | {f"head {n}: raw mean (owned tokens)": profile.mean_owned[h] for h, n in enumerate(head_names)}
         | {f"head {n}: raw mean (all tokens)": profile.mean_all[h] for h, n in enumerate(head_names)}
     ).set_index("offset")
+
+
+def dla_case_row(label: str, case: MysteryCase, head_names: Sequence[str]) -> dict[str, Any]:
+    """One row of the Mystery page's DLA table: the list, its (x, y, z), attention and the 2×2 DLA."""
+    (yy, zy), (yz, zz) = case.dla  # dla[pred][src]
+    return {
+        "case": label,
+        "list": format_list(case.unsorted),
+        "x, y, z": f"{case.x}, {case.y}, {case.z}",
+        "head": head_names[case.head],
+        "attention x→y": round_sig(case.attention[0]),
+        "attention x→z": round_sig(case.attention[1]),
+        "y→y": round_sig(yy),
+        "z→y": round_sig(zy),
+        "y→z": round_sig(yz),
+        "z→z": round_sig(zz),
+        "total to y": round_sig(case.total_to_y),
+        "total to z": round_sig(case.total_to_z),
+        "model predicts": case.predicted,
+        "p(y)": round_sig(case.prob_y),
+        "p(z)": round_sig(case.prob_z),
+    }
+
+
+PREDICTION_COLUMNS = ("unsorted", "correct sorted", "model predicts", "wrong at positions", "min p(correct)")
+HIDDEN_CELL = "? (exercise below)"
+
+
+def _compact(values: Sequence[int]) -> str:
+    """'0,40,41': a table cell a third narrower than `format_list`'s '0, 40, 41'."""
+    return ",".join(str(v) for v in values)
+
+
+def prediction_rows(
+    preds: Sequence[SequencePrediction], hidden: Sequence[tuple[int, ...]] = ()
+) -> list[dict[str, Any]]:
+    """One summary row per list: what the table under the Adversarial page's heatmaps shows. Five
+    short columns (no separate verdict: "wrong at positions" says "none"), so the table fits the
+    page at 1280 px. For a list in `hidden` (an exercise asks where it goes wrong) the wrong
+    positions and the model's output are held back."""
+    rows = []
+    for i, p in enumerate(preds, start=1):
+        held = tuple(p.unsorted) in hidden and not p.correct
+        wrong_at = ", ".join(str(positions.prediction_position(w, len(p.targets))) for w in p.wrong)
+        rows.append(
+            {
+                "list": i,
+                "unsorted": _compact(p.unsorted),
+                "correct sorted": _compact(p.targets),
+                "model predicts": HIDDEN_CELL if held else _compact(p.predicted),
+                "wrong at positions": HIDDEN_CELL if held else wrong_at or "none",
+                "min p(correct)": round_sig(float(min(p.probs[k, t] for k, t in enumerate(p.targets)))),
+            }
+        )
+    return rows

@@ -34,7 +34,7 @@ from .layout import (
     sparse_ticks,
     vocab_labels,
 )
-from .mystery import direct_path_experiment_bar, dla_grid, offset_profile_chart
+from .mystery import case_dla_grid, direct_path_experiment_bar, dla_grid, offset_profile_chart
 from .problem import (
     TARGET_MARK,
     WRONG_MARK,
@@ -57,6 +57,7 @@ __all__ = [
     "accuracy_map",
     "attention_claims_bar",
     "attention_heatmaps",
+    "case_dla_grid",
     "focus_attention_heatmap",
     "direct_path_experiment_bar",
     "direct_path_heatmap",

@@ -3,16 +3,19 @@ source, and accuracy over two parameters of a family."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 import numpy as np
 import plotly.graph_objects as go
 
+from ..adversarial import AccuracyMap, FamilyRates
 from .layout import finish_layout, head_colour
 
 
-def family_failure_bar(wrong: Mapping[str, float], labels: Mapping[str, str], n_per_family: int) -> go.Figure:
-    """Fraction of lists with at least one wrong prediction, per family of lists."""
+def family_failure_bar(rates: FamilyRates, labels: Mapping[str, str]) -> go.Figure:
+    """Fraction of lists with at least one wrong prediction, per family of lists
+    (`adversarial.family_failure_rates`), each family called by its label."""
+    wrong = dict(zip(rates.families, rates.wrong))
     families = list(wrong)
     fig = go.Figure(
         go.Bar(
@@ -31,7 +34,9 @@ def family_failure_bar(wrong: Mapping[str, float], labels: Mapping[str, str], n_
     )
     fig.update_xaxes(title={"text": "family of lists"})
     return finish_layout(
-        fig, f"How often each kind of list goes wrong ({n_per_family:,} random lists per family)", height=400
+        fig,
+        f"How often each kind of list goes wrong ({rates.n_per_family:,} random lists per family)",
+        height=400,
     )
 
 
@@ -60,21 +65,15 @@ def search_family_bar(scored: Mapping[str, int], wrong: Mapping[str, int]) -> go
     return finish_layout(fig, "Search: share of candidates the model got wrong, by source", height=380)
 
 
-def accuracy_map(
-    accuracy: np.ndarray,
-    x_values: Sequence,
-    y_values: Sequence,
-    x_title: str,
-    y_title: str,
-    title: str,
-    height: int = 480,
-) -> go.Figure:
-    """Heatmap of accuracies (0..1) over two parameters of a family of lists."""
+def accuracy_map(amap: AccuracyMap, height: int = 480) -> go.Figure:
+    """Heatmap of accuracies (0..1) over two features of lists (`adversarial.family_accuracy_maps`):
+    columns `amap.col_label`, rows `amap.row_label`."""
+    x_title, y_title = amap.col_label, amap.row_label
     fig = go.Figure(
         go.Heatmap(
-            z=np.asarray(accuracy, dtype=float),
-            x=[str(v) for v in x_values],
-            y=[str(v) for v in y_values],
+            z=np.asarray(amap.accuracy, dtype=float),
+            x=[str(v) for v in amap.col_bins],
+            y=[str(v) for v in amap.row_bins],
             colorscale="Viridis",
             zmin=0,
             zmax=1,
@@ -84,4 +83,4 @@ def accuracy_map(
     )
     fig.update_xaxes(title={"text": x_title}, type="category")
     fig.update_yaxes(title={"text": y_title}, type="category")
-    return finish_layout(fig, title, height)
+    return finish_layout(fig, amap.title, height)

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+from ..mystery import DirectPathExperiment, MysteryCase
 from .layout import (
     SIG_HOVER,
     SIGNED_SCALE,
@@ -51,19 +52,22 @@ def offset_profile_chart(offsets: Sequence[int], values: np.ndarray, head_names:
     )
 
 
-def direct_path_experiment_bar(
-    groups: Sequence[str], with_path: Sequence[float], without_path: Sequence[float]
-) -> go.Figure:
+def direct_path_experiment_bar(experiment: DirectPathExperiment) -> go.Figure:
     """Accuracy at d with and without the direct path, for cluster and control lists."""
+    groups = ["with d, d+1, d+2", "control (no d+2)"]
     fig = go.Figure()
     for name, values, colour in (
-        ("model intact", with_path, head_colour(0)),
-        ("direct path removed", without_path, head_colour(1)),
+        ("model intact", [experiment.cluster_acc_with, experiment.control_acc_with], head_colour(0)),
+        (
+            "direct path removed",
+            [experiment.cluster_acc_without, experiment.control_acc_without],
+            head_colour(1),
+        ),
     ):
         fig.add_bar(
             name=name,
-            x=list(groups),
-            y=list(values),
+            x=groups,
+            y=values,
             marker_color=colour,
             texttemplate="%{y:.1%}",
             textposition="outside",
@@ -79,6 +83,15 @@ def direct_path_experiment_bar(
 
 
 DLA_COLUMNS = 2  # panels per row: two stay readable from ~440 px (beside a reference) up
+
+
+def case_dla_grid(cases: Sequence[MysteryCase], panel_titles: Sequence[str]) -> go.Figure:
+    """`dla_grid` of the cases' 2×2 DLA (`mystery.dla_yz`), one panel per case."""
+    return dla_grid(
+        np.stack([c.dla for c in cases]),  # [case pred src]
+        panel_titles,
+        "DLA at x from source y/z to prediction y/z, per list (x, y, z)",
+    )
 
 
 def dla_grid(

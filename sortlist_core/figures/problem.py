@@ -7,7 +7,8 @@ from collections.abc import Sequence
 
 import plotly.graph_objects as go
 
-from ..metrics import SequencePrediction
+from ..metrics import Metrics, SequencePrediction
+from ..positions import position_label, prediction_positions
 from .layout import PROB_SCALE, SIG_HOVER, finish_layout, grid_figure, head_colour, token_axis
 
 TARGET_MARK = "○"  # the write-up's 〇 on the correct label
@@ -99,10 +100,12 @@ def multiple_prediction_heatmaps(
     )
 
 
-def per_position_accuracy_bar(
-    accuracy: Sequence[float], position_labels: Sequence[str], n_lists: int
-) -> go.Figure:
-    """Accuracy of each prediction position (SEP first) on a dataset."""
+def per_position_accuracy_bar(metrics: Metrics) -> go.Figure:
+    """Accuracy of each prediction position (SEP first) on a dataset, labelled by sequence
+    position (`positions`: '10 (SEP)', '11', ...)."""
+    accuracy, n_lists = metrics.per_position_accuracy, metrics.n_lists
+    list_len = len(accuracy)
+    position_labels = [position_label(p, list_len) for p in prediction_positions(list_len)]
     fig = go.Figure(
         go.Bar(
             x=list(position_labels),

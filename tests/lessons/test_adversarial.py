@@ -1,9 +1,11 @@
-"""The Adversarial lesson (`sortlist_app/lessons/adversarial.py`) as pure functions: the editor's
-parsing, the presets, template values and exercises."""
+"""The Adversarial lesson (`sortlist_app/lessons/adversarial.py`) as pure functions: the presets,
+template values and exercises, and the rows of its predictions table (`widgets/tables.py`). The
+editor's parsing is `sortlist_core.list_text`, tested in `tests/test_core_list_text.py`."""
 
 from __future__ import annotations
 
 from sortlist_app.lessons import adversarial as facts
+from sortlist_app.widgets.tables import PREDICTION_COLUMNS, prediction_rows
 from sortlist_core.adversarial import family_failure_rates, search_adversarial
 from sortlist_core.config import ModelConfig
 from sortlist_core.data import format_list
@@ -11,28 +13,6 @@ from sortlist_core.metrics import predict_lists
 
 HIGH = [0, *range(40, 49)]
 EVENS = [5, *range(30, 48, 2)]
-
-
-def test_parse_editor_reports_every_bad_line_and_keeps_order():
-    from sortlist_core.config import ModelConfig
-
-    cfg = ModelConfig()
-    text = "\n".join(
-        [
-            format_list(HIGH),
-            "",
-            "a, b",
-            format_list(HIGH),
-            format_list(EVENS),
-            "[" + format_list(range(10)) + "]",
-        ]
-    )
-    parsed = facts.parse_editor(text, cfg)
-    assert parsed.lists == (tuple(HIGH), tuple(EVENS), tuple(range(10)))
-    assert [e.line for e in parsed.errors] == [3] and "not an integer" in parsed.errors[0].message
-    assert parsed.notes and "Line 4 repeats" in parsed.notes[0]
-    assert facts.parse_editor(facts.editor_text(parsed.lists), cfg).lists == parsed.lists
-    assert facts.parse_editor("1" * 5000, cfg).errors  # too long: refused, not parsed
 
 
 def test_presets_follow_the_task():
@@ -94,8 +74,8 @@ def test_prediction_rows_speak_positions_and_fit_the_page(reference_model):
     """Wrong positions are sequence positions (SEP = 10), and the table has
     no seventh column that 1280 px cuts at "verdic"."""
     preds = predict_lists(reference_model, [HIGH, tuple(range(10))])
-    rows = facts.prediction_rows(preds)
-    assert tuple(k for k in rows[0] if k != "list") == facts.PREDICTION_COLUMNS and "verdict" not in rows[0]
+    rows = prediction_rows(preds)
+    assert tuple(k for k in rows[0] if k != "list") == PREDICTION_COLUMNS and "verdict" not in rows[0]
     assert rows[0]["wrong at positions"] == ", ".join(str(10 + w) for w in preds[0].wrong)
     assert all(10 <= int(p) <= 19 for p in rows[0]["wrong at positions"].split(", "))
     assert rows[1]["wrong at positions"] == ("none" if preds[1].correct else rows[1]["wrong at positions"])

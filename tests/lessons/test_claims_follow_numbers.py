@@ -1,7 +1,7 @@
 """Every qualitative claim of the prose agrees with the number behind it.
 
-Renders the templates that make claims (`problem_metrics`, `model_metrics`,
-`attention_observations`, `circuits_ov`, `circuits_responsibility`, `circuits_qk`) on four
+Renders the templates that make claims (`problem.METRICS_PROSE`, `model.METRICS_PROSE`,
+`attention.OBSERVATIONS_PROSE`, `circuits.OV_PROSE`, `.RESPONSIBILITY_PROSE`, `.QK_PROSE`) on four
 models: an untrained one, the bundled model, the reference checkpoint and its heads-swapped copy,
 and checks each claim's polarity against the measured value and its named threshold.
 """
@@ -12,13 +12,13 @@ import numpy as np
 import pytest
 import torch
 
-from sortlist_app.lessons import attention, circuits
+from sortlist_app.lessons import attention, circuits, problem
+from sortlist_app.lessons import model as model_lesson
 from sortlist_app.lessons.wording import (
     CLEAR_SIGN,
     MINOR_SHARE,
     MOSTLY,
     fill,
-    load_template,
     metrics_facts,
     num,
     responsibility_facts,
@@ -56,9 +56,9 @@ def model(request):
 def test_metric_claims(model, eval_toks):
     metrics = evaluate(model, eval_toks)
     values = metrics_facts(metrics, EVAL_SEED)
-    for name in ("problem_metrics", "model_metrics"):
-        fill(load_template(name), values)  # every placeholder has a value
-    text = fill(load_template("problem_metrics"), values)
+    for template in (problem.METRICS_PROSE, model_lesson.METRICS_PROSE):
+        fill(template, values)  # every placeholder has a value
+    text = fill(problem.METRICS_PROSE, values)
     mean, median = num(metrics.mean_prob), num(metrics.median_prob)
     assert ("lower than the median" in text) == (mean != median and metrics.mean_prob < metrics.median_prob)
     assert ("higher than the median" in text) == (mean != median and metrics.mean_prob > metrics.median_prob)
@@ -73,7 +73,7 @@ def test_attention_claims(model, eval_toks):
         attention_patterns(model, eval_toks[:50]), predict_lists(model, lists), model.config.sep_token
     )
     text = fill(
-        load_template("attention_observations"),
+        attention.OBSERVATIONS_PROSE,
         attention.observation_facts(claims, head_responsibility(model), misses, names),
     )
     says_mostly = "mostly *attend to what they predict*" in text
@@ -87,7 +87,7 @@ def test_circuit_claims(model):
     ov_matrix = full_ov(model)
     ov = ov_diagonality(ov_matrix, resp)
     text = fill(
-        load_template("circuits_ov"),
+        circuits.OV_PROSE,
         circuits.ov_facts(ov_matrix, resp, names) | responsibility_facts(resp, names),
     )
     assert ("OV: the heads copy." in text) == (ov.self_copy_fraction > MOSTLY)
@@ -97,7 +97,7 @@ def test_circuit_claims(model):
     assert ("anti-copying" in text) == (scale > 0 and ov.minor_on_major <= -CLEAR_SIGN * scale)
     assert ("copies them too" in text) == (scale > 0 and ov.minor_on_major >= CLEAR_SIGN * scale)
 
-    text = fill(load_template("circuits_responsibility"), responsibility_facts(resp, names))
+    text = fill(circuits.RESPONSIBILITY_PROSE, responsibility_facts(resp, names))
     minor = copying_roles(resp).minor
     assert ("less used head" in text and "only for" in text) == (
         len(resp.copies[minor]) < MINOR_SHARE * len(resp.owner)
@@ -105,9 +105,11 @@ def test_circuit_claims(model):
 
     qk = full_qk(model)
     pref = qk_larger_preference(qk, resp)
-    text = fill(load_template("circuits_qk"), circuits.qk_facts(qk, resp))
-    assert ("A clean rule" in text) == (pref.next_top_fraction >= 0.8)
-    assert ("No clear preference" in text) == (pref.next_top_fraction < 0.8 and pref.larger_fraction < 0.6)
+    text = fill(circuits.QK_PROSE, circuits.qk_facts(qk, resp))
+    assert ("A clean rule" in text) == (pref.next_top_fraction >= circuits.CLEAN_RULE)
+    assert ("No clear preference" in text) == (
+        pref.next_top_fraction < circuits.CLEAN_RULE and pref.larger_fraction < circuits.WEAK_PREFERENCE
+    )
 
 
 def test_an_even_split_is_not_called_only():

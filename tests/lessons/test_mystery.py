@@ -1,5 +1,6 @@
-"""The Mystery lesson (`sortlist_app/lessons/mystery.py`) as pure functions: the learner's input,
-template values and exercises, on the reference and the heads-swapped model."""
+"""The Mystery lesson (`sortlist_app/lessons/mystery.py`) as pure functions: template values and
+exercises, on the reference and the heads-swapped model (the learner's input is read by
+`sortlist_core.list_text`, tested in `tests/test_core_list_text.py`)."""
 
 from __future__ import annotations
 
@@ -12,24 +13,11 @@ from sortlist_core.mystery import DEFAULT_MYSTERY_LISTS, default_cases, direct_p
 OWN = "0, 5, 10, 20, 21, 23, 30, 40, 45, 50"
 
 
-def test_custom_input_parsing_and_default_cases_for_other_tasks():
+def test_default_cases_for_other_tasks():
     from sortlist_core.config import ModelConfig
-    from sortlist_core.data import InvalidListError
     from sortlist_core.mystery import check_xyz
 
     cfg = ModelConfig()
-    got = facts.parse_custom(OWN, "(20, 21, 23)", cfg)
-    assert got.xyz == (20, 21, 23) and got.unsorted[3] == 20
-    for xyz, message in (
-        ("20 21", "three values"),
-        ("a, b, c", "whole numbers"),
-        ("20, 23, 30", "right after x"),
-    ):
-        with pytest.raises(InvalidListError, match=message):
-            facts.parse_custom(OWN, xyz, cfg)
-    with pytest.raises(InvalidListError, match="the list"):
-        facts.parse_custom("1, 2", "1, 2, 3", cfg)
-    assert facts.suggest_xyz([0, 5, 10, 20, 21, 23, 30]) == (20, 21, 23)
     assert [c[0] for c in default_cases(cfg.list_len, cfg.max_value)] == [
         tuple(lst) for lst, _ in DEFAULT_MYSTERY_LISTS
     ]
@@ -41,13 +29,11 @@ def test_custom_input_parsing_and_default_cases_for_other_tasks():
         check_xyz(lst, *xyz)
 
 
-def test_custom_input_without_xyz_uses_the_tightest_triple():
-    from sortlist_core.config import ModelConfig
-
-    got, note = facts.custom_input(OWN, "", ModelConfig())
-    assert got.xyz == (20, 21, 23) and note == "Using the list's tightest triple (x, y, z) = (20, 21, 23)."
-    got, note = facts.custom_input(OWN, "20-21-23", ModelConfig())  # the forms people type
-    assert got.xyz == (20, 21, 23) and note is None
+def test_the_suggested_triple_is_named():
+    assert (
+        facts.tightest_triple_note((20, 21, 23))
+        == "Using the list's tightest triple (x, y, z) = (20, 21, 23)."
+    )
 
 
 @pytest.mark.parametrize("model", ["reference_model", "swapped_model"])

@@ -10,6 +10,7 @@ from sortlist_app.lessons import adversarial as facts
 from sortlist_core import load_checkpoint
 from sortlist_core.adversarial import family_failure_rates, predict_lists
 from sortlist_core.data import format_list
+from sortlist_core.list_text import MAX_EDITOR_LISTS, editor_text
 
 from ..conftest import REFERENCE_PATH
 from ..page_helpers import assert_ok, check_exercise, default_model_usable, joined, open_page, show_solutions
@@ -64,7 +65,7 @@ def test_every_widget(ref_page):
     high_lines = at.text_area(key="adv.lists_text").value.splitlines()
     assert (
         high_lines
-        == facts.editor_text(
+        == editor_text(
             facts.generated_lists("high", 6, load_checkpoint(REFERENCE_PATH).config, 3)
         ).splitlines()
     )
@@ -87,7 +88,7 @@ def test_every_widget(ref_page):
         at.button(key="adv.load_0").click().run()
         assert len(at.text_area(key="adv.lists_text").value.splitlines()) == 1
         at.button(key="adv.load_all").click().run()
-        assert 1 <= len(at.text_area(key="adv.lists_text").value.splitlines()) <= facts.MAX_EDITOR_LISTS
+        assert 1 <= len(at.text_area(key="adv.lists_text").value.splitlines()) <= MAX_EDITOR_LISTS
     at.button(key="adv.load_exercise").click().run()
     assert_ok(at)
     text = at.text_area(key="adv.lists_text")
