@@ -353,7 +353,6 @@ CODE_EXERCISES: tuple[str, ...] = (
     "adversarial.fool_model",
     "adversarial.sep_fails",
 )
-BUDGETS = (2_048, 8_192, 32_768)  # search sizes offered
 
 
 def default_lists(cfg: ModelConfig) -> list[tuple[int, ...]]:

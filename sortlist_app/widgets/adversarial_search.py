@@ -17,12 +17,18 @@ from . import prose, state
 from .downloads import show_figure, show_table
 
 BUDGET, SEARCH_SEED, SEARCH_RESULT = "adv.search_budget", "adv.search_seed", "adv.search_result"
+BUDGETS = (2_048, 8_192, 32_768)  # search sizes offered
+DEFAULT_BUDGET = 8_192  # preselected: the middle size
 
 
 def search_section(model: LoadedModel) -> None:
     left, mid, right = st.columns([1, 1, 2])
     budget = left.selectbox(
-        "Candidates to score", lesson.BUDGETS, index=1, format_func=lambda n: f"{n:,}", key=BUDGET
+        "Candidates to score",
+        BUDGETS,
+        index=BUDGETS.index(DEFAULT_BUDGET),
+        format_func=lambda n: f"{n:,}",
+        key=BUDGET,
     )
     search_seed = int(
         mid.number_input("Search seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key=SEARCH_SEED)

@@ -2,13 +2,36 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+
 import pytest
 
+from sortlist_app import lessons
 from sortlist_app.lessons import wording as prose
 from sortlist_app.lessons.wording import responsibility_facts
 from sortlist_core.circuits import head_responsibility
+from sortlist_core.paths import ASSETS_DIR
 
 NAMES = ["0.0", "0.1"]
+
+
+def test_every_lesson_template_parses_and_lives_in_its_lesson():
+    """Teaching text has one home: each page's prose is its lesson's `*_PROSE` constants (no
+    template files). Each parses (a stray `{` would raise only when its page is drawn) and fills
+    from values for exactly its placeholders."""
+    modules = [
+        importlib.import_module(f"sortlist_app.lessons.{m.name}")
+        for m in pkgutil.iter_modules(lessons.__path__)
+    ]
+    templates = {f"{m.__name__}.{n}": getattr(m, n) for m in modules for n in dir(m) if n.endswith("_PROSE")}
+    assert len({name.split(".")[2] for name in templates}) == 6  # problem .. mystery, and model
+    for name, template in templates.items():
+        names = prose.placeholders(template)
+        text = prose.fill(template, {k: f"<{k}>" for k in names})
+        assert all(f"<{k}>" in text for k in names), name
+        assert text.strip() and text.endswith("\n"), name
+    assert not (ASSETS_DIR / "prose").exists()
 
 
 def test_fill_is_strict():
