@@ -118,6 +118,20 @@ def test_the_list_forms_people_type(text):
     assert values[mystery.XYZ] == "14, 15, 17" and warnings == []
 
 
+def test_mystery_link_a_list_its_triple_and_a_head_or_auto():
+    link = {"lists": "0-5-10-20-21-23-30-40-45-50", "xyz": "20-21-23", "head": "1"}
+    values, warnings = decode_params(mystery.URL_PARAMS, link, CFG)
+    assert warnings == [] and values[mystery.HEAD] == 1
+    assert values[mystery.LIST] == "0, 5, 10, 20, 21, 23, 30, 40, 45, 50"
+    assert encode_params(mystery.URL_PARAMS, values, CFG) == link
+    values, _ = decode_params(mystery.URL_PARAMS, {"head": "AUTO"}, CFG)
+    assert values[mystery.HEAD] == mystery.AUTO
+    values, warnings = decode_params(mystery.URL_PARAMS, {"lists": "1-2-3", "head": "2", "xyz": "1-2"}, CFG)
+    assert values == defaults(mystery) and len(warnings) == 3
+    assert any("wrong length" in w for w in warnings) and any("0..1" in w for w in warnings)
+    assert any("give three values" in w for w in warnings)
+
+
 @settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
 @given(st.dictionaries(st.sampled_from(ALL_KEYS + ["other"]), st.text(max_size=60)))
 def test_any_text_decodes_without_raising(link):
