@@ -7,7 +7,6 @@ retry, migrations) is `sql_connection.SqlConnection`.
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 from .sql_connection import SqlConnection
@@ -15,10 +14,8 @@ from .store import (
     LEARNER_REF_CHARS,
     MAX_ATTEMPTS_PER_EXERCISE,
     MAX_ATTEMPTS_PER_LEARNER,
-    MAX_ID_CHARS,
     SHOWN_ANSWER_CHARS,
     Attempt,
-    AttemptKind,
     ClassAttempt,
     ClassLearner,
     ClassOverview,
@@ -27,12 +24,11 @@ from .store import (
     LearnerInfo,
     ProgressStore,
     StalledRow,
+    ValidAttempt,
     WrongAnswerCount,
     clean_display_name,
-    clean_text,
     key_hash,
     to_datetime,
-    validate_attempt,
 )
 
 # Creates the learner or moves its last-seen time forward (never back: retried writes carry
@@ -93,37 +89,29 @@ class SqlProgressStore(SqlConnection, ProgressStore):
 
     # ------------------------------------------------------------------ learner API
 
-    def record_attempt(
-        self,
-        learner_key: str,
-        model_fp: str,
-        exercise_id: str,
-        answer: str,
-        passed: bool,
-        kind: AttemptKind = "answer",
-        *,
-        at: float | None = None,
-        attempt_id: str | None = None,
-    ) -> None:
-        digest, model_fp, exercise_id, answer = validate_attempt(
-            learner_key, model_fp, exercise_id, answer, kind
-        )
-        uid = clean_text(attempt_id or secrets.token_urlsafe(16), "attempt id", MAX_ID_CHARS)
-        when = float(self._clock() if at is None else at)
-        passed = bool(passed)
+    def _store_attempt(self, attempt: ValidAttempt) -> None:
+        when = float(self._clock() if attempt.at is None else attempt.at)
+        exercise = (attempt.model_fp, attempt.exercise_id)
 
         def work(cur: Any) -> None:
-            learner_id = self._execute(cur, _UPSERT_LEARNER, (digest, when, when)).fetchone()[0]
-            if passed:
-                self._execute(cur, _INSERT_SOLVED, (learner_id, model_fp, exercise_id, when))
-            latest = self._execute(cur, _LATEST_ATTEMPT, (learner_id, model_fp, exercise_id, kind)).fetchone()
-            if latest is not None and latest[0] == answer and bool(latest[1]) == passed:
+            learner_id = self._execute(cur, _UPSERT_LEARNER, (attempt.key_hash, when, when)).fetchone()[0]
+            if attempt.passed:
+                self._execute(cur, _INSERT_SOLVED, (learner_id, *exercise, when))
+            latest = self._execute(cur, _LATEST_ATTEMPT, (learner_id, *exercise, attempt.kind)).fetchone()
+            if latest is not None and latest[0] == attempt.answer and bool(latest[1]) == attempt.passed:
                 return  # the same answer again: nothing new to keep
-            self._execute(
-                cur, _INSERT_ATTEMPT, (uid, learner_id, model_fp, exercise_id, kind, answer, passed, when)
+            row = (
+                attempt.attempt_id,
+                learner_id,
+                *exercise,
+                attempt.kind,
+                attempt.answer,
+                attempt.passed,
+                when,
             )
-            key = (learner_id, model_fp, exercise_id)
-            self._execute(cur, _PRUNE_EXERCISE, (*key, *key, self.max_attempts_per_exercise))
+            self._execute(cur, _INSERT_ATTEMPT, row)
+            this = (learner_id, *exercise)  # this learner's attempts at this exercise
+            self._execute(cur, _PRUNE_EXERCISE, (*this, *this, self.max_attempts_per_exercise))
             count = self._execute(cur, "SELECT COUNT(*) FROM attempts WHERE learner_id = ?", (learner_id,))
             if count.fetchone()[0] > self.max_attempts_per_learner:
                 self._execute(cur, _PRUNE_LEARNER, (learner_id, learner_id, self.max_attempts_per_learner))
