@@ -63,7 +63,9 @@ def verdict_rows(ctx: Context) -> list[Row]:
 
     ex = get_exercise("circuits.full_ov")
     model = load_checkpoint(_checkpoint(ctx))
-    fresh = server._RUNNER is None  # cold only means something if nothing started the worker yet
+    fresh = (
+        server.DEFAULT_RUNNER.instance is None
+    )  # cold only means something if nothing started the worker yet
 
     def timed_check(session: str) -> float:
         t0 = time.perf_counter()

@@ -629,7 +629,7 @@ def test_the_cli_shows_its_exit_code_not_a_traceback(runner, tmp_path, monkeypat
     from sortlist_core.cli import main
     from sortlist_core.runner import server
 
-    monkeypatch.setattr(server, "_RUNNER", runner)
+    monkeypatch.setattr(server.DEFAULT_RUNNER, "instance", runner)
     solution = tmp_path / "forged.py"
     solution.write_text(runner_attacks.FORGED_FRAME.replace("def f():", "def full_ov(model):"))
     code = main(["exercises", "check", "circuits.full_ov", str(solution)])

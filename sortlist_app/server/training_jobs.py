@@ -31,6 +31,7 @@ from typing import Any
 
 from sortlist_core import settings
 from sortlist_core.config import ModelConfig
+from sortlist_core.process_wide import ProcessWide
 from sortlist_core.training import Recipe, TrainResult, train
 
 from .training_run import (  # noqa: F401 - the states and the snapshot are read from here too
@@ -199,25 +200,17 @@ def duration_text(seconds: float) -> str:
     return f"{math.ceil(seconds / 60)} min"
 
 
-_MANAGER: JobManager | None = None
-_MANAGER_LOCK = threading.Lock()
+_MANAGER: ProcessWide[JobManager] = ProcessWide(JobManager)
 
 
 def get_manager() -> JobManager:
     """The process-wide manager (one per server, shared by every session)."""
-    global _MANAGER
-    with _MANAGER_LOCK:
-        if _MANAGER is None:
-            _MANAGER = JobManager()
-        return _MANAGER
+    return _MANAGER.get()
 
 
 def set_manager(manager: JobManager | None) -> JobManager | None:
     """Replace the process-wide manager (tests); returns the previous one."""
-    global _MANAGER
-    with _MANAGER_LOCK:
-        previous, _MANAGER = _MANAGER, manager
-        return previous
+    return _MANAGER.replace(manager)
 
 
 def session_alive_probe(session_id: str) -> Callable[[], bool] | None:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import settings
+from ..process_wide import ProcessWide
 from . import policy, sandbox
 from .admission import Admission
 from .job import Job, Limits, RunOutcome
@@ -245,18 +246,18 @@ class Runner:
                     worker.kill(f"it stopped answering for {policy.WORKER_SILENT_S:g} s")
 
 
-_RUNNER: Runner | None = None
-_RUNNER_LOCK = threading.Lock()
+def _new_default_runner() -> Runner:
+    runner = Runner()
+    atexit.register(runner.close)  # the worker and the private temp dir go with us
+    return runner
+
+
+DEFAULT_RUNNER: ProcessWide[Runner] = ProcessWide(_new_default_runner)
 
 
 def default_runner() -> Runner:
     """The process-wide runner (created on first use, from the environment)."""
-    global _RUNNER
-    with _RUNNER_LOCK:
-        if _RUNNER is None:
-            _RUNNER = Runner()
-            atexit.register(_RUNNER.close)  # the worker and the private temp dir go with us
-        return _RUNNER
+    return DEFAULT_RUNNER.get()
 
 
 def run_job(job: Job, *, session: str | None = None, timeout_s: float = 10.0) -> RunOutcome:
