@@ -25,6 +25,7 @@ from .leftovers import remove_files_of_uid, remove_sysv, remove_tree, sysv_objec
 from .processes import CLK_TCK, descendants, proc_table
 
 GRACE_S = 1.0  # after the child exits, how long its pipes may stay open (grandchildren)
+FRAME_HEADER_ROOM = 64 << 10  # what the result frame may hold beyond the value itself
 
 
 @dataclass
@@ -197,7 +198,7 @@ class Supervisor:
         room = int(run.limits["stdout_bytes"]) - len(run.stdout)
         if room > 0:
             run.stdout += chunk[:room]
-        if run.stdout_seen > int(run.limits.get("print_kill_bytes", 8 << 20)) and not run.printed_too_much:
+        if run.stdout_seen > policy.PRINT_KILL_BYTES and not run.printed_too_much:
             run.printed_too_much = True
             self.kill(run)
 
@@ -206,7 +207,7 @@ class Supervisor:
         if not chunk:
             return
         run.result += chunk
-        if len(run.result) > int(run.limits["result_bytes"]) + 65536:
+        if len(run.result) > int(run.limits["result_bytes"]) + FRAME_HEADER_ROOM:
             run.result_too_large = True
             run.result = bytearray()
             self._close(run, "res_fd")
