@@ -59,11 +59,13 @@ def verdict_rows(ctx: Context) -> list[Row]:
     from sortlist_core.exercises import get_exercise
     from sortlist_core.exercises.check import check_submission
     from sortlist_core.exercises.local import check_in_process
-    from sortlist_core.runner import pool
+    from sortlist_core.runner import server
 
     ex = get_exercise("circuits.full_ov")
     model = load_checkpoint(_checkpoint(ctx))
-    fresh = pool._RUNNER is None  # cold only means something if nothing started the worker yet
+    fresh = (
+        server.DEFAULT_RUNNER.instance is None
+    )  # cold only means something if nothing started the worker yet
 
     def timed_check(session: str) -> float:
         t0 = time.perf_counter()
@@ -97,7 +99,7 @@ def verdict_rows(ctx: Context) -> list[Row]:
         t.start()
     for t in threads:
         t.join()
-    mode = pool.default_runner().decision.mode.value
+    mode = server.default_runner().decision.mode.value
     value, base = median(warm), median(baseline)
     p50, p95 = percentile(latencies, 50), percentile(latencies, 95)
     busy = sum("busy" in m for m in failed)

@@ -10,6 +10,7 @@ every read, one deadline for the whole fetch, and a size cap checked while readi
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import http.client
 import os
@@ -18,7 +19,7 @@ import ssl
 import tempfile
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
@@ -180,9 +181,17 @@ def _connection(
     return http.client.HTTPConnection(host, port, timeout=timeout), False
 
 
-def _socket_timeout(deadline: float, past_deadline: str, stalled: str) -> FetchTimeout:
-    """A socket wait timed out: either the whole fetch ran out of time or the server went quiet."""
-    return FetchTimeout(past_deadline if time.monotonic() >= deadline else stalled)
+@contextlib.contextmanager
+def _socket_errors(deadline: float, past_deadline: str, stalled: str, failed: str) -> Iterator[None]:
+    """Socket failures inside the block as fetch errors: a timed-out wait is `FetchTimeout`
+    (`past_deadline` when the whole fetch ran out of time, `stalled` when the server went
+    quiet), any other failure `FetchUnreachable`: `failed`, then the error in brackets."""
+    try:
+        yield
+    except TimeoutError:
+        raise FetchTimeout(past_deadline if time.monotonic() >= deadline else stalled) from None
+    except (OSError, http.client.HTTPException) as exc:
+        raise FetchUnreachable(f"{failed} ({exc}).") from None
 
 
 def _download_one(url: str, limits: FetchLimits, deadline: float, progress: Progress | None) -> bytes:
@@ -207,17 +216,14 @@ def _download_one(url: str, limits: FetchLimits, deadline: float, progress: Prog
             sock = conn.sock  # kept: http.client drops it from `conn` once the response owns it
             assert sock is not None
             sock.settimeout(min(limits.stall_s, max(0.01, deadline - time.monotonic())))
-            try:
+            with _socket_errors(
+                deadline,
+                f"Fetching {url} took longer than {limits.deadline_s:g} s.",
+                f"{host} accepted the connection but sent no answer within {limits.stall_s:g} s.",
+                f"The connection to {host} failed",
+            ):
                 conn.request("GET", url if absolute_form else path, headers={"User-Agent": "sortlist-fetch"})
                 resp = conn.getresponse()
-            except TimeoutError:
-                raise _socket_timeout(
-                    deadline,
-                    f"Fetching {url} took longer than {limits.deadline_s:g} s.",
-                    f"{host} accepted the connection but sent no answer within {limits.stall_s:g} s.",
-                ) from None
-            except (OSError, http.client.HTTPException) as exc:
-                raise FetchUnreachable(f"The connection to {host} failed ({exc}).") from None
             if resp.status in (301, 302, 303, 307, 308):
                 location = resp.getheader("Location")
                 if not location:
@@ -258,18 +264,13 @@ def _read_body(
             raise FetchTimeout(f"Downloading {url} took longer than {limits.deadline_s:g} s.")
         # every read waits at most the stall limit (or what is left of the deadline)
         sock.settimeout(min(limits.stall_s, remaining))
-        try:
+        with _socket_errors(
+            deadline,
+            f"Downloading {url} took longer than {limits.deadline_s:g} s.",
+            f"{url} stopped sending for {limits.stall_s:g} s after {len(body):,} bytes.",
+            f"The download from {url} broke off after {len(body):,} bytes",
+        ):
             chunk = resp.read1(CHUNK)
-        except TimeoutError:
-            raise _socket_timeout(
-                deadline,
-                f"Downloading {url} took longer than {limits.deadline_s:g} s.",
-                f"{url} stopped sending for {limits.stall_s:g} s after {len(body):,} bytes.",
-            ) from None
-        except (OSError, http.client.HTTPException) as exc:
-            raise FetchUnreachable(
-                f"The download from {url} broke off after {len(body):,} bytes ({exc})."
-            ) from None
         if not chunk:
             break
         body += chunk

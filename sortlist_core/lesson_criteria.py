@@ -17,10 +17,10 @@ from jaxtyping import Bool, Int
 from torch import Tensor
 
 from .ablation import AblationResult, head_ablation, importance_contrast
-from .adversarial import FAMILIES, generate_family
 from .checkpoint import LoadedModel
 from .circuits import full_qk, head_responsibility
 from .data import EVAL_SEED, EVAL_SIZE, eval_dataset, tokens_from_unsorted
+from .list_families import FAMILIES, generate_family
 from .metrics import prediction_slice
 from .model import prediction_logits
 from .mystery import qk_puzzle

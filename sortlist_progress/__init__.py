@@ -3,7 +3,8 @@
 - `store`: the `ProgressStore` interface, its records and `new_learner_key()`.
 - `factory`: `open_store()`, the configured backend (SQLite file by default, PostgreSQL when
   `SORTLIST_DATABASE_URL` is set).
-- `sqlite_store`, `postgres_store`: the two backends over the shared SQL in `sql_store`.
+- `sqlite_store`, `postgres_store`: the two backends over the shared SQL in `sql_store`, which
+  runs on the shared connection handling (typed errors, retry, migrations) of `sql_connection`.
 - `migrations`: the versioned schema.
 - `errors`: the typed failures (`StoreUnavailable`, `StoreLocked`, `StoreCorrupt`,
   `StoreFull`, `SchemaTooNew`), each with a `user_message`.

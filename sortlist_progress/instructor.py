@@ -71,26 +71,14 @@ class ExerciseStats:
 def exercise_stats(attempts: Iterable[ClassAttempt], order: Sequence[str] = ()) -> list[ExerciseStats]:
     """Per exercise: who tried, who solved, and how many attempts solving took. Exercises in
     `order` come first in that order, then the rest by id."""
-    per: dict[str, dict[str, list[bool]]] = defaultdict(lambda: defaultdict(list))
+    verdicts: dict[tuple[str, str], list[bool]] = defaultdict(list)
     for a in attempts:  # oldest first, as the store returns them
-        per[a.exercise_id][a.learner_ref].append(a.passed)
-    rank = {ex: i for i, ex in enumerate(order)}
-    out = []
-    for ex in sorted(per, key=lambda e: (rank.get(e, len(rank)), e)):
-        learners = per[ex]
-        to_solve = [verdicts.index(True) + 1 for verdicts in learners.values() if True in verdicts]
-        out.append(
-            ExerciseStats(
-                exercise_id=ex,
-                learners_tried=len(learners),
-                learners_solved=len(to_solve),
-                solve_rate=len(to_solve) / len(learners),
-                attempts=sum(len(v) for v in learners.values()),
-                median_attempts_to_solve=statistics.median(to_solve) if to_solve else None,
-                mean_attempts_to_solve=statistics.fmean(to_solve) if to_solve else None,
-            )
-        )
-    return out
+        verdicts[a.exercise_id, a.learner_ref].append(a.passed)
+    rows = (
+        LearnerExercise(ex, ref, len(v), v.index(True) + 1 if True in v else None)
+        for (ex, ref), v in verdicts.items()
+    )
+    return stats_from_progress(rows, order)
 
 
 def stats_from_progress(rows: Iterable[LearnerExercise], order: Sequence[str] = ()) -> list[ExerciseStats]:

@@ -1,30 +1,21 @@
-"""The SQL shared by both backends: one connection per store, used under a lock.
+"""The SQL shared by both backends: every query of the progress store.
 
 Queries are written once with `?` placeholders (the PostgreSQL backend rewrites them to `%s`)
-and always take their values as parameters. A backend supplies connecting (with migrations),
-transactions and the translation of its driver's exceptions into `errors` types.
+and always take their values as parameters. The connection they run on (locking, typed errors,
+retry, migrations) is `sql_connection.SqlConnection`.
 """
 
 from __future__ import annotations
 
-import abc
-import contextlib
-import secrets
-import threading
-import time
-from collections.abc import Callable, Sequence
 from typing import Any
 
-from . import migrations as _migrations
-from .errors import ProgressStoreError, SchemaTooNew, StoreUnavailable
+from .sql_connection import SqlConnection
 from .store import (
     LEARNER_REF_CHARS,
     MAX_ATTEMPTS_PER_EXERCISE,
     MAX_ATTEMPTS_PER_LEARNER,
-    MAX_ID_CHARS,
     SHOWN_ANSWER_CHARS,
     Attempt,
-    AttemptKind,
     ClassAttempt,
     ClassLearner,
     ClassOverview,
@@ -33,12 +24,11 @@ from .store import (
     LearnerInfo,
     ProgressStore,
     StalledRow,
+    ValidAttempt,
     WrongAnswerCount,
     clean_display_name,
-    clean_text,
     key_hash,
     to_datetime,
-    validate_attempt,
 )
 
 # Creates the learner or moves its last-seen time forward (never back: retried writes carry
@@ -91,196 +81,37 @@ _INSERT_SOLVED = (
 )
 
 
-class SqlProgressStore(ProgressStore):
-    def __init__(
-        self,
-        *,
-        clock: Callable[[], float] = time.time,
-        migrations=_migrations.MIGRATIONS,
-        reconnect_interval: float | None = None,
-    ):
-        self._clock = clock
-        self._migrations = migrations
-        self._lock = threading.RLock()
-        self._conn: Any = None
-        # After a failed connect, calls fail at once for this long instead of each waiting
-        # for its own connect timeout: 20 sessions must not queue behind a dead database.
-        self.reconnect_interval = float(
-            self.default_reconnect_interval if reconnect_interval is None else reconnect_interval
-        )
-        self._unreachable: tuple[float, ProgressStoreError] | None = None
+class SqlProgressStore(SqlConnection, ProgressStore):
+    """The progress store's queries, over one shared connection (`sql_connection`)."""
 
-    # ------------------------------------------------------------------ backend hooks
-
-    @abc.abstractmethod
-    def _open_connection(self) -> Any:
-        """A new connection, configured, or raise the driver's exception."""
-
-    @abc.abstractmethod
-    def _write_transaction(self, conn: Any) -> contextlib.AbstractContextManager[Any]:
-        """A write transaction yielding a cursor, holding the write lock from its start."""
-
-    @abc.abstractmethod
-    def _read_cursor(self, conn: Any) -> contextlib.AbstractContextManager[Any]: ...
-
-    @abc.abstractmethod
-    def _lock_for_migrations(self, cur: Any) -> None:
-        """Inside the migration transaction: serialise migrating processes."""
-
-    @abc.abstractmethod
-    def _translate(self, exc: BaseException) -> ProgressStoreError | None:
-        """The typed error for a driver exception (None: not a storage failure, re-raise)."""
-
-    @abc.abstractmethod
-    def _close_connection(self, conn: Any) -> None: ...
-
-    dialect: str = ""
-    placeholder = "?"
     max_attempts_per_exercise = MAX_ATTEMPTS_PER_EXERCISE
     max_attempts_per_learner = MAX_ATTEMPTS_PER_LEARNER
-    default_reconnect_interval = 0.0
-
-    def _sql(self, query: str) -> str:
-        return query if self.placeholder == "?" else query.replace("?", self.placeholder)
-
-    # ------------------------------------------------------------------ connection handling
-
-    def _connection(self) -> Any:
-        if self._conn is None:
-            if self._unreachable is not None:
-                failed_at, error = self._unreachable
-                if time.monotonic() - failed_at < self.reconnect_interval:
-                    raise type(error)(f"{error.detail} (not retried for {self.reconnect_interval:g} s)")
-            try:
-                conn = self._open_connection()
-            except Exception as exc:
-                typed = self._translate(exc)
-                if isinstance(typed, StoreUnavailable):
-                    self._unreachable = (time.monotonic(), typed)
-                raise
-            self._unreachable = None
-            try:
-                self._migrate(conn)
-            except BaseException:
-                self._close_connection(conn)
-                raise
-            self._conn = conn
-        return self._conn
-
-    def _drop_connection(self) -> None:
-        if self._conn is not None:
-            with contextlib.suppress(Exception):
-                self._close_connection(self._conn)
-            self._conn = None
-
-    def _run(self, work: Callable[[Any], Any], *, write: bool) -> Any:
-        """`work(cursor)` in a transaction; typed errors; one retry on a connection that was
-        already open and turned out broken (e.g. the database restarted since)."""
-        with self._lock:
-            for attempt in (1, 2):
-                reused = self._conn is not None
-                try:
-                    conn = self._connection()
-                    ctx = self._write_transaction(conn) if write else self._read_cursor(conn)
-                    with ctx as cur:
-                        return work(cur)
-                except ProgressStoreError:
-                    self._drop_connection()
-                    raise
-                except Exception as exc:
-                    typed = self._translate(exc)
-                    if typed is None:
-                        raise
-                    self._drop_connection()
-                    if attempt == 1 and reused and self._retryable(typed):
-                        continue
-                    raise typed from exc
-        raise AssertionError("unreachable")
-
-    def _retryable(self, error: ProgressStoreError) -> bool:
-        return False
-
-    def _execute(self, cur: Any, query: str, params: Sequence[Any] = ()) -> Any:
-        cur.execute(self._sql(query), tuple(params))
-        return cur
-
-    # ------------------------------------------------------------------ migrations
-
-    _TABLE_EXISTS = {
-        "sqlite": "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'",
-        "postgres": "SELECT COUNT(*) FROM pg_catalog.pg_tables "
-        "WHERE schemaname = current_schema() AND tablename = 'schema_version'",
-    }
-
-    def _current_version(self, cur: Any) -> int:
-        if not cur.execute(self._TABLE_EXISTS[self.dialect]).fetchone()[0]:
-            return 0
-        return cur.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] or 0
-
-    def _migrate(self, conn: Any) -> None:
-        """Bring the schema up to date. A read first: an up-to-date database (every connection
-        after the first) needs no write lock, so reconnecting works while another writer holds it."""
-        latest = _migrations.latest_version(self._migrations)
-        with self._read_cursor(conn) as cur:
-            current = self._current_version(cur)
-        if current == latest:
-            return
-        with self._write_transaction(conn) as cur:
-            self._lock_for_migrations(cur)
-            cur.execute(_migrations.SCHEMA_VERSION_DDL[self.dialect])
-            current = self._current_version(cur)  # again, under the lock: another may have won
-            if current > latest:
-                raise SchemaTooNew(
-                    f"schema version {current} in {self.describe()}; this sortlist knows up to {latest}"
-                )
-            for migration in _migrations.pending(current, self._migrations):
-                for statement in getattr(migration, self.dialect):
-                    cur.execute(statement)
-                self._execute(
-                    cur,
-                    "INSERT INTO schema_version (version, description, applied_at) VALUES (?, ?, ?)",
-                    (migration.version, migration.description, self._clock()),
-                )
-
-    def schema_version(self) -> int:
-        return self._run(
-            lambda cur: self._execute(cur, "SELECT MAX(version) FROM schema_version").fetchone()[0],
-            write=False,
-        )
 
     # ------------------------------------------------------------------ learner API
 
-    def record_attempt(
-        self,
-        learner_key: str,
-        model_fp: str,
-        exercise_id: str,
-        answer: str,
-        passed: bool,
-        kind: AttemptKind = "answer",
-        *,
-        at: float | None = None,
-        attempt_id: str | None = None,
-    ) -> None:
-        digest, model_fp, exercise_id, answer = validate_attempt(
-            learner_key, model_fp, exercise_id, answer, kind
-        )
-        uid = clean_text(attempt_id or secrets.token_urlsafe(16), "attempt id", MAX_ID_CHARS)
-        when = float(self._clock() if at is None else at)
-        passed = bool(passed)
+    def _store_attempt(self, attempt: ValidAttempt) -> None:
+        when = float(self._clock() if attempt.at is None else attempt.at)
+        exercise = (attempt.model_fp, attempt.exercise_id)
 
         def work(cur: Any) -> None:
-            learner_id = self._execute(cur, _UPSERT_LEARNER, (digest, when, when)).fetchone()[0]
-            if passed:
-                self._execute(cur, _INSERT_SOLVED, (learner_id, model_fp, exercise_id, when))
-            latest = self._execute(cur, _LATEST_ATTEMPT, (learner_id, model_fp, exercise_id, kind)).fetchone()
-            if latest is not None and latest[0] == answer and bool(latest[1]) == passed:
+            learner_id = self._execute(cur, _UPSERT_LEARNER, (attempt.key_hash, when, when)).fetchone()[0]
+            if attempt.passed:
+                self._execute(cur, _INSERT_SOLVED, (learner_id, *exercise, when))
+            latest = self._execute(cur, _LATEST_ATTEMPT, (learner_id, *exercise, attempt.kind)).fetchone()
+            if latest is not None and latest[0] == attempt.answer and bool(latest[1]) == attempt.passed:
                 return  # the same answer again: nothing new to keep
-            self._execute(
-                cur, _INSERT_ATTEMPT, (uid, learner_id, model_fp, exercise_id, kind, answer, passed, when)
+            row = (
+                attempt.attempt_id,
+                learner_id,
+                *exercise,
+                attempt.kind,
+                attempt.answer,
+                attempt.passed,
+                when,
             )
-            key = (learner_id, model_fp, exercise_id)
-            self._execute(cur, _PRUNE_EXERCISE, (*key, *key, self.max_attempts_per_exercise))
+            self._execute(cur, _INSERT_ATTEMPT, row)
+            this = (learner_id, *exercise)  # this learner's attempts at this exercise
+            self._execute(cur, _PRUNE_EXERCISE, (*this, *this, self.max_attempts_per_exercise))
             count = self._execute(cur, "SELECT COUNT(*) FROM attempts WHERE learner_id = ?", (learner_id,))
             if count.fetchone()[0] > self.max_attempts_per_learner:
                 self._execute(cur, _PRUNE_LEARNER, (learner_id, learner_id, self.max_attempts_per_learner))
@@ -470,10 +301,3 @@ class SqlProgressStore(ProgressStore):
             )
             for h, name, progress, last, since, n_solved in rows
         ], total
-
-    def check(self) -> None:
-        self._run(lambda cur: self._execute(cur, "SELECT 1").fetchone(), write=False)
-
-    def close(self) -> None:
-        with self._lock:
-            self._drop_connection()

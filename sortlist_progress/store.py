@@ -112,6 +112,21 @@ def to_datetime(seconds: float) -> datetime:
 
 
 @dataclass(frozen=True)
+class ValidAttempt:
+    """An attempt as `record_attempt` hands it to a backend: validated and cleaned, keyed by the
+    learner key's hash, with its unique id; `at` (epoch seconds) None means now."""
+
+    key_hash: str
+    model_fp: str
+    exercise_id: str
+    answer: str
+    passed: bool
+    kind: str
+    attempt_id: str
+    at: float | None
+
+
+@dataclass(frozen=True)
 class Attempt:
     """One submitted answer (or code) and its verdict, as the learner's own history shows it."""
 
@@ -205,7 +220,6 @@ class ProgressStore(abc.ABC):
 
     backend: str  # "sqlite" or "postgres"
 
-    @abc.abstractmethod
     def record_attempt(
         self,
         learner_key: str,
@@ -221,7 +235,17 @@ class ProgressStore(abc.ABC):
         """Store one attempt (and the solved flag when `passed`); committed when it returns.
 
         `at` (epoch seconds) defaults to now; `attempt_id` makes a retried write idempotent
-        (the same id is stored once). The learner is created on first use."""
+        (the same id is stored once). The learner is created on first use. Bad input raises
+        ValueError (or `InvalidLearnerKey`) before the backend is asked."""
+        digest, model_fp, exercise_id, answer = validate_attempt(
+            learner_key, model_fp, exercise_id, answer, kind
+        )
+        uid = clean_text(attempt_id or secrets.token_urlsafe(16), "attempt id", MAX_ID_CHARS)
+        self._store_attempt(ValidAttempt(digest, model_fp, exercise_id, answer, bool(passed), kind, uid, at))
+
+    @abc.abstractmethod
+    def _store_attempt(self, attempt: ValidAttempt) -> None:
+        """The backend's half of `record_attempt`: one validated attempt, committed on return."""
 
     @abc.abstractmethod
     def solved(self, learner_key: str, model_fp: str) -> set[str]:

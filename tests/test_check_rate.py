@@ -61,10 +61,10 @@ def test_many_learners_are_forgotten_once_idle(monkeypatch):
 
 def test_the_check_button_refuses_over_the_limit_and_keeps_the_code(monkeypatch):
     from sortlist_app.widgets.learner import KEY_STATE
-    from sortlist_core.runner import pool
+    from sortlist_core.runner import server
 
     ran = []
-    monkeypatch.setattr(pool.Runner, "run", lambda self, job, **kw: ran.append(job))
+    monkeypatch.setattr(server.Runner, "run", lambda self, job, **kw: ran.append(job))
     monkeypatch.setattr(check_rate, "CHECK_RATE", CheckRateLimit(limit=2, window_s=3600))
     monkeypatch.setattr("sortlist_app.widgets.code_exercise.CHECK_RATE", check_rate.CHECK_RATE)
     at = open_page(monkeypatch, "pages/1_problem.py")

@@ -17,7 +17,7 @@ import zlib
 import pytest
 import torch
 
-from sortlist_core import checkpoint as checkpoint_module
+from sortlist_core import checkpoint_archive
 from sortlist_core.checkpoint import (
     ARCHITECTURE_BOUNDS,
     MAX_UNCOMPRESSED_BYTES,
@@ -149,7 +149,7 @@ def torch_load_never_runs(monkeypatch):
         calls.append(args)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(checkpoint_module.torch, "load", guarded)
+    monkeypatch.setattr(checkpoint_archive.torch, "load", guarded)
     return calls
 
 
@@ -245,7 +245,7 @@ def test_a_stored_entry_that_lies_about_its_size_is_refused(reference_state, tor
 
 def test_stored_entries_over_the_total_are_refused(reference_state, torch_load_never_runs, monkeypatch):
     """Stored padding cannot pass the total either (the bound is lowered so the file stays small)."""
-    monkeypatch.setattr(checkpoint_module, "MAX_UNCOMPRESSED_BYTES", 300_000)
+    monkeypatch.setattr(checkpoint_archive, "MAX_UNCOMPRESSED_BYTES", 300_000)
     entries = [_stored(n, p) for n, p in _zip_entries(_torch_bytes(reference_state))]
     entries.append(_stored("archive/padding", bytes(200_000)))
     with pytest.raises(CheckpointError, match="unpacks to more than 0.3 MB, over the limit"):

@@ -627,9 +627,9 @@ def test_a_deeply_nested_frame_is_a_bad_message_not_a_recursion_error():
 def test_the_cli_shows_its_exit_code_not_a_traceback(runner, tmp_path, monkeypatch, capsys):
     """`python -m sortlist_core exercises check` with a file that forges a deeply nested result."""
     from sortlist_core.cli import main
-    from sortlist_core.runner import pool
+    from sortlist_core.runner import server
 
-    monkeypatch.setattr(pool, "_RUNNER", runner)
+    monkeypatch.setattr(server.DEFAULT_RUNNER, "instance", runner)
     solution = tmp_path / "forged.py"
     solution.write_text(runner_attacks.FORGED_FRAME.replace("def f():", "def full_ov(model):"))
     code = main(["exercises", "check", "circuits.full_ov", str(solution)])
@@ -674,11 +674,11 @@ def test_the_docker_image_is_hosted_by_default():
 
 def test_scratch_never_hides_the_checks_own_code():
     """A CI clone or venv under /tmp must stay visible: the private tmpfs skips a place that holds it."""
-    from sortlist_core.runner import child
+    from sortlist_core.runner import namespaces
 
-    assert child._hides("/tmp", {"/tmp/fc/main"})
-    assert child._hides("/tmp", {"/tmp"})
-    assert not child._hides("/tmp", {"/tmpfoo/main", "/work/main"})
-    assert not child._hides("/var/tmp", {"/tmp/fc/main"})
-    here = str(Path(child.__file__).resolve().parents[2])
-    assert here in child._code_roots()
+    assert namespaces._hides("/tmp", {"/tmp/fc/main"})
+    assert namespaces._hides("/tmp", {"/tmp"})
+    assert not namespaces._hides("/tmp", {"/tmpfoo/main", "/work/main"})
+    assert not namespaces._hides("/var/tmp", {"/tmp/fc/main"})
+    here = str(Path(namespaces.__file__).resolve().parents[2])
+    assert here in namespaces._code_roots()

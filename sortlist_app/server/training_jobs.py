@@ -15,6 +15,7 @@ A job stops when
 - or training ends (its recipe's steps, or the target accuracy).
 
 A stopped run still returns its best weights so far (`sortlist_core.training.train` does that).
+One run, its thread and its snapshots are `training_run`; this module admits and keeps them.
 Everything here is thread-safe; snapshots are immutable copies the page can render freely.
 """
 
@@ -25,26 +26,31 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sortlist_core import settings
 from sortlist_core.config import ModelConfig
-from sortlist_core.training import Recipe, TrainProgress, TrainResult, train
+from sortlist_core.process_wide import ProcessWide
+from sortlist_core.training import Recipe, TrainResult, train
+
+from .training_run import (  # noqa: F401 - the states and the snapshot are read from here too
+    ABANDONED,
+    CANCELLED,
+    DONE,
+    FAILED,
+    MAX_CURVE_POINTS,
+    RUNNING,
+    CurvePoint,
+    JobSnapshot,
+    TrainingJob,
+)
 
 MAX_JOBS_ENV = settings.MAX_TRAINING_JOBS
 HOSTED_ENV = settings.HOSTED
 DEFAULT_MAX_JOBS = 1
 DEFAULT_HEARTBEAT_TIMEOUT_S = 30.0
 KEEP_FINISHED_S = 3600.0  # a finished job's result waits this long for its owner
-MAX_CURVE_POINTS = 400  # the loss curve kept per job is thinned to about this many points
-
-# Job states
-RUNNING = "running"
-DONE = "done"  # all steps ran, or the target accuracy was reached
-CANCELLED = "cancelled"  # the owner pressed cancel
-ABANDONED = "abandoned"  # the heartbeat went stale (tab closed)
-FAILED = "failed"
 
 
 class JobRefused(RuntimeError):
@@ -72,197 +78,6 @@ def training_limits() -> TrainingLimits:
     if settings.hosted():
         return TrainingLimits(max_steps=1_000, max_d_model=128, max_heads=4, max_batch_size=256, hosted=True)
     return TrainingLimits(max_steps=20_000, max_d_model=256, max_heads=8, max_batch_size=1024, hosted=False)
-
-
-@dataclass(frozen=True)
-class CurvePoint:
-    step: int
-    loss: float
-    val_accuracy: float | None
-    elapsed_s: float
-
-
-@dataclass(frozen=True)
-class JobSnapshot:
-    """An immutable view of a job at one moment (safe to render from any thread)."""
-
-    job_id: int
-    owner: str
-    status: str
-    config: ModelConfig
-    recipe: Recipe
-    step: int
-    total_steps: int
-    curve: tuple[CurvePoint, ...]
-    started_s: float  # clock() at start
-    elapsed_s: float
-    last_val_accuracy: float | None
-    result: TrainResult | None = field(repr=False)
-    error: str | None
-
-    @property
-    def running(self) -> bool:
-        return self.status == RUNNING
-
-    @property
-    def fraction(self) -> float:
-        return min(1.0, self.step / self.total_steps) if self.total_steps else 0.0
-
-    @property
-    def eta_s(self) -> float | None:
-        """Seconds left at the current pace (None before the first step)."""
-        if not self.running or self.step == 0:
-            return None
-        return self.elapsed_s / self.step * (self.total_steps - self.step)
-
-
-class TrainingJob:
-    """One training run in a daemon thread. Create through `JobManager.submit`."""
-
-    def __init__(
-        self,
-        job_id: int,
-        owner: str,
-        config: ModelConfig,
-        recipe: Recipe,
-        target_accuracy: float | None,
-        heartbeat_timeout: float,
-        alive: Callable[[], bool] | None,
-        train_fn: Callable[..., TrainResult],
-        clock: Callable[[], float],
-        on_finish: Callable[[TrainingJob], None],
-    ):
-        self.job_id = job_id
-        self.owner = owner
-        self.config = config
-        self.recipe = recipe
-        self.target_accuracy = target_accuracy
-        self.heartbeat_timeout = heartbeat_timeout
-        self._alive = alive
-        self._train_fn = train_fn
-        self._clock = clock
-        self._on_finish = on_finish
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._stop_status = CANCELLED
-        self._status = RUNNING
-        self._step = 0
-        self._total = recipe.total_steps
-        self._curve: list[CurvePoint] = []
-        self._curve_stride = 1
-        self._last_val: float | None = None
-        self._result: TrainResult | None = None
-        self._error: str | None = None
-        self._started = clock()
-        self._finished: float | None = None
-        self._heartbeat = self._started
-        self._thread = threading.Thread(target=self._run, name=f"sortlist-train-{job_id}", daemon=True)
-
-    # -------------------------------------------------------------- control (any thread)
-
-    def heartbeat(self) -> None:
-        """The owner's page is still showing this job: keep it running."""
-        with self._lock:
-            self._heartbeat = self._clock()
-
-    def cancel(self, status: str = CANCELLED) -> None:
-        """Ask the run to stop after its current step (it keeps its best weights so far)."""
-        with self._lock:
-            if self._status == RUNNING and not self._stop.is_set():
-                self._stop_status = status
-                self._stop.set()
-
-    def join(self, timeout: float | None = None) -> bool:
-        """Wait for the thread; True when it has finished."""
-        self._thread.join(timeout)
-        return not self._thread.is_alive()
-
-    @property
-    def finished_at(self) -> float | None:
-        with self._lock:
-            return self._finished
-
-    @property
-    def status(self) -> str:
-        with self._lock:
-            return self._status
-
-    def snapshot(self) -> JobSnapshot:
-        with self._lock:
-            end = self._finished if self._finished is not None else self._clock()
-            return JobSnapshot(
-                job_id=self.job_id,
-                owner=self.owner,
-                status=self._status,
-                config=self.config,
-                recipe=self.recipe,
-                step=self._step,
-                total_steps=self._total,
-                curve=tuple(self._curve),
-                started_s=self._started,
-                elapsed_s=max(0.0, end - self._started),
-                last_val_accuracy=self._last_val,
-                result=self._result,
-                error=self._error,
-            )
-
-    # -------------------------------------------------------------- the training thread
-
-    def _start(self) -> None:
-        self._thread.start()
-
-    def _should_stop(self) -> bool:
-        if self._stop.is_set():
-            return True
-        now = self._clock()
-        with self._lock:
-            stale = now - self._heartbeat > self.heartbeat_timeout
-        if stale and self._alive is not None:
-            try:
-                still_there = bool(self._alive())
-            except Exception:  # a probe that fails counts as "gone"
-                still_there = False
-            if still_there:
-                self.heartbeat()
-                return False
-        if stale:
-            self.cancel(ABANDONED)
-            return True
-        return False
-
-    def _on_progress(self, p: TrainProgress) -> None:
-        with self._lock:
-            self._step, self._total = p.step, p.total_steps
-            if p.val_accuracy is not None:
-                self._last_val = p.val_accuracy
-            if p.val_accuracy is not None or p.step % self._curve_stride == 0 or p.step == p.total_steps:
-                self._curve.append(CurvePoint(p.step, p.loss, p.val_accuracy, p.elapsed_s))
-            if len(self._curve) > MAX_CURVE_POINTS:  # thin: keep validation points and every other step
-                self._curve_stride *= 2
-                self._curve = [
-                    c
-                    for i, c in enumerate(self._curve)
-                    if c.val_accuracy is not None or i % 2 == 0 or i == len(self._curve) - 1
-                ]
-
-    def _run(self) -> None:
-        status, result, error = DONE, None, None
-        try:
-            result = self._train_fn(
-                self.config,
-                self.recipe,
-                progress=self._on_progress,
-                should_stop=self._should_stop,
-                target_accuracy=self.target_accuracy,
-            )
-            if self._stop.is_set():
-                status = self._stop_status
-        except Exception as exc:  # reported to the owner, never raised into the server
-            status, error = FAILED, f"{type(exc).__name__}: {exc}"
-        with self._lock:
-            self._status, self._result, self._error = status, result, error
-            self._finished = self._clock()
-        self._on_finish(self)
 
 
 class JobManager:
@@ -385,25 +200,17 @@ def duration_text(seconds: float) -> str:
     return f"{math.ceil(seconds / 60)} min"
 
 
-_MANAGER: JobManager | None = None
-_MANAGER_LOCK = threading.Lock()
+_MANAGER: ProcessWide[JobManager] = ProcessWide(JobManager)
 
 
 def get_manager() -> JobManager:
     """The process-wide manager (one per server, shared by every session)."""
-    global _MANAGER
-    with _MANAGER_LOCK:
-        if _MANAGER is None:
-            _MANAGER = JobManager()
-        return _MANAGER
+    return _MANAGER.get()
 
 
 def set_manager(manager: JobManager | None) -> JobManager | None:
     """Replace the process-wide manager (tests); returns the previous one."""
-    global _MANAGER
-    with _MANAGER_LOCK:
-        previous, _MANAGER = _MANAGER, manager
-        return previous
+    return _MANAGER.replace(manager)
 
 
 def session_alive_probe(session_id: str) -> Callable[[], bool] | None:

@@ -50,26 +50,16 @@ def training_curve(
         subplot_titles=["training loss", "validation accuracy"],
         horizontal_spacing=0.12,
     )
+    panels = (  # (name, x, y, mode, axes): loss left, validation accuracy right
+        ("training loss", steps, losses, "lines", (x_loss, y_loss)),
+        ("validation accuracy", val_steps, val_accuracy, "lines+markers", (x_acc, y_acc)),
+    )
     fig.add_traces(
         [
             go.Scatter(
-                x=list(steps),
-                y=list(losses),
-                name="training loss",
-                mode="lines",
-                line={"color": head_colour(0)},
-                xaxis=x_loss,
-                yaxis=y_loss,
-            ),
-            go.Scatter(
-                x=list(val_steps),
-                y=list(val_accuracy),
-                name="validation accuracy",
-                mode="lines+markers",
-                line={"color": head_colour(1)},
-                xaxis=x_acc,
-                yaxis=y_acc,
-            ),
+                x=list(x), y=list(y), name=name, mode=mode, line={"color": head_colour(i)}, xaxis=xa, yaxis=ya
+            )
+            for i, (name, x, y, mode, (xa, ya)) in enumerate(panels)
         ]
     )
     return finish_layout(fig, title, height=360, showlegend=False)

@@ -153,10 +153,10 @@ def test_runner_off_says_why_once_and_quiz_exercises_work(monkeypatch, reference
 
 
 def test_busy_runner_keeps_the_code(monkeypatch):
-    from sortlist_core.runner import pool
+    from sortlist_core.runner import server
 
     monkeypatch.setattr(
-        pool.Runner, "run", lambda self, job, **kw: RunOutcome("busy", message="busy (2 running)")
+        server.Runner, "run", lambda self, job, **kw: RunOutcome("busy", message="busy (2 running)")
     )
     at = open_page(monkeypatch, "pages/1_problem.py")
     ex = get_exercise("problem.summary")
