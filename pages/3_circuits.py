@@ -1,6 +1,10 @@
 """OV/QK circuits: what attending to a token writes (OV), which tokens attend to which (QK),
 the positional QK circuit, the direct path and which head copies which tokens."""
 
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
 import streamlit as st
 
 from sortlist_app.lessons import circuits as lesson
@@ -20,14 +24,17 @@ prose.render("circuits_intro")
 resp = cache.computed(circuits.head_responsibility, model)
 copying = responsibility_facts(resp, names)
 
+
+def show_circuit(matrix: np.ndarray, builder: Callable[..., Any], name: str, data_key: str) -> None:
+    """A [head token token] circuit's heatmaps, with the matrix, head names and vocabulary as data."""
+    data = {"head_names": names, "vocab": vocab, data_key: matrix}
+    show_figure(cache.figure(builder, matrix, names), name, data=data)
+
+
 # --------------------------------------------------------------------------- OV
 st.header("OV circuit: what each head writes")
 ov = cache.computed(circuits.full_ov, model)
-show_figure(
-    cache.figure(figures.ov_circuit_heatmaps, ov, names),
-    "full OV circuit",
-    data={"head_names": names, "vocab": vocab, "full_ov[head][src][pred]": ov},
-)
+show_circuit(ov, figures.ov_circuit_heatmaps, "full OV circuit", "full_ov[head][src][pred]")
 show_figure(
     cache.figure(figures.head_responsibility_strip, resp, names),
     "head responsibility",
@@ -48,11 +55,7 @@ if revealed_or_locked(
 # --------------------------------------------------------------------------- QK
 st.header("QK circuit: who attends to whom")
 qk = cache.computed(circuits.full_qk, model)
-show_figure(
-    cache.figure(figures.qk_circuit_heatmaps, qk, names),
-    "full QK circuit",
-    data={"head_names": names, "vocab": vocab, "full_qk[head][dest][src]": qk},
-)
+show_circuit(qk, figures.qk_circuit_heatmaps, "full QK circuit", "full_qk[head][dest][src]")
 st.caption(lesson.qk_scale_note(qk))
 code_exercise.render("circuits.full_qk", model)
 prose.render("circuits_qk", lesson.qk_facts(qk, resp))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import replace
+from typing import Any
 
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
@@ -31,6 +32,17 @@ def _index_of(options: list, default) -> int:
     """Where `default` is among `options` (a list filtered by this server's limits), or the last
     (largest allowed) option when the limit leaves the default out."""
     return options.index(default) if default in options else len(options) - 1
+
+
+def _number(column: Any, label: str, field: str, low: int, high: int, step: int = 1, **extra: Any) -> None:
+    """A whole-number field of the form, keyed and started at `TrainingForm`'s `field`."""
+    value = getattr(DEFAULTS, field)
+    column.number_input(label, min_value=low, max_value=high, value=value, step=step, key=F + field, **extra)
+
+
+def _choice(column: Any, label: str, options: list, field: str, key: str, **extra: Any) -> None:
+    """A choice among `options` started at `TrainingForm`'s `field` (see `_index_of`)."""
+    column.selectbox(label, options, index=_index_of(options, getattr(DEFAULTS, field)), key=F + key, **extra)
 
 
 def training_section(chosen: LoadedModel | None) -> None:
@@ -80,61 +92,37 @@ def training_section(chosen: LoadedModel | None) -> None:
     # Enter in a field must not start a 500-step run: only the button submits.
     with st.form("model.train_form", border=True, enter_to_submit=False):
         seed_col, epochs_col, batch_col, heads_col = st.columns(4)
-        seed_col.number_input(
-            "Seed", min_value=0, max_value=2**31 - 1, value=DEFAULTS.seed, step=1, key=F + "seed"
-        )
-        epochs_col.number_input(
+        _number(seed_col, "Seed", "seed", 0, 2**31 - 1)
+        _number(
+            epochs_col,
             "Epochs",
-            min_value=1,
-            max_value=1_000,
-            value=DEFAULTS.epochs,
-            step=1,
-            key=F + "epochs",
+            "epochs",
+            1,
+            1_000,
             help="Each epoch is a fresh set of random lists (size under *Architecture and optimiser*); "
             f"this server allows up to {limits.max_steps:,} optimiser steps in all.",
         )
         batch_sizes = [size for size in (64, 128, 256, 512, 1024) if size <= limits.max_batch_size]
-        batch_col.selectbox(
-            "Batch size", batch_sizes, index=_index_of(batch_sizes, DEFAULTS.batch_size), key=F + "batch"
-        )
-        head_counts = list(range(1, limits.max_heads + 1))
-        heads_col.selectbox(
-            "Heads", head_counts, index=_index_of(head_counts, DEFAULTS.n_heads), key=F + "heads"
-        )
+        _choice(batch_col, "Batch size", batch_sizes, "batch_size", "batch")
+        _choice(heads_col, "Heads", list(range(1, limits.max_heads + 1)), "n_heads", "heads")
         with st.expander("Architecture and optimiser"):
             d_model_col, list_len_col, max_value_col, lr_col = st.columns(4)
             widths = [m for m in (32, 48, 64, 96, 128, 192, 256) if m <= limits.max_d_model]
-            d_model_col.selectbox(
-                "d_model", widths, index=_index_of(widths, DEFAULTS.d_model), key=F + "d_model"
-            )
-            list_len_col.number_input(
-                "List length", min_value=3, max_value=20, value=DEFAULTS.list_len, step=1, key=F + "list_len"
-            )
-            max_value_col.number_input(
-                "Largest value",
-                min_value=8,
-                max_value=100,
-                value=DEFAULTS.max_value,
-                step=1,
-                key=F + "max_value",
-            )
-            rates = [1e-3, 3e-3, 1e-2]
-            lr_col.selectbox(
-                "Peak learning rate",
-                rates,
-                index=_index_of(rates, DEFAULTS.lr),
-                format_func=lambda v: f"{v:g}",
-                key=F + "lr",
+            _choice(d_model_col, "d_model", widths, "d_model", "d_model")
+            _number(list_len_col, "List length", "list_len", 3, 20)
+            _number(max_value_col, "Largest value", "max_value", 8, 100)
+            _choice(
+                lr_col, "Peak learning rate", [1e-3, 3e-3, 1e-2], "lr", "lr", format_func=lambda v: f"{v:g}"
             )
             layernorm_col, lists_col, stop_col = st.columns([1, 1, 2])
             layernorm_col.checkbox("LayerNorm", value=DEFAULTS.layernorm, key=F + "ln")
-            lists_col.number_input(
+            _number(
+                lists_col,
                 "Lists per epoch",
-                min_value=64,
-                max_value=1_000_000,
-                value=DEFAULTS.lists_per_epoch,
+                "lists_per_epoch",
+                64,
+                1_000_000,
                 step=1_280,
-                key=F + "lists_per_epoch",
                 help="The original challenge used 150,000 lists for 25 epochs.",
             )
             stop_col.slider(
