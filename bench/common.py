@@ -14,7 +14,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE_MODEL = ROOT.parent / "shared" / "reference" / "arena_sorted_list_model.pt"
-MODEL_PATH_ENV = "SORTLIST_MODEL_PATH"  # read by sortlist_app.widgets.state (the app's default model)
+MODEL_PATH_ENV = "SORTLIST_MODEL_PATH"  # read by sortlist_app.widgets.session_model (the app's default model)
 
 OK, NA, ERROR = "ok", "n/a", "error"
 _OPS: dict[str, Callable[[float, float], bool]] = {"<=": lambda a, b: a <= b, ">=": lambda a, b: a >= b}

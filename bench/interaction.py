@@ -128,9 +128,9 @@ def _lists_section_script() -> None:
     """The Adversarial page's `st.fragment`, alone (AppTest turns this function into a script)."""
     from sortlist_app.lessons import adversarial as facts
     from sortlist_app.widgets import adversarial_editor as editor
-    from sortlist_app.widgets import state
+    from sortlist_app.widgets.session_model import require_model
 
-    model = state.require_model()
+    model = require_model()
     presets = facts.writeup_presets(model.config)
     editor.lists_section(model, presets, [lst for p in presets for lst in p.lists])
 

@@ -6,35 +6,37 @@ import streamlit as st
 from sortlist_app.lessons import problem as lesson
 from sortlist_app.lessons.url_params import DATASET_SIZE, MAX_SEED
 from sortlist_app.lessons.wording import metrics_facts
-from sortlist_app.widgets import code_exercise, page, prose, state, url
+from sortlist_app.widgets import analyses, cache, code_exercise, page, prose, url
 from sortlist_app.widgets.downloads import show_figure
 from sortlist_app.widgets.exercise import render_exercise
 from sortlist_app.widgets.tables import predictions_frame, tokens_html
 from sortlist_core import figures
 from sortlist_core.data import (
+    EVAL_SEED,
     InvalidListError,
     format_list,
     parse_unsorted_list,
     sequence_tokens,
     token_labels,
 )
+from sortlist_core.metrics import predict_lists
 
 model = page.start("🔢 The problem: sorting a list", lesson)
 cfg = model.config
 
-example = state.dataset(**lesson.EXAMPLE)
+example = analyses.dataset(**lesson.EXAMPLE)
 prose.render(lesson.TASK_PROSE, lesson.task_facts(cfg, example.toks[0].tolist(), example.str_toks[0]))
 prose.render(lesson.DATA_PROSE, lesson.data_facts(cfg))
 
 # --------------------------------------------------------------------------- metrics
 st.header("How well does it sort?")
-metrics = state.eval_metrics(model)
+metrics = analyses.eval_metrics(model)
 row = st.container(horizontal=True, gap="medium")  # wraps, and no value is clipped to fit a column
 for label, value in lesson.metric_tiles(metrics):
     row.metric(label, value, width="content")
-prose.render(lesson.METRICS_PROSE, metrics_facts(metrics, state.EVAL_SEED))
+prose.render(lesson.METRICS_PROSE, metrics_facts(metrics, EVAL_SEED))
 show_figure(
-    state.shared_figure(model, "per_position_accuracy", lambda: figures.per_position_accuracy_bar(metrics)),
+    cache.figure(figures.per_position_accuracy_bar, metrics),
     "per-position accuracy",
     data=metrics.to_dict(),
 )
@@ -51,19 +53,19 @@ seed = int(
         max_value=MAX_SEED,
         step=1,
         key=lesson.SEED,
-        help=f"{state.EVAL_SEED} is the write-up's evaluation set.",
+        help=f"{EVAL_SEED} is the write-up's evaluation set.",
     )
 )
 idx = int(right.number_input("List index", min_value=0, max_value=DATASET_SIZE - 1, step=1, key=lesson.IDX))
-unsorted = state.dataset_lists(model, seed, (idx,))[0]
-pred = state.predictions(model, (unsorted,))[0]
+unsorted = analyses.dataset_lists(model, seed, (idx,))[0]
+pred = cache.computed(predict_lists, model, (unsorted,))[0]
 st.caption(
     "The sequence: positions (top) over tokens; grey = unsorted half, yellow = `SEP`, blue = sorted half."
 )
 st.html(tokens_html(token_labels(sequence_tokens(unsorted, cfg.sep_token), cfg.sep_token), cfg.list_len))
 prose.render(lesson.SHOW_PROSE)
 show_figure(
-    state.shared_figure(model, "prediction", lambda: figures.prediction_heatmap(pred), unsorted),
+    cache.figure(figures.prediction_heatmap, pred),
     f"probabilities list {idx} seed {seed}",
     table=predictions_frame(pred.targets, pred.predicted, pred.probs, pred.position_labels),
     data=pred.to_dict(),
@@ -82,10 +84,10 @@ if text.strip():
     except InvalidListError as exc:
         st.error(f"That list can't be used: {exc}.", icon="⚠️")
     else:
-        own_pred = state.predictions(model, (own,))[0]
+        own_pred = cache.computed(predict_lists, model, (own,))[0]
         st.markdown(lesson.own_list_sentence(own_pred))
         show_figure(
-            state.shared_figure(model, "prediction", lambda: figures.prediction_heatmap(own_pred), own),
+            cache.figure(figures.prediction_heatmap, own_pred),
             "probabilities own list",
             table=predictions_frame(
                 own_pred.targets, own_pred.predicted, own_pred.probs, own_pred.position_labels

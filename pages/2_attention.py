@@ -6,13 +6,15 @@ import streamlit as st
 
 from sortlist_app.lessons import attention as lesson
 from sortlist_app.lessons.url_params import DATASET_SIZE, MAX_INDICES, MAX_LISTS
-from sortlist_app.widgets import code_exercise, page, prose, state, url
+from sortlist_app.widgets import analyses, cache, code_exercise, page, prose, url
 from sortlist_app.widgets.attention_view import render_attention
 from sortlist_app.widgets.downloads import show_figure, show_table
 from sortlist_app.widgets.exercise import is_revealed, render_exercise, revealed_or_locked
 from sortlist_app.widgets.tables import attention_long_frame, attention_table
 from sortlist_core import figures
+from sortlist_core.circuits import head_responsibility
 from sortlist_core.data import (
+    EVAL_SEED,
     InvalidListError,
     format_list,
     parse_unsorted_list,
@@ -29,7 +31,7 @@ prose.render(lesson.INTRO_PROSE)
 # --------------------------------------------------------------------------- choose sequences
 left, right = st.columns(2)
 indices = left.multiselect(
-    f"Lists from the evaluation set (seed {state.EVAL_SEED})",
+    f"Lists from the evaluation set (seed {EVAL_SEED})",
     range(DATASET_SIZE),
     key=lesson.IDX,
     max_selections=MAX_INDICES,
@@ -52,7 +54,7 @@ for n, line in enumerate(text.splitlines(), start=1):
 if len(own) > MAX_LISTS:
     right.warning(f"Only the first {MAX_LISTS} of your lists are shown.")
     own = own[:MAX_LISTS]
-lists = state.dataset_lists(model, state.EVAL_SEED, tuple(indices)) + tuple(own)
+lists = analyses.dataset_lists(model, EVAL_SEED, tuple(indices)) + tuple(own)
 labels = lesson.view_labels(indices, len(own))
 all_tokens = [sequence_tokens(x, cfg.sep_token) for x in lists]
 focus_labels = token_labels(all_tokens[0], cfg.sep_token) if lists else []
@@ -71,7 +73,7 @@ url.publish(lesson.PAGE, model, lesson.URL_PARAMS)
 if not lists:
     st.info("Choose at least one list above to see its attention patterns.")
 else:
-    patterns = state.attention(model, lists)
+    patterns = analyses.attention_patterns(model, lists)
     columns = st.columns(2)
     for n, (label, toks, pattern) in enumerate(zip(labels, all_tokens, patterns)):
         with columns[n % 2]:
@@ -80,19 +82,13 @@ else:
             render_attention(strs, pattern, names, f"Attention of both heads for {label}", key=str(n))
     # circuitsvis's zoomed view labels every other row when short of space: this one labels them all
     asked = lesson.question_position(patterns[0][head], pos, L)
-    focus_fig = state.shared_figure(
-        model,
-        "focus_attention",
-        lambda: figures.focus_attention_heatmap(
-            patterns[0][head],
-            focus_labels,
-            names[head],
-            asked,
-            f"Head {names[head]}, {labels[0]}: every position labelled",
-        ),
-        lists[0],
-        head,
+    focus_fig = cache.figure(
+        figures.focus_attention_heatmap,
+        patterns[0][head],
+        focus_labels,
+        names[head],
         asked,
+        f"Head {names[head]}, {labels[0]}: every position labelled",
     )
     show_figure(
         focus_fig,
@@ -125,22 +121,18 @@ else:
 
 # --------------------------------------------------------------------------- observations
 st.header("What the patterns show")
-claims = state.claims(model)
-resp = state.responsibility(model)
-misses = state.eval_attention_misses(model)
+claims = analyses.attention_claims(model)
+resp = cache.computed(head_responsibility, model)
+misses = analyses.eval_attention_misses(model)
 split_shown = all(is_revealed(model, e) for e in lesson.SPLIT_EXERCISES)
 prose.render(lesson.OBSERVATIONS_PROSE, lesson.observation_facts(claims, resp, misses, names, split_shown))
-claims_fig = state.shared_figure(
-    model, "claims", lambda: figures.attention_claims_bar(claims, names), tuple(names)
-)
+claims_fig = cache.figure(figures.attention_claims_bar, claims, names)
 show_figure(claims_fig, "attention claims", data=claims.to_dict())
 code_exercise.render("attention.sep_attends_min", model)
 
 st.header("Head ablation")
-ablation = state.ablation(model)
-ablation_fig = state.shared_figure(
-    model, "ablation", lambda: figures.ablation_bar(ablation, names), tuple(names)
-)
+ablation = analyses.head_ablation(model)
+ablation_fig = cache.figure(figures.ablation_bar, ablation, names)
 show_figure(ablation_fig, "head ablation", data=ablation.to_dict())
 # the exercise comes before the written conclusion, which gives its answer away
 important = lesson.important_head_exercise(ablation, names)

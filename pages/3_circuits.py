@@ -1,14 +1,18 @@
 """OV/QK circuits: what attending to a token writes (OV), which tokens attend to which (QK),
 the positional QK circuit, the direct path and which head copies which tokens."""
 
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
 import streamlit as st
 
 from sortlist_app.lessons import circuits as lesson
 from sortlist_app.lessons.wording import responsibility_facts
-from sortlist_app.widgets import code_exercise, page, prose, state, url
+from sortlist_app.widgets import analyses, cache, code_exercise, page, prose, url
 from sortlist_app.widgets.downloads import show_figure
 from sortlist_app.widgets.exercise import render_exercise, revealed_or_locked
-from sortlist_core import figures
+from sortlist_core import circuits, figures
 from sortlist_core.circuits import position_labels
 
 model = page.start("🔌 OV and QK circuits", lesson)
@@ -17,21 +21,22 @@ names = cfg.head_names
 vocab = figures.vocab_labels(cfg.d_vocab)
 prose.render(lesson.INTRO_PROSE)
 
-resp = state.responsibility(model)
+resp = cache.computed(circuits.head_responsibility, model)
 copying = responsibility_facts(resp, names)
+
+
+def show_circuit(matrix: np.ndarray, builder: Callable[..., Any], name: str, data_key: str) -> None:
+    """A [head token token] circuit's heatmaps, with the matrix, head names and vocabulary as data."""
+    data = {"head_names": names, "vocab": vocab, data_key: matrix}
+    show_figure(cache.figure(builder, matrix, names), name, data=data)
+
 
 # --------------------------------------------------------------------------- OV
 st.header("OV circuit: what each head writes")
-ov = state.full_ov(model)
+ov = cache.computed(circuits.full_ov, model)
+show_circuit(ov, figures.ov_circuit_heatmaps, "full OV circuit", "full_ov[head][src][pred]")
 show_figure(
-    state.shared_figure(model, "full_ov", lambda: figures.ov_circuit_heatmaps(ov, names), tuple(names)),
-    "full OV circuit",
-    data={"head_names": names, "vocab": vocab, "full_ov[head][src][pred]": ov},
-)
-show_figure(
-    state.shared_figure(
-        model, "responsibility", lambda: figures.head_responsibility_strip(resp, names), tuple(names)
-    ),
+    cache.figure(figures.head_responsibility_strip, resp, names),
     "head responsibility",
     data=resp.to_dict() | {"copy_strength[head][token]": resp.copy_strength},
 )
@@ -49,12 +54,8 @@ if revealed_or_locked(
 
 # --------------------------------------------------------------------------- QK
 st.header("QK circuit: who attends to whom")
-qk = state.full_qk(model)
-show_figure(
-    state.shared_figure(model, "full_qk", lambda: figures.qk_circuit_heatmaps(qk, names), tuple(names)),
-    "full QK circuit",
-    data={"head_names": names, "vocab": vocab, "full_qk[head][dest][src]": qk},
-)
+qk = cache.computed(circuits.full_qk, model)
+show_circuit(qk, figures.qk_circuit_heatmaps, "full QK circuit", "full_qk[head][dest][src]")
 st.caption(lesson.qk_scale_note(qk))
 code_exercise.render("circuits.full_qk", model)
 prose.render(lesson.QK_PROSE, lesson.qk_facts(qk, resp))
@@ -80,31 +81,23 @@ for column, value in zip(quick, lesson.QUICK_PICKS):
 head = page.head_radio(st, "Head (for the exercise below)", cfg, lesson.HEAD)
 url.publish(lesson.PAGE, model, lesson.URL_PARAMS)
 
-scores = state.qk_scores(model, dest)
+scores = analyses.qk_scores(model, dest)
 show_figure(
-    state.shared_figure(
-        model, "qk_bar", lambda: figures.qk_bar(scores, str(dest), names, vocab), dest, tuple(names)
-    ),
+    cache.figure(figures.qk_bar, scores, str(dest), names, vocab),
     f"QK scores for destination {dest}",
     data={"dest": dest, "head_names": names, "scores[head][src]": scores},
 )
 st.caption(lesson.qk_scale_note(scores))
-top_source = lesson.top_source_exercise(state.full_qk(model), dest, head, names, cfg)
+top_source = lesson.top_source_exercise(qk, dest, head, names, cfg)
 render_exercise(top_source, model)
 if revealed_or_locked(model, top_source):  # it names each head's top sources
     prose.render(lesson.QK_BAR_PROSE, lesson.qk_bar_facts(scores, dest, resp, names))
 
 st.subheader("Positional QK circuit")
-pos_qk = state.positional_qk(model)
+pos_qk = cache.computed(circuits.positional_qk, model)
 pos_labels = position_labels(cfg.list_len)
 show_figure(
-    state.shared_figure(
-        model,
-        "positional_qk",
-        lambda: figures.positional_qk_heatmaps(pos_qk, pos_labels, names),
-        tuple(pos_labels),
-        tuple(names),
-    ),
+    cache.figure(figures.positional_qk_heatmaps, pos_qk, pos_labels, names),
     "positional QK",
     data={"positions": pos_labels, "vocab": vocab, "pos_qk[head][pos][token]": pos_qk},
 )
@@ -112,9 +105,9 @@ code_exercise.render("circuits.positional_qk", model)
 prose.render(lesson.POSITIONAL_PROSE, lesson.positional_facts(pos_qk, cfg.list_len, names))
 
 st.header("The direct path")
-direct = state.direct_path(model)
+direct = cache.computed(circuits.direct_path, model)
 show_figure(
-    state.shared_figure(model, "direct_path", lambda: figures.direct_path_heatmap(direct)),
+    cache.figure(figures.direct_path_heatmap, direct),
     "direct path",
     data={"vocab": vocab, "direct[input][pred]": direct},
 )

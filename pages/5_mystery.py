@@ -7,25 +7,28 @@ import pandas as pd
 import streamlit as st
 
 from sortlist_app.lessons import mystery as lesson
-from sortlist_app.widgets import code_exercise, mystery_input, page, prose, state, url
+from sortlist_app.widgets import analyses, cache, code_exercise, mystery_input, page, prose, url
 from sortlist_app.widgets.downloads import show_figure
 from sortlist_app.widgets.exercise import render_exercise, revealed_or_locked
 from sortlist_app.widgets.tables import dla_case_row, offset_profile_frame
-from sortlist_core import figures
+from sortlist_core import circuits, figures, mystery
 from sortlist_core.mystery import default_cases
 
 model = page.start("🕵️ The [d, d+1, d+2] mystery", lesson)
 cfg = model.config
 names = cfg.head_names
 
-resp = state.responsibility(model)
-experiment = state.direct_path_experiment(model)
+resp = cache.computed(circuits.head_responsibility, model)
+experiment = cache.computed(mystery.direct_path_experiment, model)
 dp_facts = lesson.direct_path_experiment_facts(experiment)
-prose.render(lesson.INTRO_PROSE, lesson.qk_puzzle_facts(state.full_qk(model), resp, names) | dp_facts)
+prose.render(
+    lesson.INTRO_PROSE,
+    lesson.qk_puzzle_facts(cache.computed(circuits.full_qk, model), resp, names) | dp_facts,
+)
 
 # --------------------------------------------------------------------------- direct path
 st.header("Is it the direct path? (explanation 2)")
-direct = state.direct_path(model)
+direct = cache.computed(circuits.direct_path, model)
 prose.render(lesson.DIRECT_PROSE, dp_facts | lesson.direct_path_heatmap_facts(direct))
 direct_path_quiz = lesson.direct_path_exercise(experiment)
 render_exercise(direct_path_quiz, model)  # predict first: the results answer it
@@ -38,9 +41,7 @@ st.page_link(
 left, right = st.columns(2)
 with left:
     show_figure(
-        state.shared_figure(
-            model, "direct_path_experiment", lambda: figures.direct_path_experiment_bar(experiment)
-        ),
+        cache.figure(figures.direct_path_experiment_bar, experiment),
         "direct path ablation",
         data=experiment.to_dict(),
     )
@@ -48,7 +49,7 @@ with right:
     labels = figures.vocab_labels(direct.shape[-1])
     # the Circuits page's figure
     show_figure(
-        state.shared_figure(model, "direct_path", lambda: figures.direct_path_heatmap(direct)),
+        cache.figure(figures.direct_path_heatmap, direct),
         "direct path W_E W_U",
         table=figures.matrix_frame(direct, labels, labels, "input token"),
         data={"W_E_W_U": np.round(direct, 5).tolist(), "labels": labels},
@@ -57,15 +58,10 @@ code_exercise.render("mystery.direct_path_accuracy", model)
 
 # --------------------------------------------------------------------------- OV off-diagonal
 st.header("The OV circuit's off-diagonal (explanation 3)")
-profile = state.offset_profile(model)
+profile = cache.computed(mystery.ov_offset_profile, model)
 prose.render(lesson.OV_PROSE, lesson.ov_profile_facts(profile, names))
 show_figure(
-    state.shared_figure(
-        model,
-        "offset_profile",
-        lambda: figures.offset_profile_chart(profile.offsets, profile.relative_owned, names),
-        tuple(names),
-    ),
+    cache.figure(figures.offset_profile_chart, profile.offsets, profile.relative_owned, names),
     "OV offset profile",
     table=offset_profile_frame(profile, names),
     data=profile.to_dict(),
@@ -78,10 +74,10 @@ st.markdown(lesson.dla_intro(cases_in))
 custom, head_arg = mystery_input.case_input(cfg, cases_in)
 url.publish(lesson.PAGE, model, lesson.URL_PARAMS)
 
-cases = [state.mystery_case(model, lst, xyz, head_arg) for lst, xyz in cases_in]
+cases = [cache.computed(mystery.dla_yz, model, lst, *xyz, head=head_arg) for lst, xyz in cases_in]
 titles = [lesson.case_title(i, c) for i, c in enumerate(cases)]
 if custom is not None:
-    cases.append(state.mystery_case(model, custom.unsorted, custom.xyz, head_arg))
+    cases.append(cache.computed(mystery.dla_yz, model, custom.unsorted, *custom.xyz, head=head_arg))
     titles.append(lesson.case_title(len(cases) - 1, cases[-1], custom=True))
 
 model_wide = custom is None and head_arg is None  # a skip then follows from the model alone
@@ -91,17 +87,8 @@ if cases:  # predict before you look (prediction first, as in ARENA)
 prose.render(lesson.DLA_PROSE, {"head_rule": lesson.head_rule(head_arg, names)})
 if cases:
     rows = [dla_case_row(t.replace("<br>", " "), c, names) for t, c in zip(titles, cases)]
-    custom_key = None if custom is None else (custom.unsorted, custom.xyz)
-    dla_fig = state.shared_figure(
-        model,
-        "dla_yz",
-        lambda: figures.case_dla_grid(cases, [lesson.case_panel_title(t) for t in titles]),
-        head_arg,
-        tuple(cases_in),
-        custom_key,
-    )
     show_figure(
-        dla_fig,
+        cache.figure(figures.case_dla_grid, cases, [lesson.case_panel_title(t) for t in titles]),
         "DLA y z",
         table=pd.DataFrame(rows).set_index("case"),
         data=[c.to_dict() for c in cases],
@@ -116,7 +103,7 @@ if cases:
             st.markdown(f"**{t.replace('<br>', ' ')}.** {lesson.case_sentence(c, names)}")
         prose.render(lesson.RESOLUTION_PROSE, lesson.cases_summary(cases))
     if cfg.n_heads > 1:
-        st.markdown(lesson.other_heads_sentence(cases, state.other_heads_push(model, cases), names))
+        st.markdown(lesson.other_heads_sentence(cases, analyses.other_heads_push(model, cases), names))
 else:
     st.info("This model's task has no room for a close triple; enter a list of your own.", icon="ℹ️")
     for skipped in lesson.no_triple_skips(model_wide):

@@ -6,22 +6,22 @@ import streamlit as st
 
 from sortlist_app import route_through_entrypoint
 from sortlist_app.lessons import model as lesson
-from sortlist_app.widgets import model_sections, prose, state
+from sortlist_app.widgets import model_sections, prose, session_model, training_form
 
 route_through_entrypoint()  # deep links on a fresh server: see sortlist_app/server/entrypoint.py
 st.title("📦 Model")
 prose.render(lesson.INTRO_PROSE)
 
-default = state.default_model()
-model = state.current_model(explain=False)
-chosen = state.session_model()
+default = session_model.default_model()
+model = session_model.current_model(explain=False)
+chosen = session_model.chosen_model()
 
 # --------------------------------------------------------------------------- model in use
 st.header("The model in use")
 model_sections.model_in_use(default, model, chosen)
 
 st.header("The original challenge model")
-if state.original_in_session():  # already here: nothing to download
+if session_model.original_in_session():  # already here: nothing to download
     model_sections.original_loaded_note(model)
 else:
     model_sections.original_model_button("page")
@@ -30,4 +30,4 @@ st.header("Upload a checkpoint")
 model_sections.upload_section(chosen)
 
 st.header("Train a new model")
-model_sections.training_section(chosen)
+training_form.training_section(chosen)

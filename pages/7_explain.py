@@ -5,8 +5,9 @@ import pandas as pd
 import streamlit as st
 
 from sortlist_app.lessons import explain as lesson
-from sortlist_app.widgets import code_exercise, hypothesis_editor, page, state
+from sortlist_app.widgets import code_exercise, hypothesis_editor, page
 from sortlist_app.widgets.downloads import show_figure
+from sortlist_app.widgets.model_links import model_query
 from sortlist_core.explain import pair_checks, reference_hypotheses
 from sortlist_core.explain.pair_checks import owners
 from sortlist_core.figures import explain as explain_figures
@@ -75,7 +76,7 @@ def hypothesis_section() -> None:
                 )
             st.markdown("**The five lists where your hypothesis differs most from the model** (open each in the "
                         "Attention page at the query that differs most, or in the Mystery page):")  # fmt: skip
-            rows = lesson.worst_list_rows(result, cfg, owners(model, None), state.model_query(model))
+            rows = lesson.worst_list_rows(result, cfg, owners(model, None), model_query(model))
             links = ("Attention page", "Mystery page")
             table = pd.DataFrame([{k: v for k, v in r.items() if k not in links} for r in rows])
             st.dataframe(table, hide_index=True)

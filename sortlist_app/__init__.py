@@ -2,9 +2,10 @@
 
 - `lessons/`: one module per page (template values, graders, exercises, URL parameters); no
   streamlit, plain functions of `sortlist_core` results.
-- `widgets/`: the streamlit building blocks shared by the pages (cache facade, quiz widget
-  (`exercise`), the learner's progress session (`progress_session`) and key (`learner`), URL
-  binding, prose, downloads, tables, attention view, sidebar).
+- `widgets/`: the streamlit building blocks shared by the pages (the session's model and its
+  links, the shared cache and the analyses it adapts, quiz widget (`exercise`), the learner's
+  progress session (`progress_session`) and key (`learner`), URL binding, prose, downloads,
+  tables, attention view, sidebar).
 - `navigation`: the page registry (`PAGES`) with each page's exercise ids.
 - `model_io`: uploads (Model page).
 - `server/`: server-process concerns: the launcher (`serve`, `warm_start`), the entry-point guard
@@ -14,8 +15,9 @@
 Learner progress (the store, its backends and CLI) is the separate top-level package
 `sortlist_progress`, which imports neither streamlit nor this package.
 
-Pages compute nothing themselves: analyses run in `sortlist_core` (through the cached functions
-of `widgets.state`, which is where torch work happens), wording comes from the page's lesson.
+Pages compute nothing themselves: analyses run in `sortlist_core`, called through
+`widgets.cache` (`cache.computed(core_fn, model, ...)`, which is where torch work happens, and
+`cache.figure(builder, ...)`); wording comes from the page's lesson.
 """
 
 import logging

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from sortlist_app.widgets.state import MODEL_PATH_ENV
+from sortlist_app.widgets.session_model import MODEL_PATH_ENV
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 

@@ -243,7 +243,7 @@ def test_no_runtime_cache_notice_is_silenced_outside_a_server():
     """Benchmarks import the app's cached analyses without a server: streamlit's per-decoration
     "No runtime found" warning must not flood their output, and other warnings still show."""
     code = (
-        "import logging, sortlist_app.widgets.state\n"
+        "import logging, sortlist_app.widgets.analyses\n"
         "logging.getLogger('streamlit.runtime.caching.cache_data_api').warning('another warning')\n"
     )
     done = subprocess.run(

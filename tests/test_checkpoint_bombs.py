@@ -294,14 +294,14 @@ def test_the_app_upload_refuses_each_bomb_with_a_sentence(reference_state, label
 
 def test_the_model_path_variable_refuses_a_bomb(reference_state, tmp_path, monkeypatch):
     """`SORTLIST_MODEL_PATH` naming a bomb: the app says why, it does not load it."""
-    from sortlist_app.widgets import state
+    from sortlist_app.widgets import session_model
 
     bomb = tmp_path / "bomb.pt"
     bomb.write_bytes(deflate_bomb(reference_state))
     monkeypatch.setenv("SORTLIST_MODEL_PATH", str(bomb))
-    path = state.default_model_path()
+    path = session_model.default_model_path()
     assert path == bomb
-    outcome = state._load_server_file.__wrapped__(str(path), 0, 0, "bomb.pt")
+    outcome = session_model._load_server_file.__wrapped__(str(path), 0, 0, "bomb.pt")
     assert outcome.model is None and "is compressed" in outcome.problem
 
 

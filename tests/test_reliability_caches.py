@@ -2,8 +2,8 @@
 tries.
 
 A fresh Python process (clean RSS) drives 500 distinct lists through every cached analysis
-that is keyed by a learner's input (`state.predictions` / `state.attention` for one list and
-for a 10-list editor batch, `state.top_attended`, `state.mystery_case`), then reports, at
+that is keyed by a learner's input (`predict_lists` / `analyses.attention_patterns` for one list
+and for a 10-list editor batch, `mystery.dla_yz`), then reports, at
 100, 200, ... 500 lists, its RSS (psutil) and the bytes Streamlit holds in each cache. Without `max_entries` the caches hold all 500 inputs and the process keeps growing.
 """
 
@@ -24,11 +24,14 @@ SCRIPT = r"""
 import gc, json, os, random, sys
 import psutil
 from streamlit.runtime.caching import cache_data_api, cache_resource_api
-from sortlist_app.widgets import state
+from sortlist_app.widgets import analyses, cache
+from sortlist_app.widgets.session_model import default_model
+from sortlist_core import mystery
 from sortlist_core.list_text import suggest_xyz
+from sortlist_core.metrics import predict_lists
 
-model = state.default_model().model
-assert model is not None, state.default_model().problem
+model = default_model().model
+assert model is not None, default_model().problem
 cfg = model.config
 n, checkpoints = int(sys.argv[1]), set(json.loads(sys.argv[2]))
 proc = psutil.Process()
@@ -42,12 +45,11 @@ out = []
 for i in range(1, n + 1):
     one = (rand_list(i),)
     batch = tuple(rand_list(100_000 + 10 * i + k) for k in range(10))  # the Adversarial editor
-    state.predictions(model, one)
-    state.attention(model, one)
-    state.predictions(model, batch)
-    state.attention(model, batch)
-    state.top_attended(model, one[0], cfg.list_len + 1, i % cfg.n_heads)
-    state.mystery_case(model, one[0], suggest_xyz(one[0]), None)
+    cache.computed(predict_lists, model, one)
+    analyses.attention_patterns(model, one)
+    cache.computed(predict_lists, model, batch)
+    analyses.attention_patterns(model, batch)
+    cache.computed(mystery.dla_yz, model, one[0], *suggest_xyz(one[0]), head=None)
     if i in checkpoints:
         gc.collect()
         providers = (cache_data_api.get_data_cache_stats_provider(), cache_resource_api.get_resource_cache_stats_provider())

@@ -106,7 +106,9 @@ def _import_first_page() -> None:
     import streamlit.emojis  # noqa: F401 - compiles a regex of every emoji (~0.35 s): page titles, icons
 
     import sortlist_app.lessons.problem  # noqa: F401
+    import sortlist_app.widgets.analyses  # noqa: F401
     import sortlist_app.widgets.attention_view  # noqa: F401
+    import sortlist_app.widgets.cache  # noqa: F401
     import sortlist_app.widgets.code_exercise  # noqa: F401
     import sortlist_app.widgets.downloads  # noqa: F401
     import sortlist_app.widgets.exercise  # noqa: F401
@@ -115,8 +117,8 @@ def _import_first_page() -> None:
     import sortlist_app.widgets.page  # noqa: F401
     import sortlist_app.widgets.progress_session  # noqa: F401
     import sortlist_app.widgets.prose  # noqa: F401
+    import sortlist_app.widgets.session_model  # noqa: F401
     import sortlist_app.widgets.sidebar  # noqa: F401
-    import sortlist_app.widgets.state  # noqa: F401
     import sortlist_app.widgets.tables  # noqa: F401
     import sortlist_app.widgets.url  # noqa: F401
     import sortlist_core.figures  # noqa: F401
@@ -124,25 +126,27 @@ def _import_first_page() -> None:
 
 def _compute_first_page() -> None:
     """The default model, its evaluation, the first page's shared results and figures (the same
-    calls with the same keys as `pages/1_problem.py` with its default inputs), the progress
+    cached calls, with the same arguments, as `pages/1_problem.py` with its default inputs), the progress
     store's connection; then the warmed-up heap is frozen (`sortlist_app/server/heap.py`)."""
     from sortlist_app.lessons import problem as lesson
     from sortlist_app.server.heap import freeze_warm_heap
-    from sortlist_app.widgets import code_exercise, learner, state
+    from sortlist_app.widgets import analyses, cache, code_exercise, learner, session_model
     from sortlist_core import figures
+    from sortlist_core.data import EVAL_SEED
+    from sortlist_core.metrics import predict_lists
 
     t0 = time.perf_counter()
-    loaded = state.default_model()
+    loaded = session_model.default_model()
     if loaded.model is None:
         return  # the first session explains why
     model = loaded.model
-    metrics = state.eval_metrics(model)
-    state.shared_figure(model, "per_position_accuracy", lambda: figures.per_position_accuracy_bar(metrics))
+    metrics = analyses.eval_metrics(model)
+    cache.figure(figures.per_position_accuracy_bar, metrics)
     timings["model_and_evaluation"] = time.perf_counter() - t0
-    state.dataset(**lesson.EXAMPLE)
-    unsorted = state.dataset_lists(model, state.EVAL_SEED, (0,))[0]  # the page's default list
-    pred = state.predictions(model, (unsorted,))[0]
-    state.shared_figure(model, "prediction", lambda: figures.prediction_heatmap(pred), unsorted)
+    analyses.dataset(**lesson.EXAMPLE)
+    unsorted = analyses.dataset_lists(model, EVAL_SEED, (0,))[0]  # the page's default list
+    pred = cache.computed(predict_lists, model, (unsorted,))[0]
+    cache.figure(figures.prediction_heatmap, pred)
     for exercise_id in lesson.CODE_EXERCISES:
         code_exercise.exercise_params(model, exercise_id)
     try:

@@ -1,9 +1,12 @@
 """Streamlit widgets shared by the pages: the only app code that imports streamlit besides
 `app.py` and `pages/`.
 
-- `state`: the cache facade: the session's model (`require_model`, `set_session_model`) and
-  every cached analysis (`eval_metrics`, `predictions`, `attention`, ...; add more with
-  `model_cached`).
+- `session_model`: the session's model (`require_model`, `set_session_model`, the switcher's
+  choices, this server's model files); `model_links`: the model in the URL (`fp`, `model`).
+- `cache`: results and figures shared by every session, keyed by the function that makes them
+  and its arguments: `cache.computed(fn, model, *args)`, `cache.figure(builder, *args)`.
+- `analyses`: the few cached analyses that adapt a core function (the evaluation set, token
+  lists, compositions: `eval_metrics`, `attention_patterns`, ...).
 - `exercise`: the ARENA-style exercise widget (`render_exercise`) and the learner's progress.
 - `url`: binds a page's widgets to its lesson's `URL_PARAMS`.
 - `prose`: shows a lesson's prose template (`lesson.INTRO_PROSE`) filled with its values.
@@ -13,6 +16,6 @@
 - `sidebar`: the shared sidebar (model in use, progress).
 - `page`: what every lesson page does first (`start`) and shared inputs (`head_radio`).
 - `adversarial_editor`, `adversarial_search`: the Adversarial page's list editor (a fragment)
-  and search section; `mystery_input`: the Mystery page's own-list input; `model_sections`: the
-  Model page's sections.
+  and search section; `mystery_input`: the Mystery page's own-list input; `model_sections`,
+  `training_form`: the Model page's sections.
 """

@@ -20,8 +20,9 @@ from sortlist_core.checkpoint import LoadedModel
 from sortlist_core.config import ModelConfig
 from sortlist_core.data import format_list, sequence_tokens, token_labels
 from sortlist_core.list_text import MAX_EDITOR_LISTS, editor_text, parse_editor
+from sortlist_core.metrics import predict_lists
 
-from . import prose, state
+from . import analyses, cache, prose
 from .attention_view import render_attention
 from .downloads import show_figure, show_table
 from .tables import attention_long_frame, attention_table, prediction_rows
@@ -118,7 +119,7 @@ def lists_section(
     if not lists:
         st.info("Enter at least one valid list (or press a preset) to see the model's predictions.", icon="✏️")
     else:
-        preds = state.predictions(model, lists)
+        preds = cache.computed(predict_lists, model, lists)
         n_wrong = sum(not p.correct for p in preds)
         st.subheader("What the model predicts")
         prose.render(
@@ -147,14 +148,7 @@ def lists_section(
             )
         if draw:
             chosen = [preds[i] for i in draw]
-            # keyed by the whole batch: its predictions come from one forward pass over `lists`
-            fig = state.shared_figure(
-                model,
-                "editor_predictions",
-                lambda: figures.multiple_prediction_heatmaps(chosen),
-                lists,
-                tuple(draw),
-            )
+            fig = cache.figure(figures.multiple_prediction_heatmaps, chosen)
             show_figure(
                 fig,
                 "predictions for your lists",
@@ -177,7 +171,7 @@ def lists_section(
             index=default_draw[0] if default_draw else 0,
             key=f"adv.attention_list.{hash(lists)}",
         )
-        patterns = state.attention(model, lists)
+        patterns = analyses.attention_patterns(model, lists)
         toks = sequence_tokens(lists[pick], cfg.sep_token)
         render_attention(
             token_labels(toks, cfg.sep_token),

@@ -8,12 +8,13 @@ import streamlit as st
 
 from sortlist_app.lessons import adversarial as lesson
 from sortlist_core import figures
+from sortlist_core.adversarial import search_adversarial
 from sortlist_core.checkpoint import LoadedModel
 from sortlist_core.data import format_list
 from sortlist_core.list_text import MAX_EDITOR_LISTS
 
 from . import adversarial_editor as editor
-from . import prose, state
+from . import cache, prose
 from .downloads import show_figure, show_table
 
 BUDGET, SEARCH_SEED, SEARCH_RESULT = "adv.search_budget", "adv.search_seed", "adv.search_result"
@@ -36,11 +37,13 @@ def search_section(model: LoadedModel) -> None:
     right.write("")
     if right.button("🔎 Find adversarial examples", type="primary", key="adv.search"):
         bar = st.progress(0.0, text="Scoring candidates…")
-        result = state.search_adversarial(
+        result = search_adversarial(
             model,
-            int(budget),
-            search_seed,
-            lambda done, total: bar.progress(done / total, text=f"Scored {done:,} of {total:,} candidates"),
+            budget=int(budget),
+            seed=search_seed,
+            progress=lambda done, total: bar.progress(
+                done / total, text=f"Scored {done:,} of {total:,} candidates"
+            ),
         )
         bar.empty()
         st.session_state[SEARCH_RESULT] = (model.weights_sha256, int(budget), search_seed, result)
@@ -80,13 +83,7 @@ def search_section(model: LoadedModel) -> None:
                 "No wrong predictions among the candidates: try a larger budget or another seed.", icon="🛡️"
             )
         scored, wrong = result.scored_by_family, result.wrong_by_family
-        fig = state.shared_figure(
-            model,
-            "search_families",
-            lambda: figures.search_family_bar(scored, wrong),
-            tuple(scored.items()),  # in order: the bars follow it
-            tuple(wrong.items()),
-        )
+        fig = cache.figure(figures.search_family_bar, scored, wrong)
         show_figure(
             fig,
             "search by source",

@@ -11,7 +11,6 @@ survives reruns and page switches; the editor's own key carries a version that "
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import logging
 import threading
@@ -34,7 +33,7 @@ from sortlist_core.exercises.verdict import Verdict
 from sortlist_core.runner import RunnerMode, default_runner, runner_mode
 from sortlist_progress import CodeHistory, ProgressStoreError
 
-from . import learner, state
+from . import cache, learner
 from .progress_session import note_posed, record_attempt, render_save_status, solved_ids
 
 BUSY = "The server is busy checking other learners' code; try again in a few seconds. Your code is kept."
@@ -87,7 +86,7 @@ def _warm() -> None:
         pass
 
 
-@state.model_cached(max_entries=64)
+@cache.model_cached()
 def exercise_params(model: LoadedModel, exercise_id: str) -> dict:
     """The exercise's well-posed parameters on this model (the adversarial ones search: seconds)."""
     return job_params(get_exercise(exercise_id), model)
@@ -122,20 +121,11 @@ def _plots(ex: CodeExercise, model: LoadedModel, params: dict, verdict: Verdict)
         return
     try:
         # The learner's output stays this session's own (built only when it differs). The
-        # reference (`params` follow from the model and exercise) is shared by every session,
-        # keyed by its values too.
+        # reference is shared by every session.
         mine = None
         if not verdict.passed:
             mine = _titled(_figure(ex, model, params, np.asarray(got, dtype=float)), "Your output")
-        reference = np.asarray(expected, dtype=float)
-        ref = state.shared_figure(
-            model,
-            "code_reference",
-            lambda: _titled(_figure(ex, model, params, reference), "Reference"),
-            ex.id,
-            reference.shape,
-            hashlib.sha256(reference.tobytes()).hexdigest(),
-        )
+        ref = cache.figure(reference_figure, ex.id, model, params, np.asarray(expected, dtype=float))
     except Exception:  # noqa: BLE001 - a plot is a bonus; the verdict above already explains
         return
     if ref is None:
@@ -149,6 +139,13 @@ def _plots(ex: CodeExercise, model: LoadedModel, params: dict, verdict: Verdict)
     places = st.columns(2) if side_by_side(mine, ref) else (st.container(), st.container())
     for column, fig, caption in zip(places, (mine, ref), ("Your output", "Reference")):
         column.plotly_chart(fig, key=f"code.{ex.id}.plot.{caption}", width="stretch")
+
+
+def reference_figure(
+    exercise_id: str, model: LoadedModel, params: dict, values: np.ndarray
+) -> go.Figure | None:
+    """The page's figure of the reference output, titled "Reference"."""
+    return _titled(_figure(get_exercise(exercise_id), model, params, values), "Reference")
 
 
 def _titled(fig: go.Figure | None, caption: str) -> go.Figure | None:

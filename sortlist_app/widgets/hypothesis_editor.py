@@ -14,7 +14,7 @@ from sortlist_core.checkpoint import LoadedModel
 from sortlist_core.explain import Explanation, Hypothesis, ReferenceHypothesis, explain, run_hypothesis
 from sortlist_core.runner import RunnerMode, runner_mode
 
-from . import learner, state
+from . import cache, learner
 
 try:  # the code exercises' editor (Ace, offline); a text area otherwise
     from streamlit_ace import st_ace
@@ -24,14 +24,14 @@ except ImportError:  # pragma: no cover - requirements.txt pins streamlit-ace
 TEXT, VERSION, RESULT, PENDING = "explain.text", "explain.version", "explain.result", "explain.pending"
 
 
-@state.model_cached(max_entries=8)
+@cache.model_cached(max_entries=8)
 def prepared(model: LoadedModel):
     from sortlist_core.explain import prepare
 
     return prepare(model)
 
 
-@state.model_cached(max_entries=8)
+@cache.model_cached(max_entries=8)
 def references_measured(model: LoadedModel) -> tuple:
     """(reference, Explanation) for the three ready-made hypotheses on this model."""
     from sortlist_core.explain.references import reference_results

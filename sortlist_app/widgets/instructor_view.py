@@ -31,7 +31,8 @@ from sortlist_progress.instructor import (
     wrong_answers_by_exercise,
 )
 
-from . import learner, state
+from . import learner
+from .session_model import current_model
 
 PARAM = "instructor"
 GRANT_STATE = "sortlist.instructor.granted"
@@ -108,7 +109,7 @@ def render() -> None:
     if not fingerprints:
         st.info("No attempts yet. Learners' answers appear here as soon as they check them.")
         return
-    model = state.current_model(explain=False)
+    model = current_model(explain=False)
     current = model.weights_sha256 if model is not None else None
     default = fingerprints.index(current) if current in fingerprints else 0
     counts = dict(overview.models)

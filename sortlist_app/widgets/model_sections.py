@@ -1,44 +1,39 @@
-"""The Model page's three sections: the model in use (metadata, training curve, report
-downloads), uploading a checkpoint, and training a new model (one run per server, live progress,
-cancellable). Wording comes from `sortlist_app.lessons.model`."""
+"""The Model page's sections about the model in use: its metadata, training curve and report
+downloads, getting the original challenge model, and uploading a checkpoint. Training a new
+model is `training_form`'s. Wording comes from `sortlist_app.lessons.model`."""
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import replace
 
 import pandas as pd
 import streamlit as st
-from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from sortlist_app import model_io
 from sortlist_app.lessons import model as lesson
 from sortlist_app.lessons.wording import metrics_facts
 from sortlist_app.server import model_cache
-from sortlist_app.server import training_jobs as jobs
 from sortlist_app.server.run_gate import RUN_GATE
 from sortlist_core import fetch, figures
 from sortlist_core.checkpoint import CheckpointError, LoadedModel
+from sortlist_core.data import EVAL_SEED
+from sortlist_core.report import build_report, report_markdown
 
-from . import prose, state
+from . import analyses, cache, prose
 from .downloads import json_bytes, show_figure
+from .session_model import (
+    ORIGINAL_LABEL,
+    ServerModelFile,
+    bundled_choice,
+    current_model,
+    set_session_model,
+)
 
 UPLOAD, UPLOAD_SEEN, UPLOAD_OUTCOME = "model.upload", "model.upload_seen", "model.upload_outcome"
-OWNER, REFUSAL, WATCHING = "model.owner", "model.train_refusal", "model.watching_job"
-F = "model.train."  # training form widget keys
 FETCH_OUTCOME = "model.fetch_outcome"  # (where, ok, message) of the last "Get the original" click
-DEFAULTS = model_io.TrainingForm()  # the training form starts at the form's own defaults
 
 
-def _index_of(options: list, default) -> int:
-    """Where `default` is among `options` (a list filtered by this server's limits), or the last
-    (largest allowed) option when the limit leaves the default out."""
-    return options.index(default) if default in options else len(options) - 1
-
-
-def model_in_use(
-    default: state.ServerModelFile, model: LoadedModel | None, chosen: LoadedModel | None
-) -> None:
+def model_in_use(default: ServerModelFile, model: LoadedModel | None, chosen: LoadedModel | None) -> None:
     """The model this session analyses, with its metadata and the full report."""
     if default.model is None:
         st.warning(
@@ -51,13 +46,13 @@ def model_in_use(
     else:
         if chosen is not None:
             source = "chosen on this page for this session"
-        elif state.bundled_choice() is not None:
+        elif bundled_choice() is not None:
             source = "a bundled model, chosen in the sidebar"
         else:
             source = "the default model"
         st.markdown(f"**{model.name}** ({source}), fingerprint `{model.short_id}`.")
-        metrics = state.eval_metrics(model)
-        prose.render(lesson.METRICS_PROSE, metrics_facts(metrics, state.EVAL_SEED))
+        metrics = analyses.eval_metrics(model)
+        prose.render(lesson.METRICS_PROSE, metrics_facts(metrics, EVAL_SEED))
         # static tables, full width: hashes and the recipe are read whole, not scrolled
         st.table(pd.DataFrame(model_io.model_rows(model)), hide_index=True, border="horizontal")
         meta = model_io.metadata_rows(model.metadata)
@@ -83,7 +78,7 @@ def model_in_use(
         if chosen is not None and default.model is not None:
             st.button(
                 "↩ Back to the default model",
-                on_click=state.set_session_model,
+                on_click=set_session_model,
                 args=(None,),
                 key="model.use_default",
             )
@@ -99,7 +94,7 @@ def model_in_use(
         reports = st.container(horizontal=True)
         reports.download_button(
             "Report (JSON)",
-            data=lambda: json_bytes(state.report(model)),
+            data=lambda: json_bytes(cache.computed(build_report, model)),
             file_name=f"sortlist_report_{slug}.json",
             mime="application/json",
             key="model.report_json",
@@ -108,7 +103,7 @@ def model_in_use(
         )
         reports.download_button(
             "Report (Markdown)",
-            data=lambda: state.report_markdown(state.report(model)).encode(),
+            data=lambda: report_markdown(cache.computed(build_report, model)).encode(),
             file_name=f"sortlist_report_{slug}.md",
             mime="text/markdown",
             key="model.report_md",
@@ -139,11 +134,11 @@ def upload_section(chosen: LoadedModel | None) -> None:
         )
     if uploaded is not None and st.session_state.get(UPLOAD_SEEN) != uploaded.file_id:
         st.session_state[UPLOAD_SEEN] = uploaded.file_id
-        previous = state.current_model(explain=False)
+        previous = current_model(explain=False)
         with st.spinner("Checking the checkpoint…"):
             outcome = _check_file(uploaded.name, uploaded.getvalue(), limit)
         if outcome.ok:
-            state.set_session_model(outcome.model, model_cache.UPLOAD)
+            set_session_model(outcome.model, model_cache.UPLOAD)
             st.session_state[UPLOAD_OUTCOME] = (
                 uploaded.file_id,
                 True,
@@ -187,203 +182,9 @@ def _check_file(name: str, data: bytes, limit: int) -> model_io.UploadOutcome:
         outcome = replace(
             outcome,
             message=outcome.message
-            + f" Its sha256 is the original challenge model's: it is listed as **{state.ORIGINAL_LABEL}**.",
+            + f" Its sha256 is the original challenge model's: it is listed as **{ORIGINAL_LABEL}**.",
         )
     return outcome
-
-
-def training_section(chosen: LoadedModel | None) -> None:
-    """The training form and the session's job (progress, result, use / download / discard)."""
-    manager = jobs.get_manager()
-    limits = jobs.training_limits()
-    if OWNER not in st.session_state:
-        st.session_state[OWNER] = uuid.uuid4().hex
-    owner = st.session_state[OWNER]
-    ctx = get_script_run_ctx()
-    session_id = ctx.session_id if ctx is not None else None
-    prose.render(lesson.TRAIN_PROSE, lesson.training_facts(manager.max_jobs))
-    if not manager.enabled:
-        st.info(
-            "Training is turned off on this server (`SORTLIST_MAX_TRAINING_JOBS=0`). You can still upload a checkpoint.",
-            icon="ℹ️",
-        )
-
-    job = manager.job_of(owner)
-    running = job is not None and job.status == jobs.RUNNING
-
-    def _start() -> None:
-        s = st.session_state
-        target = float(s[F + "target"])
-        form = model_io.TrainingForm(
-            seed=int(s[F + "seed"]),
-            epochs=int(s[F + "epochs"]),
-            lists_per_epoch=int(s[F + "lists_per_epoch"]),
-            batch_size=int(s[F + "batch"]),
-            n_heads=int(s[F + "heads"]),
-            d_model=int(s[F + "d_model"]),
-            list_len=int(s[F + "list_len"]),
-            max_value=int(s[F + "max_value"]),
-            layernorm=bool(s[F + "ln"]),
-            lr=float(s[F + "lr"]),
-            target_accuracy=target if target > 0 else None,
-        )
-        s.pop(REFUSAL, None)
-        try:
-            config, recipe = model_io.build_run(form, limits)
-            alive = jobs.session_alive_probe(session_id) if session_id else None
-            started = manager.submit(owner, config, recipe, target_accuracy=form.target_accuracy, alive=alive)
-            s[WATCHING] = started.job_id
-        except (jobs.JobRefused, ValueError) as exc:
-            s[REFUSAL] = str(exc)
-
-    # Enter in a field must not start a 500-step run: only the button submits.
-    with st.form("model.train_form", border=True, enter_to_submit=False):
-        seed_col, epochs_col, batch_col, heads_col = st.columns(4)
-        seed_col.number_input(
-            "Seed", min_value=0, max_value=2**31 - 1, value=DEFAULTS.seed, step=1, key=F + "seed"
-        )
-        epochs_col.number_input(
-            "Epochs",
-            min_value=1,
-            max_value=1_000,
-            value=DEFAULTS.epochs,
-            step=1,
-            key=F + "epochs",
-            help="Each epoch is a fresh set of random lists (size under *Architecture and optimiser*); "
-            f"this server allows up to {limits.max_steps:,} optimiser steps in all.",
-        )
-        batch_sizes = [size for size in (64, 128, 256, 512, 1024) if size <= limits.max_batch_size]
-        batch_col.selectbox(
-            "Batch size", batch_sizes, index=_index_of(batch_sizes, DEFAULTS.batch_size), key=F + "batch"
-        )
-        head_counts = list(range(1, limits.max_heads + 1))
-        heads_col.selectbox(
-            "Heads", head_counts, index=_index_of(head_counts, DEFAULTS.n_heads), key=F + "heads"
-        )
-        with st.expander("Architecture and optimiser"):
-            d_model_col, list_len_col, max_value_col, lr_col = st.columns(4)
-            widths = [m for m in (32, 48, 64, 96, 128, 192, 256) if m <= limits.max_d_model]
-            d_model_col.selectbox(
-                "d_model", widths, index=_index_of(widths, DEFAULTS.d_model), key=F + "d_model"
-            )
-            list_len_col.number_input(
-                "List length", min_value=3, max_value=20, value=DEFAULTS.list_len, step=1, key=F + "list_len"
-            )
-            max_value_col.number_input(
-                "Largest value",
-                min_value=8,
-                max_value=100,
-                value=DEFAULTS.max_value,
-                step=1,
-                key=F + "max_value",
-            )
-            rates = [1e-3, 3e-3, 1e-2]
-            lr_col.selectbox(
-                "Peak learning rate",
-                rates,
-                index=_index_of(rates, DEFAULTS.lr),
-                format_func=lambda v: f"{v:g}",
-                key=F + "lr",
-            )
-            layernorm_col, lists_col, stop_col = st.columns([1, 1, 2])
-            layernorm_col.checkbox("LayerNorm", value=DEFAULTS.layernorm, key=F + "ln")
-            lists_col.number_input(
-                "Lists per epoch",
-                min_value=64,
-                max_value=1_000_000,
-                value=DEFAULTS.lists_per_epoch,
-                step=1_280,
-                key=F + "lists_per_epoch",
-                help="The original challenge used 150,000 lists for 25 epochs.",
-            )
-            stop_col.slider(
-                "Stop early at validation accuracy (0 = run all steps)",
-                0.0,
-                1.0,
-                0.0,
-                0.001,
-                key=F + "target",
-            )
-        st.form_submit_button(
-            "▶ Start training",
-            type="primary",
-            on_click=_start,
-            disabled=running or not manager.enabled,
-            help="One run per server at a time."
-            if manager.enabled
-            else "Training is turned off on this server.",
-        )
-    if st.session_state.get(REFUSAL):
-        st.warning(f"Training did not start: {st.session_state[REFUSAL]}", icon="⏳")
-
-    def _use(result_model, name: str) -> None:
-        state.set_session_model(replace(result_model, name=name), model_cache.TRAINED)
-
-    def _job_panel() -> None:
-        current = manager.job_of(owner)
-        if current is None:
-            return
-        snap = current.snapshot()
-        if snap.running:
-            current.heartbeat()  # this page is open: keep the run alive
-            eta = f", about {jobs.duration_text(snap.eta_s)} left" if snap.eta_s is not None else ""
-            st.progress(snap.fraction, text=f"Training: step {snap.step:,} of {snap.total_steps:,}{eta}")
-            st.button("■ Cancel training", on_click=current.cancel, key="model.cancel")
-        elif st.session_state.get(WATCHING) == snap.job_id:
-            st.session_state.pop(WATCHING, None)
-            st.rerun()  # the run just ended: redraw the whole page (result, form enabled)
-        curve = snap.curve
-        val = [c_ for c_ in curve if c_.val_accuracy is not None]
-        if curve:
-            show_figure(
-                figures.training_curve(
-                    [c_.step for c_ in curve],
-                    [c_.loss for c_ in curve],
-                    [c_.step for c_ in val],
-                    [c_.val_accuracy for c_ in val],
-                ),
-                "training progress",
-                data=jobs.describe(snap),
-            )
-        if snap.running:
-            return
-        if snap.status == jobs.FAILED or snap.result is None:
-            st.error(f"{lesson.status_sentence(snap.status)} {snap.error or ''}", icon="🚫")
-        else:
-            res = snap.result
-            meta = res.metadata
-            st.success(lesson.finished_sentence(snap.status, meta), icon="🏁")
-            name = model_io.trained_name(res.config, snap.recipe, meta.steps)
-            in_use = chosen is not None and chosen.weights_sha256 == res.model.weights_sha256
-            use_col, download_col, discard_col, _ = st.columns([1.3, 1.3, 1, 2])
-            use_col.button(
-                "✔ Use this model",
-                type="primary",
-                on_click=_use,
-                args=(res.model, name),
-                disabled=in_use,
-                key="model.use_trained",
-            )
-            download_col.download_button(
-                "Download checkpoint",
-                icon=":material/download:",
-                data=model_io.trained_checkpoint(res.model),
-                file_name=f"sortlist_trained_seed{snap.recipe.seed}_{res.model.short_id}.pt",
-                mime="application/octet-stream",
-                key="model.download_trained",
-                on_click="ignore",
-            )
-            discard_col.button("Discard", on_click=manager.dismiss, args=(owner,), key="model.discard")
-            if in_use:
-                st.caption("This session is using this model.")
-
-    if job is not None:
-        if running:
-            st.fragment(run_every=2.0)(_job_panel)()
-        else:
-            _job_panel()
-    elif manager.running():
-        st.caption(lesson.others_training_sentence(len(manager.running())))
 
 
 def original_model_button(where: str) -> None:
@@ -394,7 +195,7 @@ def original_model_button(where: str) -> None:
         f'ARENA\'s checkpoint for its October 2023 monthly algorithmic problem "Sorted List" '
         f"({fetch.EXPECTED_SIZE:,} bytes, checked against its sha256). It is downloaded once into "
         "your cache directory, then appears in the model switcher as "
-        f"**{state.ORIGINAL_LABEL}**."
+        f"**{ORIGINAL_LABEL}**."
     )
     if st.button("⬇ Get the original challenge model", key=f"model.fetch.{where}"):
         RUN_GATE.step_aside()  # a download waits on the network: other learners' runs go first
@@ -413,11 +214,11 @@ def original_model_button(where: str) -> None:
             bar.empty()
             st.session_state[FETCH_OUTCOME] = (where, False, f"The downloaded file did not load: {exc}.")
         else:
-            state.set_session_model(replace(model, name=state.ORIGINAL_LABEL), model_cache.ORIGINAL)
+            set_session_model(replace(model, name=ORIGINAL_LABEL), model_cache.ORIGINAL)
             st.session_state[FETCH_OUTCOME] = (
                 where,
                 True,
-                f"Every page now analyses **{state.ORIGINAL_LABEL}** (fingerprint `{model.short_id}`).",
+                f"Every page now analyses **{ORIGINAL_LABEL}** (fingerprint `{model.short_id}`).",
             )
             st.rerun()  # the sidebar, drawn before this button, shows the new model
     outcome = st.session_state.get(FETCH_OUTCOME)
@@ -433,9 +234,7 @@ def original_loaded_note(model: LoadedModel | None) -> None:
     """In place of the download button once the original model is in this session."""
     if model is not None and fetch.is_original(model):
         st.success(
-            f"Every page now analyses **{state.ORIGINAL_LABEL}** (fingerprint `{model.short_id}`).", icon="✅"
+            f"Every page now analyses **{ORIGINAL_LABEL}** (fingerprint `{model.short_id}`).", icon="✅"
         )
     else:
-        st.caption(
-            f"Already loaded in this session: choose **{state.ORIGINAL_LABEL}** in the sidebar's switcher."
-        )
+        st.caption(f"Already loaded in this session: choose **{ORIGINAL_LABEL}** in the sidebar's switcher.")

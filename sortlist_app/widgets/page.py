@@ -11,7 +11,8 @@ from sortlist_app.server.entrypoint import route_through_entrypoint
 from sortlist_core.checkpoint import LoadedModel
 from sortlist_core.config import ModelConfig
 
-from . import state, url
+from . import url
+from .session_model import require_model
 
 
 def start(title: str, lesson: ModuleType) -> LoadedModel:
@@ -19,7 +20,7 @@ def start(title: str, lesson: ModuleType) -> LoadedModel:
     why there is none and stop) and preset the widgets from the link (`lesson.URL_PARAMS`)."""
     route_through_entrypoint()  # deep links on a fresh server: see sortlist_app/server/entrypoint.py
     st.title(title)
-    model = state.require_model()
+    model = require_model()
     url.bind(lesson.PAGE, model, lesson.URL_PARAMS)
     return model
 

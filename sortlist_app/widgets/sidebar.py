@@ -1,6 +1,6 @@
 """The sidebar every page shares: the model switcher (which model is in use, the bundled models,
 this session's uploads and trained models, the original challenge model on request) and the
-learner's exercise progress. It also keeps the model in the URL (`state.sync_model_with_url`)
+learner's exercise progress. It also keeps the model in the URL (`model_links.sync_model_with_url`)
 and shows, above the page, a notice when a link was made on another model."""
 
 from __future__ import annotations
@@ -10,20 +10,21 @@ from collections.abc import Callable
 import streamlit as st
 
 from sortlist_app.lessons.wording import pct
+from sortlist_core.data import EVAL_SEED
 
-from . import learner, state
+from . import analyses, learner, model_links, session_model
 from .progress_session import progress_by_page
 
 SWITCH_KEY = "sortlist.sidebar.model"
 
 
 def _on_switch() -> None:
-    state.select_model(st.session_state[SWITCH_KEY])
+    session_model.select_model(st.session_state[SWITCH_KEY])
 
 
 def render_model_notice() -> None:
     """The notice of a link made on another model (main area, above the page)."""
-    notice = state.link_notice()
+    notice = model_links.link_notice()
     if notice is None:
         return
     with st.container(border=True):
@@ -32,18 +33,18 @@ def render_model_notice() -> None:
         if notice.switch_to:
             row.button(
                 notice.switch_label,
-                on_click=state.select_model,
+                on_click=session_model.select_model,
                 args=(notice.switch_to,),
                 key="sortlist.notice.switch",
                 type="primary",
             )
-        row.button("Dismiss", on_click=state.dismiss_link_notice, key="sortlist.notice.dismiss")
+        row.button("Dismiss", on_click=model_links.dismiss_link_notice, key="sortlist.notice.dismiss")
 
 
 def _switcher() -> None:
-    choices = state.model_choices()
+    choices = session_model.model_choices()
     ids = [c.id for c in choices]
-    current = state.current_choice()
+    current = session_model.current_choice()
     if current not in ids:  # e.g. the default model's file is missing
         return
     by_id = {c.id: c for c in choices}
@@ -63,24 +64,24 @@ def _switcher() -> None:
 def render_sidebar() -> Callable[[], None]:
     """Model switcher, fingerprint and eval accuracy; solved exercises per page. Returns what
     draws the progress into its place: the app calls it once the page has run."""
-    state.sync_model_with_url()
+    model_links.sync_model_with_url()
     render_model_notice()
     with st.sidebar:
         st.subheader("Model in use")
         _switcher()
-        model = state.current_model(explain=False)
+        model = session_model.current_model(explain=False)
         if model is None:
             st.error("No model loaded. Open the **Model** page to upload or train one.", icon="🚫")
             return lambda: None
-        metrics = state.eval_metrics(model)
+        metrics = analyses.eval_metrics(model)
         st.markdown(f"**{model.name}**  \nfingerprint `{model.short_id}`")
         st.metric(
             "Accuracy on the evaluation set",
             pct(metrics.accuracy),
-            help=f"Fraction of sorted-half tokens predicted correctly on {metrics.n_lists} lists (seed {state.EVAL_SEED}).",
+            help=f"Fraction of sorted-half tokens predicted correctly on {metrics.n_lists} lists (seed {EVAL_SEED}).",
         )
         st.caption("Progress is kept per model: switching models shows that model's progress.")
-        if not state.original_in_session():  # once loaded, the switcher above lists it
+        if not session_model.original_in_session():  # once loaded, the switcher above lists it
             with st.expander("Get the original challenge model"):
                 from .model_sections import original_model_button
 

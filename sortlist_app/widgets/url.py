@@ -23,7 +23,7 @@ import streamlit as st
 from sortlist_app.lessons.url_params import Param, decode_params, encode_params
 from sortlist_core.checkpoint import LoadedModel
 
-from . import state
+from .model_links import FP_PARAM, MODEL_PARAM, model_query
 
 
 def _keys(page: str) -> tuple[str, str]:
@@ -56,11 +56,11 @@ def publish(page: str, model: LoadedModel, params: Sequence[Param]) -> None:
     written_key, remembered_key = _keys(page)
     widgets = {p.widget: st.session_state[p.widget] for p in params if p.widget in st.session_state}
     # the model's own parameters (fingerprint, bundled key) stay: a link says which model it is from
-    encoded = encode_params(params, widgets, model.config) | state.model_query(model)
-    own = {p.key for p in params} | {state.MODEL_PARAM, state.FP_PARAM}
+    encoded = encode_params(params, widgets, model.config) | model_query(model)
+    own = {p.key for p in params} | {MODEL_PARAM, FP_PARAM}
     current = st.query_params.to_dict()
     if {k: v for k, v in current.items() if k in own} != encoded or set(current) - own:
         st.query_params.from_dict(encoded)
-    page_only = {k: v for k, v in encoded.items() if k not in (state.MODEL_PARAM, state.FP_PARAM)}
+    page_only = {k: v for k, v in encoded.items() if k not in (MODEL_PARAM, FP_PARAM)}
     st.session_state[written_key] = (model.weights_sha256, page_only)
     st.session_state[remembered_key] = page_only

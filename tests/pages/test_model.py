@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 from sortlist_app import model_io
 from sortlist_app.server import training_jobs as jobs
 from sortlist_app.widgets.downloads import json_bytes
-from sortlist_app.widgets.state import SESSION_MODEL_KEY
+from sortlist_app.widgets.session_model import SESSION_MODEL_KEY
 from sortlist_core.checkpoint import load_checkpoint
 from sortlist_core.report import build_report, report_markdown
 

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from sortlist_app.widgets.state import MODEL_PATH_ENV
+from sortlist_app.widgets.session_model import MODEL_PATH_ENV
 from sortlist_core import fetch, paths
 from sortlist_core.ablation import head_ablation
 from sortlist_core.checkpoint import load_checkpoint
@@ -252,13 +252,13 @@ def test_an_old_short_link_shared_by_two_models_opens_neither(two_bundled, refer
     from dataclasses import replace
 
     from sortlist_app.server import model_cache
-    from sortlist_app.widgets import state
+    from sortlist_app.widgets import session_model
 
     # forged hashes: neither copy is then recognised as the ARENA original by its sha256
     victim = replace(reference_model, name="victim.pt", sha256="cd" * 32, weights_sha256="ab" * 32)
     forged_sha = victim.weights_sha256[:8] + "0" * 56
     impostor = replace(reference_model, name="impostor.pt", sha256="ef" * 32, weights_sha256=forged_sha)
-    cache = state.server_models()  # the server-wide cache the app's sessions share
+    cache = session_model.server_models()  # the server-wide cache the app's sessions share
     cache.put(model_cache.CachedModel(victim, victim.name, model_cache.UPLOAD))
     cache.put(model_cache.CachedModel(impostor, impostor.name, model_cache.UPLOAD))
 

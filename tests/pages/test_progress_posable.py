@@ -17,7 +17,7 @@ from sortlist_app.lessons.exercise import Skipped
 from sortlist_app.navigation import PAGES
 from sortlist_app.widgets import exercise as exercise_widget
 from sortlist_app.widgets import progress_session
-from sortlist_app.widgets.state import default_model
+from sortlist_app.widgets.session_model import default_model
 from sortlist_core.checkpoint import save_checkpoint
 from sortlist_core.exercises import get_exercise
 from sortlist_core.exercises.check import job_params

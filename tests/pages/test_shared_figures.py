@@ -1,12 +1,14 @@
-"""Figures are shared by every session (`state.shared_figure`): built once per model, figure
-kind and input, and never served for another input (a widget value, a learner's list) or
-another model."""
+"""Figures are shared by every session (`cache.figure`): built once per builder and input, and
+never served for another input (a widget value, a learner's list) or another model. The cache's
+own keying is unit-tested in `tests/test_cache.py`."""
 
 from __future__ import annotations
 
+import functools
+
 import pytest
 
-from sortlist_app.widgets import state
+from sortlist_app.widgets import cache
 from sortlist_core import figures
 from sortlist_core.figures.problem import list_title
 
@@ -17,16 +19,18 @@ PROBLEM, CIRCUITS = "pages/1_problem.py", "pages/3_circuits.py"
 
 @pytest.fixture(autouse=True)
 def fresh_figures():
-    state._shared_figure.clear()
+    cache.clear_figures()
     yield
-    state._shared_figure.clear()
+    cache.clear_figures()
 
 
 def counting(monkeypatch, builder: str) -> list[tuple]:
-    """Replace `figures.<builder>` (as the pages call it) by a wrapper that records its calls."""
+    """Replace `figures.<builder>` (as the pages call it) by a wrapper that records its calls
+    (under the builder's own name: the cache keys a figure by its builder)."""
     calls: list[tuple] = []
     real = getattr(figures, builder)
 
+    @functools.wraps(real)
     def build(*args, **kwargs):
         calls.append(args)
         return real(*args, **kwargs)
@@ -37,26 +41,6 @@ def counting(monkeypatch, builder: str) -> list[tuple]:
 
 def chart_specs(at) -> str:
     return "\n".join(c.proto.spec for c in at.get("plotly_chart"))
-
-
-def test_shared_figure_keys(reference_model, swapped_model):
-    built: list[int] = []
-
-    def build(value: int):
-        built.append(value)
-        return {"value": value}  # any object: the cache never looks inside
-
-    first = state.shared_figure(reference_model, "kind", lambda: build(5), 5)
-    # a second session, same model, kind and key: the very same object, not built again
-    assert state.shared_figure(reference_model, "kind", lambda: build(5), 5) is first
-    assert built == [5]
-    # another widget value, another kind, another model: each its own figure
-    other = state.shared_figure(reference_model, "kind", lambda: build(6), 6)
-    assert other == {"value": 6} and other is not first
-    assert state.shared_figure(reference_model, "other kind", lambda: build(5), 5) is not first
-    swapped = state.shared_figure(swapped_model, "kind", lambda: build(5), 5)
-    assert swapped is not first and built == [5, 6, 5, 5]
-    assert state.shared_figure(reference_model, "kind", lambda: build(5), 5) is first
 
 
 def test_circuits_qk_bar_is_shared_per_destination(monkeypatch, reference_path, swapped_path):

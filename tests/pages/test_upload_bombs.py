@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from sortlist_app.widgets.state import SESSION_MODEL_KEY
+from sortlist_app.widgets.session_model import SESSION_MODEL_KEY
 from sortlist_core import checkpoint as checkpoint_module
 
 from ..page_helpers import assert_ok, joined, open_page
