@@ -19,6 +19,7 @@ from sortlist_core.data import (
     sequence_tokens,
     token_labels,
 )
+from sortlist_core.exercises import attention as exercises
 
 model = page.start("👀 Attention patterns", lesson)
 cfg = model.config
@@ -134,7 +135,7 @@ claims_fig = state.shared_figure(
     model, "claims", lambda: figures.attention_claims_bar(claims, names), tuple(names)
 )
 show_figure(claims_fig, "attention claims", data=claims.to_dict())
-code_exercise.render("attention.sep_attends_min", model)
+code_exercise.render(exercises.SEP_ATTENDS_MIN, model)
 
 st.header("Head ablation")
 ablation = state.ablation(model)
@@ -145,6 +146,6 @@ show_figure(ablation_fig, "head ablation", data=ablation.to_dict())
 # the exercise comes before the written conclusion, which gives its answer away
 important = lesson.important_head_exercise(ablation, names)
 render_exercise(important, model)
-code_exercise.render("attention.mean_ablation", model)
+code_exercise.render(exercises.MEAN_ABLATION, model)
 if revealed_or_locked(model, important):
     prose.render("attention_ablation", lesson.ablation_prose_facts(ablation, resp, names, split_shown))

@@ -12,6 +12,7 @@ from sortlist_app.widgets import adversarial_search, code_exercise, page, prose,
 from sortlist_app.widgets.downloads import show_figure
 from sortlist_app.widgets.exercise import is_revealed, render_exercise, revealed_or_locked
 from sortlist_app.widgets.tables import accuracy_map_frame
+from sortlist_core.exercises import adversarial as exercises
 
 model = page.start("🧨 Adversarial examples", lesson)
 cfg = model.config
@@ -51,8 +52,8 @@ lists_section()
 st.header("Search for adversarial examples")
 prose.render("adversarial_search")
 adversarial_search.search_section(model)
-code_exercise.render("adversarial.fool_model", model)
-code_exercise.render("adversarial.sep_fails", model)
+code_exercise.render(exercises.FOOL, model)
+code_exercise.render(exercises.SEP_FAILS, model)
 
 # --------------------------------------------------------------------------- accuracy maps
 st.header("Accuracy over structured families")

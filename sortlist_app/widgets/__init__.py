@@ -5,6 +5,8 @@
   every cached analysis (`eval_metrics`, `predictions`, `attention`, ...; add more with
   `model_cached`).
 - `exercise`: the ARENA-style exercise widget (`render_exercise`) and the learner's progress.
+- `code_exercise`: the code-exercise widget (`render(exercise, model)`); `code_attempts`: a
+  check through the runner, attempts, the code restored from the store.
 - `url`: binds a page's widgets to its lesson's `URL_PARAMS`.
 - `prose`: shows a filled template of `assets/prose/`.
 - `downloads`: every figure with a table alternative and CSV/JSON downloads.
