@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-
-import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from typing import TYPE_CHECKING
 
 from ..paths import PROJECT_ROOT
 from . import exercises_on_page, notebook_title, pages
+
+if TYPE_CHECKING:
+    import nbformat
 
 
 def _setup_cell(checkpoint: str | None) -> str:
@@ -36,6 +37,10 @@ def _submitted(ex) -> str:
 
 
 def page_notebook(page: str, *, solutions: bool, checkpoint: str | None = None) -> nbformat.NotebookNode:
+    # nbformat (with jsonschema) loads only to write notebooks: the exercise registry imports
+    # every module of this package, in the server too (`find_pages`)
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
     cells = [
         new_markdown_cell(
             f"# sortlist - {notebook_title(page)}\n\n"
@@ -68,6 +73,8 @@ def page_notebook(page: str, *, solutions: bool, checkpoint: str | None = None) 
 
 def write_notebooks(out_dir: Path, *, solutions: bool = False, checkpoint: str | None = None) -> list[Path]:
     """Write `<page>.ipynb` for every page into out_dir; returns the paths."""
+    import nbformat  # only here: see page_notebook
+
     out_dir.mkdir(parents=True, exist_ok=True)
     checkpoint = str(Path(checkpoint).resolve()) if checkpoint else None
     paths = []
