@@ -200,3 +200,20 @@ def test_the_id_scan_sees_literals_and_only_literals(tmp_path):
     assert _string_literals(path).count("circuits.full_ov") == 1
     assert any(p.parts[-2:] == ("pages", "3_circuits.py") for p in _source_files())
     assert not any("tests" in p.relative_to(ROOT).parts for p in _source_files())
+
+
+def test_the_widgets_refuse_an_exercise_no_spec_lists():
+    """What keeps the sidebar's totals right: a page cannot render an exercise its spec omits."""
+    from dataclasses import replace
+
+    from sortlist_app.lessons.exercise import Skipped
+    from sortlist_app.widgets import code_exercise
+    from sortlist_app.widgets.exercise import render_exercise
+    from sortlist_core.exercises.circuits import FULL_OV
+
+    with pytest.raises(ValueError, match="LESSON.code"):
+        code_exercise.render(replace(FULL_OV, id="circuits.unlisted"), model=None)
+    with pytest.raises(ValueError, match="LESSON.quizzes"):
+        render_exercise(Skipped("circuits.unlisted", "Unlisted", "not in the spec"), model=None)
+    with pytest.raises(ValueError, match="LESSON.quizzes"):  # a code exercise's id is no quiz's
+        render_exercise(Skipped(FULL_OV.id, "Unlisted", "not in the spec"), model=None)

@@ -172,7 +172,7 @@ def worst_list_links(rows: Sequence[Mapping[str, Any]]) -> list[str]:
 LESSON = Lesson(
     key=PAGE,
     path="pages/7_explain.py",
-    order=6,  # before the Model page: the menu ends with the model in use
+    order=60,  # before the Model page (70), whose file is numbered 6: the menu ends with it
     title="Explain it",
     icon="🧪",
     code=(code.ATTENTION_ALONE, code.DISAGREEMENT),

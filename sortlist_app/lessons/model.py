@@ -45,4 +45,4 @@ def others_training_sentence(n_running: int) -> str:
 
 
 # --------------------------------------------------------------------------- the page, declared once
-LESSON = Lesson(key="model", path="pages/6_model.py", order=7, title="Model", icon="📦")
+LESSON = Lesson(key="model", path="pages/6_model.py", order=70, title="Model", icon="📦")

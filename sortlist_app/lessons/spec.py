@@ -5,7 +5,7 @@ these specs (`sortlist_app.navigation` finds them); nothing else lists a page or
     LESSON = Lesson(
         key="circuits",  # the URL path (`/circuits`) and the lesson module's name
         path="pages/3_circuits.py",  # the page script, relative to app.py
-        order=3,  # its place in the menu
+        order=30,  # its place in the menu: tens, so a page fits in between without renumbering
         title="OV/QK circuits",
         icon="🔌",
         quizzes=(COPIER, COPY_COUNT, TOP_SOURCE),  # the quiz ids, constants of the lesson
@@ -34,7 +34,7 @@ class Page:
 class Lesson(Page):
     """A lesson's page: where it sits in the menu and the exercises it renders."""
 
-    order: int  # position in the menu, lowest first
+    order: int  # position in the menu, lowest first (the lessons count in tens: 10, 20, ...)
     # ids of the quizzes the page renders, `<key>.<name>` (the lesson's constants, used by its
     # `Exercise(id=...)` and `Skipped(...)`)
     quizzes: tuple[str, ...] = ()
