@@ -35,8 +35,8 @@ class Lesson(Page):
     """A lesson's page: where it sits in the menu and the exercises it renders."""
 
     order: int  # position in the menu, lowest first (the lessons count in tens: 10, 20, ...)
-    # ids of the quizzes the page renders, `<key>.<name>` (the lesson's constants, used by its
-    # `Exercise(id=...)` and `Skipped(...)`)
+    # ids of the quizzes the page renders, in that order, `<key>.<name>` (the lesson's constants,
+    # used by its `Exercise(id=...)` and `Skipped(...)`)
     quizzes: tuple[str, ...] = ()
     # the code exercises the page renders, in that order (from sortlist_core/exercises/<key>.py)
     code: tuple[CodeExercise, ...] = ()
