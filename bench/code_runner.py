@@ -56,12 +56,12 @@ def _in_process(checkpoint: bytes) -> float:
 def verdict_rows(ctx: Context) -> list[Row]:
     """check -> verdict through `check_submission`, as the app's Check button runs it."""
     from sortlist_core.checkpoint import load_checkpoint
-    from sortlist_core.exercises import get_exercise
     from sortlist_core.exercises.check import check_submission
+    from sortlist_core.exercises.circuits import FULL_OV
     from sortlist_core.exercises.local import check_in_process
     from sortlist_core.runner import server
 
-    ex = get_exercise("circuits.full_ov")
+    ex = FULL_OV
     model = load_checkpoint(_checkpoint(ctx))
     fresh = (
         server.DEFAULT_RUNNER.instance is None

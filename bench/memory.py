@@ -160,7 +160,6 @@ async def _visit_and_check(ctx: Context, env: dict[str, str]) -> dict:
     from playwright.async_api import async_playwright
 
     from harness.server import SERVE, StreamlitServer
-    from sortlist_core.exercises import get_exercise
 
     from .verdict import TIMEOUT_S, type_solution
 
@@ -184,10 +183,10 @@ async def _visit_and_check(ctx: Context, env: dict[str, str]) -> dict:
                         lesson = importlib.import_module(f"sortlist_app.lessons.{info.key}")
                     except ImportError:
                         continue
-                    ids = getattr(lesson, "CODE_EXERCISES", ())
-                    if not ids:
+                    code = getattr(getattr(lesson, "LESSON", None), "code", ())
+                    if not code:
                         continue
-                    ex = get_exercise(ids[0])
+                    ex = code[0]
                     title = f"Write the analysis yourself: {ex.title}"
                     box = (
                         page.locator('[data-testid="stVerticalBlock"]')

@@ -24,7 +24,6 @@ import time
 from .common import Context, Row, Target, error_row, median
 
 FIGURE = "code exercise check"
-EXERCISE = "circuits.full_ov"
 PAGE_KEY = "circuits"
 TIMEOUT_S = 120
 TYPE_SETTLE_S = 1.2  # the editor sends its text after a short debounce
@@ -66,11 +65,11 @@ async def type_solution(page, title: str, code: str) -> None:
 async def _browser_checks(url: str, reps: int) -> dict[str, list[float]]:
     from playwright.async_api import async_playwright
 
-    from sortlist_core.exercises import get_exercise
+    from sortlist_core.exercises.circuits import FULL_OV
 
     from . import browser
 
-    ex = get_exercise(EXERCISE)
+    ex = FULL_OV
     title = f"Write the analysis yourself: {ex.title}"
     out: dict[str, list[float]] = {"verdict_s": [], "drawn_s": [], "bytes": []}
     async with async_playwright() as pw:
@@ -121,10 +120,10 @@ async def _browser_checks(url: str, reps: int) -> dict[str, list[float]]:
 def _server_side_checks(ctx: Context, reps: int) -> list[float]:
     """`check_submission` alone on the same model and solution, warm (this process's runner)."""
     from sortlist_core.checkpoint import load_checkpoint
-    from sortlist_core.exercises import get_exercise
     from sortlist_core.exercises.check import check_submission
+    from sortlist_core.exercises.circuits import FULL_OV
 
-    ex = get_exercise(EXERCISE)
+    ex = FULL_OV
     model = load_checkpoint(ctx.model_path)
     times = []
     for i in range(reps + 1):
@@ -144,11 +143,11 @@ def _figure_bytes_before(ctx: Context) -> int:
 
     from sortlist_core import figures
     from sortlist_core.checkpoint import load_checkpoint
-    from sortlist_core.exercises import get_exercise
+    from sortlist_core.exercises.circuits import FULL_OV
     from sortlist_core.exercises.local import check_in_process
 
     model = load_checkpoint(ctx.model_path)
-    ex = get_exercise(EXERCISE)
+    ex = FULL_OV
     verdict = check_in_process(ex, model, ex.solution)
     total = 0
     for values in (verdict.got, verdict.expected):

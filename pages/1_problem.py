@@ -19,6 +19,7 @@ from sortlist_core.data import (
     sequence_tokens,
     token_labels,
 )
+from sortlist_core.exercises import problem as exercises
 from sortlist_core.metrics import predict_lists
 
 model = page.start("🔢 The problem: sorting a list", lesson)
@@ -40,8 +41,8 @@ show_figure(
     "per-position accuracy",
     data=metrics.to_dict(),
 )
-code_exercise.render("problem.correct_probs", model)  # the numbers on the tiles above, from scratch
-code_exercise.render("problem.summary", model)
+code_exercise.render(exercises.CORRECT_PROBS, model)  # the numbers on the tiles above, from scratch
+code_exercise.render(exercises.SUMMARY, model)
 
 # --------------------------------------------------------------------------- explorer
 st.header("Explore the dataset")

@@ -21,6 +21,7 @@ from sortlist_core.data import (
     sequence_tokens,
     token_labels,
 )
+from sortlist_core.exercises import attention as exercises
 
 model = page.start("👀 Attention patterns", lesson)
 cfg = model.config
@@ -128,7 +129,7 @@ split_shown = all(is_revealed(model, e) for e in lesson.SPLIT_EXERCISES)
 prose.render(lesson.OBSERVATIONS_PROSE, lesson.observation_facts(claims, resp, misses, names, split_shown))
 claims_fig = cache.figure(figures.attention_claims_bar, claims, names)
 show_figure(claims_fig, "attention claims", data=claims.to_dict())
-code_exercise.render("attention.sep_attends_min", model)
+code_exercise.render(exercises.SEP_ATTENDS_MIN, model)
 
 st.header("Head ablation")
 ablation = analyses.head_ablation(model)
@@ -137,6 +138,6 @@ show_figure(ablation_fig, "head ablation", data=ablation.to_dict())
 # the exercise comes before the written conclusion, which gives its answer away
 important = lesson.important_head_exercise(ablation, names)
 render_exercise(important, model)
-code_exercise.render("attention.mean_ablation", model)
+code_exercise.render(exercises.MEAN_ABLATION, model)
 if revealed_or_locked(model, important):
     prose.render(lesson.ABLATION_PROSE, lesson.ablation_prose_facts(ablation, resp, names, split_shown))

@@ -14,6 +14,7 @@ from sortlist_app.widgets.downloads import show_figure
 from sortlist_app.widgets.exercise import render_exercise, revealed_or_locked
 from sortlist_core import circuits, figures
 from sortlist_core.circuits import position_labels
+from sortlist_core.exercises import circuits as exercises
 
 model = page.start("🔌 OV and QK circuits", lesson)
 cfg = model.config
@@ -44,8 +45,8 @@ show_figure(
 copier, copy_count = lesson.copier_exercise(resp, names), lesson.copy_count_exercise(resp, names)
 render_exercise(copier, model)
 render_exercise(copy_count, model)
-code_exercise.render("circuits.full_ov", model)
-code_exercise.render("circuits.copying_head", model)
+code_exercise.render(exercises.FULL_OV, model)
+code_exercise.render(exercises.COPYING_HEAD, model)
 if revealed_or_locked(
     model, copier, copy_count, what="both exercises above"
 ):  # who copies what, and how many
@@ -57,7 +58,7 @@ st.header("QK circuit: who attends to whom")
 qk = cache.computed(circuits.full_qk, model)
 show_circuit(qk, figures.qk_circuit_heatmaps, "full QK circuit", "full_qk[head][dest][src]")
 st.caption(lesson.qk_scale_note(qk))
-code_exercise.render("circuits.full_qk", model)
+code_exercise.render(exercises.FULL_QK, model)
 prose.render(lesson.QK_PROSE, lesson.qk_facts(qk, resp))
 
 st.subheader("Attention scores for one destination token")
@@ -101,7 +102,7 @@ show_figure(
     "positional QK",
     data={"positions": pos_labels, "vocab": vocab, "pos_qk[head][pos][token]": pos_qk},
 )
-code_exercise.render("circuits.positional_qk", model)
+code_exercise.render(exercises.POSITIONAL_QK, model)
 prose.render(lesson.POSITIONAL_PROSE, lesson.positional_facts(pos_qk, cfg.list_len, names))
 
 st.header("The direct path")

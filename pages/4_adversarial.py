@@ -12,6 +12,7 @@ from sortlist_app.widgets.exercise import is_revealed, render_exercise, revealed
 from sortlist_app.widgets.tables import accuracy_map_frame
 from sortlist_core import figures
 from sortlist_core.adversarial import family_accuracy_maps, family_failure_rates
+from sortlist_core.exercises import adversarial as exercises
 from sortlist_core.metrics import predict_lists
 
 model = page.start("🧨 Adversarial examples", lesson)
@@ -52,8 +53,8 @@ lists_section()
 st.header("Search for adversarial examples")
 prose.render(lesson.SEARCH_PROSE)
 adversarial_search.search_section(model)
-code_exercise.render("adversarial.fool_model", model)
-code_exercise.render("adversarial.sep_fails", model)
+code_exercise.render(exercises.FOOL, model)
+code_exercise.render(exercises.SEP_FAILS, model)
 
 # --------------------------------------------------------------------------- accuracy maps
 st.header("Accuracy over structured families")

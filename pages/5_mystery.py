@@ -12,6 +12,7 @@ from sortlist_app.widgets.downloads import show_figure
 from sortlist_app.widgets.exercise import render_exercise, revealed_or_locked
 from sortlist_app.widgets.tables import dla_case_row, offset_profile_frame
 from sortlist_core import circuits, figures, mystery
+from sortlist_core.exercises import mystery as exercises
 from sortlist_core.mystery import default_cases
 
 model = page.start("🕵️ The [d, d+1, d+2] mystery", lesson)
@@ -54,7 +55,7 @@ with right:
         table=figures.matrix_frame(direct, labels, labels, "input token"),
         data={"W_E_W_U": np.round(direct, 5).tolist(), "labels": labels},
     )
-code_exercise.render("mystery.direct_path_accuracy", model)
+code_exercise.render(exercises.DIRECT, model)
 
 # --------------------------------------------------------------------------- OV off-diagonal
 st.header("The OV circuit's off-diagonal (explanation 3)")
@@ -96,7 +97,7 @@ if cases:
     # before the per-list sentences, which give its answer
     larger_total = lesson.larger_total_exercise(cases[::-1], titles[::-1], names, model_wide)
     render_exercise(larger_total, model)
-    code_exercise.render("mystery.dla_yz", model)
+    code_exercise.render(exercises.DLA, model)
     # the per-list sentences give the sign of z→y and the larger total
     if revealed_or_locked(model, cross_sign, larger_total, what="both exercises above"):
         for t, c in zip(titles, cases):

@@ -8,6 +8,7 @@ from sortlist_app.lessons import explain as lesson
 from sortlist_app.widgets import code_exercise, hypothesis_editor, page
 from sortlist_app.widgets.downloads import show_figure
 from sortlist_app.widgets.model_links import model_query
+from sortlist_core.exercises import explain as exercises
 from sortlist_core.explain import pair_checks, reference_hypotheses
 from sortlist_core.explain.pair_checks import owners
 from sortlist_core.figures import explain as explain_figures
@@ -102,5 +103,5 @@ def hypothesis_section() -> None:
 hypothesis_section()
 
 st.header("Exercises")
-code_exercise.render("explain.attention_alone", model)
-code_exercise.render("explain.disagreement", model)
+code_exercise.render(exercises.ATTENTION_ALONE, model)
+code_exercise.render(exercises.DISAGREEMENT, model)

@@ -6,7 +6,7 @@
   links, the shared cache and the analyses it adapts, quiz widget (`exercise`), the learner's
   progress session (`progress_session`) and key (`learner`), URL binding, prose, downloads,
   tables, attention view, sidebar).
-- `navigation`: the page registry (`PAGES`) with each page's exercise ids.
+- `navigation`: the pages (`PAGES`), found from each lesson's spec (`LESSON`, `lessons/spec.py`).
 - `model_io`: uploads (Model page).
 - `server/`: server-process concerns: the launcher (`serve`, `warm_start`), the entry-point guard
   (`entrypoint`), the run gate, the code-check rate limit, the heap freeze, the model cache and

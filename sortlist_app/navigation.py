@@ -1,91 +1,46 @@
-"""The app's pages, in order: one registry used by `app.py` (st.navigation), the sidebar's
-exercise progress and the tests.
+"""The app's pages, in menu order, built from the lessons' specs: `app.py` (st.navigation), the
+sidebar's exercise progress, the instructor's table and the tests read `PAGES`.
 
-To add a page: write `pages/<n>_<name>.py`, add a `PageSpec` here, and list the ids of the
-exercises it renders (`render_exercise` refuses ids not listed, so progress totals stay right).
+Each module of `sortlist_app/lessons/` that ends with `LESSON = Lesson(...)` (see
+`lessons/spec.py`) is a page: its key (URL path), script, menu position, title, icon and the
+exercises it renders. Adding a page is a page script and a lesson module with its spec (plus the
+page's analysis and code exercises in `sortlist_core`); nothing here lists pages. The quiz and
+code widgets refuse an exercise no spec lists, so progress totals stay right.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import importlib
+import pkgutil
+from types import ModuleType
+
+from sortlist_app import lessons
+from sortlist_app.lessons.spec import Lesson, Page
 
 
-@dataclass(frozen=True)
-class PageSpec:
-    key: str  # short name, also the URL path (`/attention`)
-    path: str  # script path relative to app.py
-    title: str
-    icon: str
-    # exercise ids rendered on the page, `<key>.<name>`: quiz exercises (lessons/<key>.py), then
-    # code exercises (the lesson's CODE_EXERCISES, from sortlist_core/exercises/<key>.py)
-    exercises: tuple[str, ...] = ()
+def lessons_in(package: ModuleType) -> tuple[Lesson, ...]:
+    """The `LESSON` of every module of `package` that declares one, in menu order."""
+    found = []
+    for info in pkgutil.iter_modules(package.__path__):
+        spec = getattr(importlib.import_module(f"{package.__name__}.{info.name}"), "LESSON", None)
+        if isinstance(spec, Lesson):
+            if spec.key != info.name:  # one name for the lesson module, the URL and the ids' prefix
+                raise ValueError(f"{package.__name__}.{info.name} declares the key {spec.key!r}")
+            found.append(spec)
+    found.sort(key=lambda spec: spec.order)
+    orders = [spec.order for spec in found]
+    if len(set(orders)) != len(orders):
+        raise ValueError(f"two lessons share a menu position: {[(s.key, s.order) for s in found]}")
+    return tuple(found)
 
 
-PAGES: tuple[PageSpec, ...] = (
-    PageSpec(
-        "problem",
-        "pages/1_problem.py",
-        "Problem",
-        "🔢",
-        (
-            "problem.sep_prediction",
-            "problem.least_accurate_position",
-            "problem.correct_probs",
-            "problem.summary",
-        ),
-    ),
-    PageSpec(
-        "attention",
-        "pages/2_attention.py",
-        "Attention",
-        "👀",
-        (
-            "attention.top_attended",
-            "attention.important_head",
-            "attention.sep_attends_min",
-            "attention.mean_ablation",
-        ),
-    ),
-    PageSpec(
-        "circuits",
-        "pages/3_circuits.py",
-        "OV/QK circuits",
-        "🔌",
-        ("circuits.copier_of_token", "circuits.copy_count", "circuits.top_source")
-        + ("circuits.full_ov", "circuits.full_qk", "circuits.positional_qk", "circuits.copying_head"),
-    ),
-    PageSpec(
-        "adversarial",
-        "pages/4_adversarial.py",
-        "Adversarial",
-        "🧨",
-        ("adversarial.find_wrong_list", "adversarial.wrong_position", "adversarial.worst_family")
-        + ("adversarial.fool_model", "adversarial.sep_fails"),
-    ),
-    PageSpec(
-        "mystery",
-        "pages/5_mystery.py",
-        "Mystery",
-        "🕵️",
-        ("mystery.cross_sign", "mystery.larger_total", "mystery.direct_path")
-        + ("mystery.dla_yz", "mystery.direct_path_accuracy"),
-    ),
-    PageSpec(
-        "explain",
-        "pages/7_explain.py",
-        "Explain it",
-        "🧪",
-        ("explain.attention_alone", "explain.disagreement"),
-    ),
-    PageSpec("model", "pages/6_model.py", "Model", "📦"),
-)
-
+PAGES: tuple[Lesson, ...] = lessons_in(lessons)
 
 # The instructor's view (`widgets/instructor_view.py`; its script is outside pages/): registered in
 # st.navigation only for a session holding the instructor token; no exercises, not in PAGES.
-INSTRUCTOR_PAGE = PageSpec("instructor", "sortlist_app/instructor_page.py", "Instructor", "🧑‍🏫")
+INSTRUCTOR_PAGE = Page("instructor", "sortlist_app/instructor_page.py", "Instructor", "🧑‍🏫")
 
 
-def page_of_exercise(exercise_id: str) -> PageSpec | None:
-    """The page that declares `exercise_id`."""
+def page_of_exercise(exercise_id: str) -> Lesson | None:
+    """The page whose spec lists `exercise_id`."""
     return next((p for p in PAGES if exercise_id in p.exercises), None)

@@ -66,7 +66,7 @@ def test_the_check_button_refuses_over_the_limit_and_keeps_the_code(monkeypatch)
     ran = []
     monkeypatch.setattr(server.Runner, "run", lambda self, job, **kw: ran.append(job))
     monkeypatch.setattr(check_rate, "CHECK_RATE", CheckRateLimit(limit=2, window_s=3600))
-    monkeypatch.setattr("sortlist_app.widgets.code_exercise.CHECK_RATE", check_rate.CHECK_RATE)
+    monkeypatch.setattr("sortlist_app.widgets.code_attempts.CHECK_RATE", check_rate.CHECK_RATE)
     at = open_page(monkeypatch, "pages/1_problem.py")
     for _ in range(2):  # this learner's two checks of the hour (made from another tab, say)
         assert check_rate.CHECK_RATE.try_check(at.session_state[KEY_STATE]).allowed

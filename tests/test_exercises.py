@@ -12,7 +12,7 @@ import torch
 
 from sortlist_core.checkpoint import load_checkpoint, save_checkpoint
 from sortlist_core.config import ModelConfig
-from sortlist_core.exercises import PAGES, all_exercises, get_exercise
+from sortlist_core.exercises import all_exercises, get_exercise, pages
 from sortlist_core.exercises.common import source
 from sortlist_core.exercises.local import check_in_process
 from sortlist_core.training import init_state_dict
@@ -41,10 +41,10 @@ def test_registry_covers_every_page():
     exercises = all_exercises()
     assert len(exercises) >= 10
     assert len({ex.id for ex in exercises}) == len(exercises)
-    for page in PAGES:
+    assert len(pages()) >= 6
+    for page in pages():
         assert sum(ex.page == page for ex in exercises) >= 2, page
     for ex in exercises:
-        assert ex.id.startswith(ex.page + ".")
         # a harnessed exercise's entry is in its harness, which calls the learner's functions
         assert (
             f"def {ex.entry}(" in ex.starter + ex.harness and f"def {ex.entry}(" in ex.solution + ex.harness

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from sortlist_core.exercises import PAGES, all_exercises, get_exercise
+from sortlist_core.exercises import all_exercises, get_exercise, pages
 from sortlist_core.paths import LESSON_MODEL_PATH, STRONG_MODEL_PATH
 from tests.conftest import REPO_ROOT
 
@@ -81,7 +81,7 @@ def test_notebook_files_are_valid(tmp_path):
 
     out = cli("notebook", "--out", str(tmp_path))
     assert out.returncode == 0, out.stderr
-    for page in PAGES:
+    for page in pages():
         nb = nbformat.read(tmp_path / f"{page}.ipynb", as_version=4)
         nbformat.validate(nb)
         text = "\n".join(c.source for c in nb.cells)
@@ -132,7 +132,7 @@ def test_every_notebook_runs_and_checks(tmp_path, solutions):
     message and the notebook still runs to the end."""
     args = ["notebook", "--out", str(tmp_path)] + (["--solutions"] if solutions else [])
     assert cli(*args).returncode == 0
-    for page in PAGES:
+    for page in pages():
         verdicts, errors = _run_notebook(tmp_path / f"{page}.ipynb")
         assert errors == [], (page, errors)
         n = sum(ex.page == page for ex in all_exercises())

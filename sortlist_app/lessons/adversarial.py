@@ -29,11 +29,13 @@ from sortlist_core.adversarial import (
 )
 from sortlist_core.config import ModelConfig
 from sortlist_core.data import InvalidListError, format_list, parse_unsorted_list
+from sortlist_core.exercises import adversarial as code
 from sortlist_core.list_text import MAX_EDITOR_LISTS
 from sortlist_core.metrics import SequencePrediction
 from sortlist_core.well_posed import DEFAULT_MARGIN, Skip, clear_answer
 
 from .exercise import CORRECT, Answer, Exercise, Grade, Skipped, as_int
+from .spec import Lesson
 from .url_params import editor_lists_param
 from .wording import join_words, pct, plural, sig_figs, signed
 
@@ -347,14 +349,6 @@ def pick_exercise_list(candidates: Sequence[SequencePrediction]) -> SequencePred
     return next((p for p in candidates if p.wrong), None)
 
 
-# Code exercises for this page live in `sortlist_core/exercises/adversarial.py`; list
-# them in the order the page renders them.
-CODE_EXERCISES: tuple[str, ...] = (
-    "adversarial.fool_model",
-    "adversarial.sep_fails",
-)
-
-
 def default_lists(cfg: ModelConfig) -> list[tuple[int, ...]]:
     """The editor's lists before the learner changes them: the presets, else two "high" lists."""
     return [lst for p in writeup_presets(cfg) for lst in p.lists] or list(generated_lists("high", 2, cfg, 0))
@@ -410,9 +404,9 @@ def worst_family_exercise(rates: FamilyRates) -> Exercise | Skipped:
             else f"Lists with {join_words(tied)} go wrong equally often ({pct(worst)} of {rates.n_per_family:,}), "
             "so the question has no single answer on this model."
         )
-        return Skipped("adversarial.worst_family", "Which kind of list is most dangerous?", reason)
+        return Skipped(WORST_FAMILY, "Which kind of list is most dangerous?", reason)
     return Exercise(
-        id="adversarial.worst_family",
+        id=WORST_FAMILY,
         title="Which kind of list is most dangerous?",
         question="Predict before you measure: which kind of list does this model get wrong most often "
         f"({worst_family_rule()})?",
@@ -436,7 +430,7 @@ def find_wrong_list_exercise(
     """Type a list the model sorts wrongly (`predict` runs the model on it)."""
     family = family_facts(rates)
     return Exercise(
-        id="adversarial.find_wrong_list",
+        id=FIND_WRONG_LIST,
         title="Break the model",
         question=f"Find a list of {cfg.list_len} distinct values in 0..{cfg.max_value} that the model sorts "
         "**wrongly** (at least one wrong prediction). Type it without using the search.",
@@ -458,7 +452,7 @@ def wrong_position_exercise(target: SequencePrediction, cfg: ModelConfig) -> Exe
     """At which prediction position a wrongly sorted list goes wrong."""
     source = next((p.label for p in writeup_presets(cfg) if tuple(target.unsorted) in p.lists), None)
     return Exercise(
-        id="adversarial.wrong_position",
+        id=WRONG_POSITION,
         title="Where does it go wrong?",
         question=(f"The write-up's list **{source}**" if source else "This list")
         + f" `({format_list(target.unsorted)})` is sorted wrongly. At which **position** does the model "
@@ -482,7 +476,7 @@ def wrong_position_exercise(target: SequencePrediction, cfg: ModelConfig) -> Exe
 def wrong_position_skipped() -> Skipped:
     """ "Where does it go wrong?" on a model that sorts every candidate list correctly."""
     return Skipped(
-        "adversarial.wrong_position",
+        WRONG_POSITION,
         "Where does it go wrong?",
         "This model sorted every preset, every generated high or large-gap list and every searched list "
         "correctly, so there is no wrongly sorted list to ask about.",
@@ -495,3 +489,19 @@ TEXT = "adv.lists_text"  # the editor's text area
 
 
 URL_PARAMS = (editor_lists_param("lists", TEXT, MAX_EDITOR_LISTS, default_lists),)
+
+
+# --------------------------------------------------------------------------- the page, declared once
+WORST_FAMILY = "adversarial.worst_family"
+FIND_WRONG_LIST = "adversarial.find_wrong_list"
+WRONG_POSITION = "adversarial.wrong_position"
+
+LESSON = Lesson(
+    key=PAGE,
+    path="pages/4_adversarial.py",
+    order=40,
+    title="Adversarial",
+    icon="🧨",
+    quizzes=(WORST_FAMILY, FIND_WRONG_LIST, WRONG_POSITION),
+    code=(code.FOOL, code.SEP_FAILS),
+)

@@ -17,9 +17,12 @@ from sortlist_core.circuit_findings import (
 )
 from sortlist_core.circuits import HeadResponsibility
 from sortlist_core.config import ModelConfig
+from sortlist_core.exercises import attention as code
 from sortlist_core.well_posed import DEFAULT_MARGIN, Skip, clear_answer, nearest_first, pick_instance
 
+from .circuits import COPIER, COPY_COUNT
 from .exercise import CORRECT, Answer, Exercise, Grade, Skipped, as_int, grade_head_choice
+from .spec import Lesson
 from .url_params import MAX_LISTS, head_param, indices_param, list_text_param, prediction_position_param
 from .wording import MOSTLY, Values, count, head_name, join_words, num, pct, responsibility_facts, sig_figs
 
@@ -183,16 +186,8 @@ def grade_top_attended(answer: Any, expected: int, dest: int) -> Grade:
     )
 
 
-# Code exercises for this page live in `sortlist_core/exercises/attention.py`; list
-# them in the order the page renders them.
-CODE_EXERCISES: tuple[str, ...] = (
-    "attention.sep_attends_min",
-    "attention.mean_ablation",
-)
-
-
 # The OV/QK page's exercises that the vocabulary split answers: the observation waits for them.
-SPLIT_EXERCISES = ("circuits.copier_of_token", "circuits.copy_count")
+SPLIT_EXERCISES = (COPIER, COPY_COUNT)
 
 
 def split_sentence(resp: HeadResponsibility, head_names: Sequence[str], shown: bool = True) -> str:
@@ -268,7 +263,7 @@ def top_attended_exercise(
     picked = question_position(pattern, pos, L)
     if picked is None:
         return Skipped(
-            "attention.top_attended",
+            TOP_ATTENDED,
             "Follow one position's attention",
             f"In {label}, no prediction position of head {name} attends to one position clearly more than to "
             "the next, so the question has no single answer here: try another list or head.",
@@ -285,7 +280,7 @@ def top_attended_exercise(
             f"uses position {pos}, the nearest one with a clear winner.)"
         )
     return Exercise(
-        id="attention.top_attended",
+        id=TOP_ATTENDED,
         title="Follow one position's attention",
         question=f"In {label} (`{' '.join(labels)}`), which **position** does position "
         f"{pos} (token `{labels[pos]}`) attend to most in head {name}?{moved} "
@@ -311,14 +306,14 @@ def important_head_exercise(result: AblationResult, head_names: Sequence[str]) -
     (`well_posed`)."""
     if isinstance(clear_answer(result.mean), Skip):
         return Skipped(
-            "attention.important_head",
+            IMPORTANT_HEAD,
             "Which head matters more?",
             "Mean-ablating the heads costs "
             + join_words(f"{result.mean[h]:.3g} (head {head_names[h]})" for h in range(len(head_names)))
             + f" in loss: no head matters more by the rule ({matters_more_rule()}) on this model.",
         )
     return Exercise(
-        id="attention.important_head",
+        id=IMPORTANT_HEAD,
         title="Which head matters more?",
         question="Mean-ablate each head in turn on the evaluation set. Ablating which head "
         f"increases the loss the most, i.e. which head matters more? The rule: {matters_more_rule()}; "
@@ -357,4 +352,19 @@ URL_PARAMS = (
     list_text_param("lists", LISTS, MAX_LISTS, "\n", default=lambda c: ""),
     head_param(HEAD),
     prediction_position_param("pos", POS, default_pos),
+)
+
+
+# --------------------------------------------------------------------------- the page, declared once
+TOP_ATTENDED = "attention.top_attended"
+IMPORTANT_HEAD = "attention.important_head"
+
+LESSON = Lesson(
+    key=PAGE,
+    path="pages/2_attention.py",
+    order=20,
+    title="Attention",
+    icon="👀",
+    quizzes=(TOP_ATTENDED, IMPORTANT_HEAD),
+    code=(code.SEP_ATTENDS_MIN, code.MEAN_ABLATION),
 )

@@ -23,9 +23,11 @@ from sortlist_core.circuit_findings import (
 )
 from sortlist_core.circuits import HeadResponsibility
 from sortlist_core.config import ModelConfig
+from sortlist_core.exercises import circuits as code
 from sortlist_core.well_posed import DEFAULT_MARGIN, Skip, nearest_first, pick_instance
 
 from .exercise import CORRECT, Answer, Exercise, Grade, Skipped, as_int, grade_count, grade_head_choice
+from .spec import Lesson
 from .url_params import head_param, token_param
 from .wording import (
     CLEAR_SIGN,
@@ -329,14 +331,6 @@ def grade_top_source(answer: Any, scores: Sequence[float], dest: int) -> Grade:
     )
 
 
-# Code exercises for this page live in `sortlist_core/exercises/circuits.py`; list
-# them in the order the page renders them.
-CODE_EXERCISES: tuple[str, ...] = (
-    "circuits.full_ov",
-    "circuits.copying_head",
-    "circuits.full_qk",
-    "circuits.positional_qk",
-)
 QUICK_PICKS = (25, 40)  # the destination tokens the write-up looks at
 
 
@@ -364,14 +358,14 @@ def copier_exercise(resp: HeadResponsibility, head_names: Sequence[str]) -> Exer
     picked = pick_instance(candidates or [middle], lambda t: resp.copy_strength[:, t])
     if isinstance(picked, Skip):
         return Skipped(
-            "circuits.copier_of_token",
+            COPIER,
             "Who copies this token?",
             f"No token of head {head_names[copying['minor_index']]} is copied clearly more by one head than by "
             "the others on this model, so the question has no single answer.",
         )
     probe = picked.value
     return Exercise(
-        id="circuits.copier_of_token",
+        id=COPIER,
         title=f"Who copies token {probe}?",
         question=f"When a head attends to token **{probe}**, which head pushes up the logit of "
         f"{probe} more, i.e. is the stronger copier of {probe}? (The rule: {COPIER_RULE}; for this token "
@@ -404,7 +398,7 @@ def copy_count_exercise(resp: HeadResponsibility, head_names: Sequence[str]) -> 
     minor = copying["minor_index"]
     n_values = len(resp.owner)
     return Exercise(
-        id="circuits.copy_count",
+        id=COPY_COUNT,
         title="How much does the smaller head do?",
         question=f"For how many of the {n_values} value tokens is head **{head_names[minor]}** the "
         "stronger copier?",
@@ -434,7 +428,7 @@ def top_source_exercise(
     picked = pick_instance(nearest_first(dest, 0, cfg.max_value), scores_at)
     if isinstance(picked, Skip):
         return Skipped(
-            "circuits.top_source",
+            TOP_SOURCE,
             "Where does a destination token look?",
             f"In head {head_names[head]}, no destination token has a source whose QK score clearly beats the "
             "runner-up, so the question has no single answer on this model (try another head).",
@@ -457,7 +451,7 @@ def top_source_exercise(
             f"close to call, so the question uses {dest}, the nearest destination with a clear winner.)"
         )
     return Exercise(
-        id="circuits.top_source",
+        id=TOP_SOURCE,
         title="Where does a destination token look?",
         question=f"In head **{head_names[head]}**, which source token gets the highest QK score from "
         f"destination token **{dest}**?{moved} (Use the slider and head choice above to change the question.)",
@@ -488,4 +482,20 @@ def default_dest(cfg: ModelConfig) -> int:
 URL_PARAMS = (
     head_param(HEAD),
     token_param("dest", DEST, default_dest, "the destination token"),
+)
+
+
+# --------------------------------------------------------------------------- the page, declared once
+COPIER = "circuits.copier_of_token"
+COPY_COUNT = "circuits.copy_count"
+TOP_SOURCE = "circuits.top_source"
+
+LESSON = Lesson(
+    key=PAGE,
+    path="pages/3_circuits.py",
+    order=30,
+    title="OV/QK circuits",
+    icon="🔌",
+    quizzes=(COPIER, COPY_COUNT, TOP_SOURCE),
+    code=(code.FULL_OV, code.COPYING_HEAD, code.FULL_QK, code.POSITIONAL_QK),
 )

@@ -8,14 +8,15 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sortlist_core.config import ModelConfig
+from sortlist_core.exercises import explain as code
 from sortlist_core.explain import Explanation, PairCheck, ReferenceHypothesis
 from sortlist_core.explain.breakdown import format_runs
 
+from .spec import Lesson
 from .url_params import Param, encode_lists
 
 PAGE = "explain"
 URL_PARAMS: tuple[Param, ...] = ()
-CODE_EXERCISES: tuple[str, ...] = ("explain.attention_alone", "explain.disagreement")
 
 INTRO = """
 Interpretability research ends with an explanation of the whole mechanism, and an explanation is a
@@ -165,3 +166,14 @@ def worst_list_links(rows: Sequence[Mapping[str, Any]]) -> list[str]:
         f"{r['you predict']} — [open in Attention]({r['Attention page']}) · [open in Mystery]({r['Mystery page']})"
         for i, r in enumerate(rows, start=1)
     ]
+
+
+# --------------------------------------------------------------------------- the page, declared once
+LESSON = Lesson(
+    key=PAGE,
+    path="pages/7_explain.py",
+    order=60,  # before the Model page (70), whose file is numbered 6: the menu ends with it
+    title="Explain it",
+    icon="🧪",
+    code=(code.ATTENTION_ALONE, code.DISAGREEMENT),
+)

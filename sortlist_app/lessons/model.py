@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from sortlist_app.server.training_jobs import ABANDONED, CANCELLED, DONE, FAILED
 
+from .spec import Lesson
 from .wording import Values, count
 
 if TYPE_CHECKING:  # annotation only: the lesson stays free of torch
@@ -79,3 +80,7 @@ def finished_sentence(status: str, meta: TrainingMetadata) -> str:
 
 def others_training_sentence(n_running: int) -> str:
     return f"Another session is training a model on this server right now ({count(n_running, 'run')})."
+
+
+# --------------------------------------------------------------------------- the page, declared once
+LESSON = Lesson(key="model", path="pages/6_model.py", order=70, title="Model", icon="📦")

@@ -18,6 +18,7 @@ from jaxtyping import Float
 from sortlist_core.circuit_findings import direct_path_preference
 from sortlist_core.circuits import HeadResponsibility
 from sortlist_core.data import format_list
+from sortlist_core.exercises import mystery as code
 from sortlist_core.mystery import (
     ADVERSARIAL_EXTRA,
     ADVERSARIAL_MISTAKE,
@@ -32,6 +33,7 @@ from sortlist_core.mystery import (
 from sortlist_core.well_posed import DEFAULT_MARGIN, Skip, pick_instance, pick_signed
 
 from .exercise import CORRECT, Answer, Exercise, Grade, Skipped
+from .spec import Lesson
 from .url_params import head_or_auto_param, single_list_param, triple_param
 from .wording import MOSTLY, pct, sig_figs, signed
 
@@ -370,14 +372,6 @@ def grade_direct_path(answer: Any, exp: DirectPathExperiment) -> Grade:
     )
 
 
-# Code exercises for this page live in `sortlist_core/exercises/mystery.py`; list
-# them in the order the page renders them.
-CODE_EXERCISES: tuple[str, ...] = (
-    "mystery.direct_path_accuracy",
-    "mystery.dla_yz",
-)
-
-
 def dla_intro(cases: Sequence[tuple[tuple[int, ...], tuple[int, int, int]]]) -> str:
     """The sentence above the DLA inputs: the write-up's lists, or lists built like them."""
     writeup = bool(cases) and cases[0][0] == tuple(DEFAULT_MYSTERY_LISTS[0][0])
@@ -423,7 +417,7 @@ def direct_path_exercise(exp: DirectPathExperiment) -> Exercise:
     """Predict whether removing the direct path makes close triples adversarial."""
     facts = direct_path_experiment_facts(exp)
     return Exercise(
-        id="mystery.direct_path",
+        id=DIRECT_PATH,
         title="Was it the direct path?",
         question="Does removing the direct path `W_E W_U` make lists with d, d+1, d+2 adversarial for this model? "
         f"Count them adversarial when, {direct_path_rule()} (lists with d and d+1 but no d+2).",
@@ -449,7 +443,7 @@ def cross_sign_exercise(
     picked = pick_signed(cases, lambda c: c.dla[0][1], lambda c: float(np.abs(c.dla).max()))
     if isinstance(picked, Skip):
         return Skipped(
-            "mystery.cross_sign",
+            CROSS_SIGN,
             "Predict the sign of z→y",
             f"On every list below, the z→y attribution is within {pct(DEFAULT_MARGIN, 0)} of the list's "
             "largest attribution from 0, so its sign is not a fair question on this model.",
@@ -458,7 +452,7 @@ def cross_sign_exercise(
     case = picked.value
     x, y, z = case.x, case.y, case.z
     return Exercise(
-        id="mystery.cross_sign",
+        id=CROSS_SIGN,
         title="Predict the sign of z→y",
         question=f"Before looking at the heatmaps: in the list `({format_list(case.unsorted)})` with (x, y, z) = "
         f"({x}, {y}, {z}), head {head_names[case.head]} moves information from source token "
@@ -486,7 +480,7 @@ def larger_total_exercise(
     picked = pick_instance(range(len(cases)), lambda i: [cases[i].total_to_y, cases[i].total_to_z])
     if isinstance(picked, Skip):
         return Skipped(
-            "mystery.larger_total",
+            LARGER_TOTAL,
             "Which prediction wins?",
             f"In every list below the total attributions to y and to z are within {pct(DEFAULT_MARGIN, 0)} of "
             "each other, so which one is larger is not a fair question on this model.",
@@ -494,7 +488,7 @@ def larger_total_exercise(
         )
     case, title = cases[picked.value], titles[picked.value]
     return Exercise(
-        id="mystery.larger_total",
+        id=LARGER_TOTAL,
         title="Which prediction wins?",
         question=f"For {in_sentence(title.replace('<br>', ' '))} (head {head_names[case.head]}), add up the attributions: is the "
         "**total** DLA larger for prediction y or for prediction z?",
@@ -516,8 +510,8 @@ def no_triple_skips(model_wide: bool = True) -> tuple[Skipped, Skipped]:
         "This model's lists have no room for three close values x < y < z, so there is no list to ask about."
     )
     return (
-        Skipped("mystery.cross_sign", "Predict the sign of z→y", reason, model_wide),
-        Skipped("mystery.larger_total", "Which prediction wins?", reason, model_wide),
+        Skipped(CROSS_SIGN, "Predict the sign of z→y", reason, model_wide),
+        Skipped(LARGER_TOTAL, "Which prediction wins?", reason, model_wide),
     )
 
 
@@ -531,4 +525,20 @@ URL_PARAMS = (
     single_list_param("lists", LIST),
     triple_param("xyz", XYZ),
     head_or_auto_param("head", HEAD, AUTO),
+)
+
+
+# --------------------------------------------------------------------------- the page, declared once
+DIRECT_PATH = "mystery.direct_path"
+CROSS_SIGN = "mystery.cross_sign"
+LARGER_TOTAL = "mystery.larger_total"
+
+LESSON = Lesson(
+    key=PAGE,
+    path="pages/5_mystery.py",
+    order=50,
+    title="Mystery",
+    icon="🕵️",
+    quizzes=(DIRECT_PATH, CROSS_SIGN, LARGER_TOTAL),
+    code=(code.DIRECT, code.DLA),
 )

@@ -9,10 +9,12 @@ from typing import Any
 from sortlist_core import positions
 from sortlist_core.config import ModelConfig
 from sortlist_core.data import format_list
+from sortlist_core.exercises import problem as code
 from sortlist_core.metrics import Metrics, SequencePrediction
 from sortlist_core.well_posed import Skip, clear_answer
 
 from .exercise import CORRECT, Answer, Exercise, Grade, Skipped, as_int
+from .spec import Lesson
 from .url_params import first_list_param, index_param, seed_param
 from .wording import Values, count, head_name, join_words, num, pct, sig_figs
 
@@ -130,13 +132,6 @@ def grade_least_accurate_position(answer: Any, per_position_accuracy: Sequence[f
 # The write-up's tiny example: SortedListDataset(size=1, list_len=5, max_value=10, seed=42).
 EXAMPLE = {"seed": 42, "size": 1, "list_len": 5, "max_value": 10}
 
-# Code exercises for this page live in `sortlist_core/exercises/problem.py`; list them
-# here when they exist, so the page renders them after its widget exercises.
-CODE_EXERCISES: tuple[str, ...] = (
-    "problem.correct_probs",
-    "problem.summary",
-)
-
 
 def task_facts(cfg: ModelConfig, example_tokens: Sequence[int], example_str_tokens: Sequence[str]) -> Values:
     """The values of `TASK_PROSE`: the architecture and the write-up's tiny example."""
@@ -182,7 +177,7 @@ def sep_prediction_exercise(
     """Which token the model predicts at SEP for one dataset list."""
     sep_prob = float(pred.probs[0, pred.predicted[0]])
     return Exercise(
-        id="problem.sep_prediction",
+        id=SEP_PREDICTION,
         title="What comes out at SEP?",
         question=f"Take list {idx} of the dataset with seed {seed}: `{format_list(unsorted)}`. "
         "Which token does the model predict at the `SEP` position? Reason it out first, then "
@@ -217,10 +212,10 @@ def least_accurate_position_exercise(metrics: Metrics, cfg: ModelConfig) -> Exer
             else f"{join_words(tied).capitalize()} tie for the lowest accuracy ({pct(low, 2)}) on the "
             f"{metrics.n_lists} evaluation lists, so the question has no single answer on this model."
         )
-        return Skipped("problem.least_accurate_position", "Where does it slip?", reason)
+        return Skipped(LEAST_ACCURATE_POSITION, "Where does it slip?", reason)
     worst = [p for p, a in zip(where, acc) if a == min(acc)]
     return Exercise(
-        id="problem.least_accurate_position",
+        id=LEAST_ACCURATE_POSITION,
         title="Where does it slip?",
         question=f"On the evaluation set ({metrics.n_lists} lists), at which position is the model's "
         f"prediction least accurate? Positions are the sequence's: `SEP` is position {cfg.list_len} and makes "
@@ -253,3 +248,18 @@ SEED, IDX, OWN = "problem.seed", "problem.idx", "problem.own_list"
 
 
 URL_PARAMS = (seed_param(SEED), index_param("idx", IDX), first_list_param("lists", OWN))
+
+
+# --------------------------------------------------------------------------- the page, declared once
+SEP_PREDICTION = "problem.sep_prediction"
+LEAST_ACCURATE_POSITION = "problem.least_accurate_position"
+
+LESSON = Lesson(
+    key=PAGE,
+    path="pages/1_problem.py",
+    order=10,
+    title="Problem",
+    icon="🔢",
+    quizzes=(SEP_PREDICTION, LEAST_ACCURATE_POSITION),
+    code=(code.CORRECT_PROBS, code.SUMMARY),
+)

@@ -147,8 +147,8 @@ def _compute_first_page() -> None:
     unsorted = analyses.dataset_lists(model, EVAL_SEED, (0,))[0]  # the page's default list
     pred = cache.computed(predict_lists, model, (unsorted,))[0]
     cache.figure(figures.prediction_heatmap, pred)
-    for exercise_id in lesson.CODE_EXERCISES:
-        code_exercise.exercise_params(model, exercise_id)
+    for exercise in lesson.LESSON.code:
+        code_exercise.exercise_params(model, exercise.id)
     try:
         learner.recorder().store.check()  # connects (and migrates) now, not in a learner's run
     except Exception as exc:  # noqa: BLE001 - the page reports an unreachable store itself

@@ -8,6 +8,8 @@
 - `analyses`: the few cached analyses that adapt a core function (the evaluation set, token
   lists, compositions: `eval_metrics`, `attention_patterns`, ...).
 - `exercise`: the ARENA-style exercise widget (`render_exercise`) and the learner's progress.
+- `code_exercise`: the code-exercise widget (`render(exercise, model)`); `code_attempts`: a
+  check through the runner, attempts, the code restored from the store.
 - `url`: binds a page's widgets to its lesson's `URL_PARAMS`.
 - `prose`: shows a lesson's prose template (`lesson.INTRO_PROSE`) filled with its values.
 - `downloads`: every figure with a table alternative and CSV/JSON downloads.

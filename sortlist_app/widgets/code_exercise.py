@@ -1,9 +1,11 @@
 """The code-exercise widget: the learner writes one step of the write-up as a Python function and
 the app checks it on the loaded model.
 
-A page calls `render("circuits.full_ov", model)` right after the figure the exercise reproduces.
-The learner's code never runs here: `check_submission` sends it to `sortlist_core.runner` (a
-sandboxed child process) and compares the plain-data result with the reference in this process.
+A page calls `render(exercises.FULL_OV, model)` (the `CodeExercise` of
+`sortlist_core/exercises/<page>.py`, listed in its lesson's `LESSON.code`) right after the
+figure the exercise reproduces. The learner's code never runs here: `code_attempts.check` sends
+it to `sortlist_core.runner` (a sandboxed child process) and compares the plain-data result with
+the reference in this process; the output is drawn with the exercise's own `figure`.
 
 State lives in `st.session_state` under `code.<id>.*` plain keys (not widget keys), so the code
 survives reruns and page switches; the editor's own key carries a version that "Reset" bumps.
@@ -11,8 +13,6 @@ survives reruns and page switches; the editor's own key carries a version that "
 
 from __future__ import annotations
 
-import importlib
-import logging
 import threading
 import time
 from typing import Any
@@ -22,30 +22,22 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from sortlist_app.navigation import page_of_exercise
-from sortlist_app.server.check_rate import CHECK_RATE
-from sortlist_app.server.run_gate import RUN_GATE
-from sortlist_core import figures
 from sortlist_core.checkpoint import LoadedModel
-from sortlist_core.circuits import position_labels
 from sortlist_core.exercises import CodeExercise, get_exercise
-from sortlist_core.exercises.check import job_params, run_submission
+from sortlist_core.exercises.check import job_params
 from sortlist_core.exercises.verdict import Verdict
 from sortlist_core.runner import RunnerMode, default_runner, runner_mode
-from sortlist_progress import CodeHistory, ProgressStoreError
 
-from . import cache, learner
-from .progress_session import note_posed, record_attempt, render_save_status, solved_ids
+from . import cache
+from .code_attempts import attempts, check, key, restore
+from .progress_session import note_posed, render_save_status, solved_ids
 
-BUSY = "The server is busy checking other learners' code; try again in a few seconds. Your code is kept."
 EDITOR_LINES = (10, 40)  # the editor grows with the code between these line counts
 PARAMS_KEY = "sortlist.code.params"  # {(model sha, exercise id): params} (shared dicts, never changed)
-STORED_KEY = "sortlist.code.stored"  # {model weights_sha256: {exercise id: CodeHistory}} read once
 # Side by side only while every panel keeps this width in half the main column at 1280 px
 # (~850 px wide next to the sidebar): the 4-panel DLA grids and 52x52 heatmaps stack.
 MIN_PANEL_PX = 250
 HALF_COLUMN_PX = 425
-
-log = logging.getLogger(__name__)
 
 
 def _ace() -> Any:
@@ -95,36 +87,19 @@ def exercise_params(model: LoadedModel, exercise_id: str) -> dict:
 # --------------------------------------------------------------------------- plots
 
 
-def _figure(ex: CodeExercise, model: LoadedModel, params: dict, values: np.ndarray) -> go.Figure | None:
-    """The page's own figure for this exercise's output, or None where a plot would not help."""
-    names = model.config.head_names
-    if ex.id == "circuits.full_ov":
-        return figures.ov_circuit_heatmaps(values, names)
-    if ex.id == "circuits.full_qk":
-        return figures.qk_circuit_heatmaps(values, names)
-    if ex.id == "circuits.positional_qk":
-        labels = position_labels(model.config.list_len)
-        labels = labels if len(labels) == values.shape[1] else [str(p) for p in range(values.shape[1])]
-        return figures.positional_qk_heatmaps(values, labels, names)
-    if ex.id == "mystery.dla_yz":
-        titles = [
-            f"x={x}, y={y}, z={z}" for x, y, z in zip(params["x_list"], params["y_list"], params["z_list"])
-        ]
-        return figures.dla_grid(values, titles, "Direct logit attribution at x")
-    return None
-
-
 def _plots(ex: CodeExercise, model: LoadedModel, params: dict, verdict: Verdict) -> None:
     """Yours next to the reference, drawn only when the shapes match (else the message says why)."""
-    got, expected = verdict.got, verdict.expected
-    if got is None or expected is None or np.shape(got) != np.shape(expected) or not np.isfinite(got).all():
+    got, expected, figure = verdict.got, verdict.expected, ex.figure
+    if figure is None or got is None or expected is None:  # no figure, or nothing to draw
+        return
+    if np.shape(got) != np.shape(expected) or not np.isfinite(got).all():
         return
     try:
         # The learner's output stays this session's own (built only when it differs). The
         # reference is shared by every session.
         mine = None
         if not verdict.passed:
-            mine = _titled(_figure(ex, model, params, np.asarray(got, dtype=float)), "Your output")
+            mine = _titled(figure(model, params, np.asarray(got, dtype=float)), "Your output")
         ref = cache.figure(reference_figure, ex.id, model, params, np.asarray(expected, dtype=float))
     except Exception:  # noqa: BLE001 - a plot is a bonus; the verdict above already explains
         return
@@ -144,8 +119,10 @@ def _plots(ex: CodeExercise, model: LoadedModel, params: dict, verdict: Verdict)
 def reference_figure(
     exercise_id: str, model: LoadedModel, params: dict, values: np.ndarray
 ) -> go.Figure | None:
-    """The page's figure of the reference output, titled "Reference"."""
-    return _titled(_figure(get_exercise(exercise_id), model, params, values), "Reference")
+    """The page's figure of the reference output, titled "Reference" (keyed by the exercise's id,
+    so the shared figure cache can tell exercises apart)."""
+    figure = get_exercise(exercise_id).figure
+    return None if figure is None else _titled(figure(model, params, values), "Reference")
 
 
 def _titled(fig: go.Figure | None, caption: str) -> go.Figure | None:
@@ -178,39 +155,35 @@ def side_by_side(*figs: go.Figure) -> bool:
 
 
 def _first_on_page(ex: CodeExercise) -> bool:
-    """Whether the page renders this exercise first (its lesson lists them in render order)."""
-    lesson = importlib.import_module(f"sortlist_app.lessons.{ex.page}")
-    return lesson.CODE_EXERCISES[:1] == (ex.id,)
-
-
-def _key(exercise_id: str, part: str) -> str:
-    return f"code.{exercise_id}.{part}"
+    """Whether the page renders this exercise first (its lesson's spec lists them in render order)."""
+    lesson = page_of_exercise(ex.id)
+    return lesson is not None and lesson.code[:1] == (ex,)
 
 
 def _reset(ex: CodeExercise) -> None:
     """Button callback: back to the starter; the editor remounts (new key) with it."""
-    st.session_state[_key(ex.id, "text")] = ex.starter
-    st.session_state[_key(ex.id, "version")] = st.session_state.get(_key(ex.id, "version"), 0) + 1
-    st.session_state.pop(_key(ex.id, "verdict"), None)
+    st.session_state[key(ex.id, "text")] = ex.starter
+    st.session_state[key(ex.id, "version")] = st.session_state.get(key(ex.id, "version"), 0) + 1
+    st.session_state.pop(key(ex.id, "verdict"), None)
 
 
 def _request_check(ex: CodeExercise) -> None:
-    st.session_state[_key(ex.id, "pending")] = True
+    st.session_state[key(ex.id, "pending")] = True
 
 
 def _more_hints(ex: CodeExercise) -> None:
-    key = _key(ex.id, "hints")
-    st.session_state[key] = st.session_state.get(key, 0) + 1
+    hints = key(ex.id, "hints")
+    st.session_state[hints] = st.session_state.get(hints, 0) + 1
 
 
 def _editor(ex: CodeExercise) -> str:
     """The editor, seeded with the learner's last code; returns the current text."""
     ss = st.session_state
-    text = ss.setdefault(_key(ex.id, "text"), ex.starter)
-    editor_key = _key(ex.id, f"editor.{ss.get(_key(ex.id, 'version'), 0)}")
+    text = ss.setdefault(key(ex.id, "text"), ex.starter)
+    editor_key = key(ex.id, f"editor.{ss.get(key(ex.id, 'version'), 0)}")
     if editor_key not in ss:  # a fresh mount (first visit, back from another page, reset)
-        ss[_key(ex.id, "seed")] = text
-    seed = ss.get(_key(ex.id, "seed"), text)
+        ss[key(ex.id, "seed")] = text
+    seed = ss.get(key(ex.id, "seed"), text)
     # room to write below the stub: the frame does not always grow as the code does
     n_lines = min(max(seed.count("\n") + 8, EDITOR_LINES[0]), EDITOR_LINES[1])
     st_ace = _ace()
@@ -231,19 +204,19 @@ def _editor(ex: CodeExercise) -> str:
     else:
         code = st.text_area("Your code", value=seed, height=22 * n_lines, key=editor_key)
     code = seed if code is None else str(code)
-    ss[_key(ex.id, "text")] = code
+    ss[key(ex.id, "text")] = code
     return code
 
 
 # --------------------------------------------------------------------------- widget
 
 
-def render(exercise_id: str, model: LoadedModel) -> None:
+def render(ex: CodeExercise, model: LoadedModel) -> None:
     """Draw one code exercise in a bordered box: statement, editor, Check/Reset, verdict (with
     the output plotted next to the reference), hints, and the solution after one attempt."""
-    if page_of_exercise(exercise_id) is None:
-        raise ValueError(f"code exercise {exercise_id!r} is not declared in sortlist_app.navigation.PAGES")
-    ex = get_exercise(exercise_id)
+    lesson = page_of_exercise(ex.id)
+    if lesson is None or ex not in lesson.code:  # its page's spec lists it, so progress counts it
+        raise ValueError(f"code exercise {ex.id!r} is in no lesson's LESSON.code (sortlist_app/lessons/)")
     with st.container(border=True):
         _body(ex, model)
 
@@ -256,7 +229,7 @@ def _body(ex: CodeExercise, model: LoadedModel) -> None:
     # frontend then failed now and then ("Cannot set a node at a delta path"). Fragment runs do
     # not pass through app.py, so the run gate never holds them.
     ss = st.session_state
-    _restore(ex, model)
+    restore(ex, model)
     header = st.empty()  # redrawn after a check, so a first solve shows ✅ in this same run
     _header(header, ex, model)
     known = ss.setdefault(PARAMS_KEY, {})  # this session's look-ups: no spinner (a timer thread) per rerun
@@ -280,27 +253,27 @@ def _body(ex: CodeExercise, model: LoadedModel) -> None:
     buttons = st.container(horizontal=True, gap="small")
     buttons.button(
         "Check my code",
-        key=_key(ex.id, "check"),
+        key=key(ex.id, "check"),
         on_click=_request_check,
         args=(ex,),
         type="primary",
         disabled=off,
         help="Checking is off on this server (see above)" if off else None,
     )
-    buttons.button("Reset to starter code", key=_key(ex.id, "reset"), on_click=_reset, args=(ex,))
+    buttons.button("Reset to starter code", key=key(ex.id, "reset"), on_click=_reset, args=(ex,))
     # A request flag, not the button's value: it survives a rerun that happens before this line.
-    if ss.pop(_key(ex.id, "pending"), False) and not off:
+    if ss.pop(key(ex.id, "pending"), False) and not off:
         was_solved = ex.id in solved_ids(model)
         running = st.empty()  # at once (st.spinner waits 0.5 s; a warm check takes ~0.1 s)
         where = "in the sandbox" if decision.mode is RunnerMode.SANDBOX else "in a separate process"
         running.info(f"Running your code {where}…", icon="⏳")
-        _check(ex, model, code)
+        check(ex, model, code)
         running.empty()
         if ex.id in solved_ids(model) and not was_solved:
             _header(header, ex, model)  # ✅ now; the sidebar's count follows at the next page run
     _feedback(ex, model, params, code)
     _hints(ex)
-    if _attempts(ex, model) > 0:
+    if attempts(ex, model) > 0:
         with st.expander("Reference solution"):
             st.code(ex.solution, language="python")
 
@@ -310,96 +283,8 @@ def _header(slot: Any, ex: CodeExercise, model: LoadedModel) -> None:
     slot.markdown(f"#### {'✅' if solved else '✍️'} Write the analysis yourself: {ex.title}")
 
 
-# --------------------------------------------------------------------------- stored attempts
-
-
-def _stored(model: LoadedModel) -> dict[str, CodeHistory] | None:
-    """This learner's code history on `model` from the store (every device and session), read
-    once per session and model; None while the store cannot be read (tried again next run)."""
-    cache = st.session_state.setdefault(STORED_KEY, {})
-    key = model.weights_sha256
-    if key not in cache:
-        try:
-            cache[key] = learner.recorder().code_history(learner.learner_key(), key)
-        except ProgressStoreError as exc:
-            log.warning("progress store: %s", exc)
-            return None
-        suffix = f".attempts.{key}"  # this session's checks so far are in what was just read
-        for name in [k for k in st.session_state if str(k).startswith("code.") and str(k).endswith(suffix)]:
-            st.session_state[name] = 0
-    return cache[key]
-
-
-def _restore(ex: CodeExercise, model: LoadedModel) -> None:
-    """A session's first look at this exercise: the last code the learner submitted on this
-    model (on any device) goes back in the editor, and its attempts count."""
-    ss = st.session_state
-    restored = _key(ex.id, f"restored.{model.weights_sha256}")
-    if restored in ss:
-        return
-    stored = _stored(model)
-    if stored is None:
-        return
-    ss[restored] = True
-    history = stored.get(ex.id)
-    if history is None:
-        return
-    if ss.get(_key(ex.id, "text"), ex.starter) == ex.starter:  # never over code typed this session
-        ss[_key(ex.id, "text")] = history.last_code
-        ss[_key(ex.id, "version")] = ss.get(_key(ex.id, "version"), 0) + 1  # the editor remounts with it
-
-
-def _attempts(ex: CodeExercise, model: LoadedModel) -> int:
-    """Checks that ran, on this model: the store's (all devices) plus this session's since."""
-    stored = (_stored(model) or {}).get(ex.id)
-    session = st.session_state.get(_key(ex.id, f"attempts.{model.weights_sha256}"), 0)
-    return (stored.attempts if stored else 0) + session
-
-
-def _check(ex: CodeExercise, model: LoadedModel, code: str) -> None:
-    rate = CHECK_RATE.try_check(learner.learner_key())
-    if not rate.allowed:  # too many checks from this learner: say so, run nothing, keep the code
-        st.session_state[_key(ex.id, "verdict")] = {
-            "status": "busy",
-            "message": rate.message,
-            "code": code,
-            "model": model.weights_sha256,
-        }
-        return
-    RUN_GATE.step_aside()  # in a whole-page run: the check waits on another process, others go first
-    try:
-        verdict, outcome = run_submission(ex, model, code, session=learner.learner_key())
-    except Exception as exc:  # noqa: BLE001 - e.g. RunnerUnavailable: say so, keep the code
-        st.session_state[_key(ex.id, "verdict")] = {
-            "status": "off",
-            "message": f"Your code could not be run: {exc}",
-            "code": code,
-            "model": model.weights_sha256,
-        }
-        return
-    status = outcome.status
-    if status not in ("busy", "off"):  # the code ran: an attempt that counts
-        record_attempt(model.weights_sha256, ex.id, code, verdict.passed, kind="code")
-        counter = _key(ex.id, f"attempts.{model.weights_sha256}")
-        st.session_state[counter] = st.session_state.get(counter, 0) + 1
-    message = verdict.message
-    traceback = (outcome.traceback or "").strip()
-    if traceback and message.endswith(traceback):
-        message = message[: -len(traceback)].strip()
-    st.session_state[_key(ex.id, "verdict")] = {
-        "status": status,
-        "verdict": verdict,
-        "message": BUSY if status == "busy" else message,
-        "traceback": traceback,
-        "stdout": outcome.stdout or "",
-        "seconds": outcome.seconds,
-        "code": code,
-        "model": model.weights_sha256,
-    }
-
-
 def _feedback(ex: CodeExercise, model: LoadedModel, params: dict, code: str) -> None:
-    last: dict[str, Any] | None = st.session_state.get(_key(ex.id, "verdict"))
+    last: dict[str, Any] | None = st.session_state.get(key(ex.id, "verdict"))
     if last is None or last["model"] != model.weights_sha256:
         return
     if last["status"] in ("busy", "off"):
@@ -422,13 +307,13 @@ def _feedback(ex: CodeExercise, model: LoadedModel, params: dict, code: str) -> 
 
 
 def _hints(ex: CodeExercise) -> None:
-    shown = min(st.session_state.get(_key(ex.id, "hints"), 0), len(ex.hints))
+    shown = min(st.session_state.get(key(ex.id, "hints"), 0), len(ex.hints))
     for i in range(shown):
         st.info(f"**Hint {i + 1}.** {ex.hints[i]}", icon="💡")
     if shown < len(ex.hints):
         st.button(
             f"Show hint {shown + 1} of {len(ex.hints)}",
-            key=_key(ex.id, "hint_button"),
+            key=key(ex.id, "hint_button"),
             on_click=_more_hints,
             args=(ex,),
         )

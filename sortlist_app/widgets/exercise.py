@@ -134,8 +134,9 @@ def _more_hints(exercise_id: str) -> None:
 def render_exercise(exercise: Exercise | Skipped, model: LoadedModel) -> None:
     """Draw the exercise in a bordered box: header, question, answer + Check, hints, solution.
     A `Skipped` exercise (no well-posed instance on this model) shows its title and why."""
-    if page_of_exercise(exercise.id) is None:
-        raise ValueError(f"exercise {exercise.id!r} is not declared in sortlist_app.navigation.PAGES")
+    lesson = page_of_exercise(exercise.id)
+    if lesson is None or exercise.id not in lesson.quizzes:  # its page's spec lists it: progress counts it
+        raise ValueError(f"exercise {exercise.id!r} is in no lesson's LESSON.quizzes (sortlist_app/lessons/)")
     if isinstance(exercise, Skipped):
         if exercise.model_wide:
             note_posed(model, exercise.id, exercise.reason)

@@ -42,7 +42,7 @@ def _split_valid(model: LoadedModel, value: Any, n: int) -> tuple[list[list[int]
     lists = _as_lists(value)
     if lists is None:
         raise TypeError(
-            f"your function returned {type(value).__name__}; return a list of lists of {cfg.list_len} ints"
+            f"Your function returned {type(value).__name__}; return a list of lists of {cfg.list_len} ints."
         )
     note = ""
     if len(lists) > n:
@@ -82,6 +82,31 @@ def _margin_bar(margins: np.ndarray) -> float:
     return round(float(np.sort(margins)[K_WANTED - 1]) + 1e-4, 4)
 
 
+def _wrong_task(base: dict, goal: str, **extra: Any) -> dict:
+    """The task's parameters where this model gets some lists wrong: find such lists."""
+    return base | extra | {"mode": "wrong", "margin": 0.0, "goal": goal}
+
+
+def _margin_task(base: dict, margins: np.ndarray, goal: str, **extra: Any) -> dict:
+    """The task's parameters where this model got every list we tried right: lists whose logit
+    margin is at most the bar `K_WANTED` of these `margins` clear (`goal` has `{margin}`)."""
+    margin = _margin_bar(margins)
+    return base | extra | {"mode": "margin", "margin": margin, "goal": goal.format(margin=margin)}
+
+
+def _verdict(hits: int, n_valid: int, what: str, k: int, details: str) -> Verdict:
+    """`hits` of the learner's `n_valid` valid lists do `what` the task asks; `k` of them pass."""
+    passed = hits >= k
+    message = f"{hits} of your {n_valid} valid lists {what} (need {k}).{details}"
+    return Verdict(passed, ("Correct: " if passed else "Not yet: ") + message)
+
+
+def _margin_to_best_other(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """[batch]: the target's logit minus the best other logit (< 0: the prediction is wrong)."""
+    correct = logits.gather(-1, target[:, None])[:, 0]
+    return correct - logits.scatter(-1, target[:, None], float("-inf")).max(-1).values
+
+
 def _fool_params(model: LoadedModel) -> dict:
     def compute() -> dict:
         cfg = model.config
@@ -91,14 +116,13 @@ def _fool_params(model: LoadedModel) -> dict:
             goal = (
                 "are sorted wrongly by the model (some prediction in the sorted half is not the right value)"
             )
-            return base | {"k": min(K_WANTED, found), "mode": "wrong", "margin": 0.0, "goal": goal}
-        margin = _margin_bar(_candidate_margins(model))
+            return _wrong_task(base, goal, k=min(K_WANTED, found))
         goal = (
-            f"are hard for the model: their logit margin (correct logit minus the best other logit, at "
-            f"the worst position) is at most {margin}. This model sorted every list right in a "
-            f"4,000-list search, so no list may exist that it sorts wrongly; aim for the hardest ones"
+            "are hard for the model: their logit margin (correct logit minus the best other logit, at "
+            "the worst position) is at most {margin}. This model sorted every list right in a "
+            "4,000-list search, so no list may exist that it sorts wrongly; aim for the hardest ones"
         )
-        return base | {"k": K_WANTED, "mode": "margin", "margin": margin, "goal": goal}
+        return _margin_task(base, _candidate_margins(model), goal, k=K_WANTED)
 
     return dict(cached(model, "adversarial.fool_params", {}, compute))
 
@@ -113,7 +137,7 @@ def _check_fool(model: LoadedModel, params: dict, value: Any) -> Verdict:
     try:
         valid, problems, note = _split_valid(model, value, n)
     except TypeError as exc:
-        return Verdict(False, f"{str(exc)[0].upper()}{str(exc)[1:]}.")
+        return Verdict(False, str(exc))
     problem_text = (
         (" " + "; ".join(problems[:3]) + ("; ..." if len(problems) > 3 else "") + ".") if problems else ""
     )
@@ -128,14 +152,11 @@ def _check_fool(model: LoadedModel, params: dict, value: Any) -> Verdict:
         what = f"have a logit margin of at most {params['margin']}"
     shown = "; ".join(_describe(model, lst) for lst in hits[:2])
     example = f" For example {shown}." if hits else ""
-    message = f"{len(hits)} of your {len(valid)} valid lists {what} (need {k}).{example}{problem_text}{note}"
-    passed = len(hits) >= k
-    return Verdict(passed, ("Correct: " if passed else "Not yet: ") + message)
+    return _verdict(len(hits), len(valid), what, k, f"{example}{problem_text}{note}")
 
 
 FOOL = CodeExercise(
     id="adversarial.fool_model",
-    page="adversarial",
     title="Lists the model sorts wrongly",
     statement=(
         "Return up to {n} lists (each {list_len} distinct ints in 0..{max_value}) such that at least "
@@ -200,10 +221,7 @@ def _sep_stats(model: LoadedModel, low: int, n: int = 500, seed: int = 0) -> tup
     toks = tokens_from_unsorted(torch.unique(keys.argsort(-1)[:, : cfg.list_len], dim=0), cfg.max_value)
     L = cfg.list_len
     logits = prediction_logits(model.weights, toks, slice(L, L + 1))[:, 0]  # at SEP
-    target = toks[:, L + 1]
-    correct = logits.gather(-1, target[:, None])[:, 0]
-    other = logits.scatter(-1, target[:, None], float("-inf")).max(-1).values
-    margin = (correct - other).numpy()
+    margin = _margin_to_best_other(logits, toks[:, L + 1]).numpy()
     return float((margin < 0).mean()), margin
 
 
@@ -220,16 +238,14 @@ def _sep_params(model: LoadedModel) -> dict:
                     f"model about {rate:.0%} of random lists with every value >= {low} already fail at "
                     f"SEP; search among them"
                 )
-                return base | {"low": low, "mode": "wrong", "margin": 0.0, "goal": goal}
+                return _wrong_task(base, goal, low=low)
         low = cfg.max_value // 2
-        _, margins = _sep_stats(model, low)
-        margin = _margin_bar(margins)
         goal = (
-            f"SEP's logit margin (the smallest value's logit minus the best other logit) is at most "
-            f"{margin}. This model found the minimum at SEP in every high-value list we tried, so aim "
-            f"for the lists where it is least sure"
+            "SEP's logit margin (the smallest value's logit minus the best other logit) is at most "
+            "{margin}. This model found the minimum at SEP in every high-value list we tried, so aim "
+            "for the lists where it is least sure"
         )
-        return base | {"low": low, "mode": "margin", "margin": margin, "goal": goal}
+        return _margin_task(base, _sep_stats(model, low)[1], goal, low=low)
 
     return dict(cached(model, "adversarial.sep_params", {}, compute))
 
@@ -240,7 +256,7 @@ def _check_sep(model: LoadedModel, params: dict, value: Any) -> Verdict:
     try:
         valid, problems, note = _split_valid(model, value, n)
     except TypeError as exc:
-        return Verdict(False, f"{str(exc)[0].upper()}{str(exc)[1:]}.")
+        return Verdict(False, str(exc))
     too_low = [lst for lst in valid if min(lst) < low]
     if too_low:
         problems.append(f"{len(too_low)} list(s) hold a value below {low}, e.g. {too_low[0]}")
@@ -254,8 +270,7 @@ def _check_sep(model: LoadedModel, params: dict, value: Any) -> Verdict:
         logits = prediction_logits(model.weights, toks, prediction_slice(L))[:, 0]
     target = toks[:, L + 1]
     predicted = logits.argmax(-1)
-    correct = logits.gather(-1, target[:, None])[:, 0]
-    margin = (correct - logits.scatter(-1, target[:, None], float("-inf")).max(-1).values).numpy()
+    margin = _margin_to_best_other(logits, target).numpy()
     if params["mode"] == "wrong":
         hit = (predicted != target).numpy()
         what = "make SEP predict something other than the smallest value"
@@ -270,15 +285,11 @@ def _check_sep(model: LoadedModel, params: dict, value: Any) -> Verdict:
         if h
     ][:2]
     example = (" For example " + "; ".join(examples) + ".") if examples else ""
-    count = int(hit.sum())
-    passed = count >= k
-    message = f"{count} of your {len(valid)} valid lists {what} (need {k}).{example}{problem_text}{note}"
-    return Verdict(passed, ("Correct: " if passed else "Not yet: ") + message)
+    return _verdict(int(hit.sum()), len(valid), what, k, f"{example}{problem_text}{note}")
 
 
 SEP_FAILS = CodeExercise(
     id="adversarial.sep_fails",
-    page="adversarial",
     title="High values that make SEP fail",
     statement=(
         "The positional QK plot suggests SEP only finds the minimum while it is small enough. "
@@ -317,4 +328,5 @@ def sep_failures(model, n: int, low: int, list_len: int, max_value: int) -> list
     check=_check_sep,
 )
 
+NOTEBOOK_TITLE = "Adversarial examples"
 EXERCISES = (FOOL, SEP_FAILS)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -10,26 +11,30 @@ from ..ablation import head_ablation
 from ..attention import attention_claims
 from ..checkpoint import LoadedModel
 from ..model import run
-from .common import EVAL_PARAMS, cached, eval_toks, head_word, source
+from .common import EVAL_PARAMS, cached, eval_toks, head_word, on_eval_set, source
 from .spec import CodeExercise
 from .verdict import Verdict, compare
 
 
-def _other_head_alternatives(
-    n_heads: int, head: int, per_head: Sequence[float], message: Callable[[int], str]
-) -> dict[str, np.ndarray]:
-    """The learner's likeliest slip: the right quantity read off another head (`message(h)` says so)."""
-    return {message(h): np.array(per_head[h]) for h in range(n_heads) if h != head}
+def _compare_head(
+    value: Any,
+    per_head: Sequence[float],
+    head: int,
+    other_head: Callable[[int], str],
+    slips: dict[str, np.ndarray],
+) -> Verdict:
+    """The learner's number against `per_head[head]`. The likeliest slip first, the right
+    quantity read off another head (`other_head(h)` says so), then the exercise's own `slips`."""
+    named = {other_head(h): np.array(per_head[h]) for h in range(len(per_head)) if h != head}
+    return compare(value, np.array(per_head[head]), (), alternatives=named | slips)
 
 
-def _claims(model: LoadedModel, params: dict):
-    return cached(
-        model, "attention_claims", EVAL_PARAMS, lambda: attention_claims(model, eval_toks(model, params))
-    )
+def _claims(model: LoadedModel):
+    return on_eval_set(model, "attention_claims", attention_claims)
 
 
 def _sep_params(model: LoadedModel) -> dict:
-    return dict(EVAL_PARAMS, head=_claims(model, EVAL_PARAMS).sep_best_head)
+    return dict(EVAL_PARAMS, head=_claims(model).sep_best_head)
 
 
 def _sep_column_fraction(model: LoadedModel, params: dict, head: int) -> float:
@@ -43,29 +48,27 @@ def _sep_column_fraction(model: LoadedModel, params: dict, head: int) -> float:
 
 def _check_sep(model: LoadedModel, params: dict, value) -> Verdict:
     head = params["head"]
-    claims = _claims(model, params)
-    alternatives = _other_head_alternatives(
-        model.config.n_heads,
-        head,
+    claims = _claims(model)
+    column = cached(model, "sep_column", params, lambda: _sep_column_fraction(model, params, head))
+    slips = {
+        "You read SEP's column of the pattern (how much later tokens attend *to* SEP) instead of its "
+        "row: index the pattern as [batch, head, query=SEP, key].": np.array(column),
+        "That is the fraction where *any* head attends to the smallest value; the exercise asks for "
+        "one head.": np.array(claims.sep_attends_min_any),
+    }
+    return _compare_head(
+        value,
         claims.sep_attends_min,
+        head,
         lambda h: (
             f"That is {head_word(h)}'s fraction; the exercise asks for {head_word(head)} (use the `head` argument)."
         ),
+        slips,
     )
-    column = cached(model, "sep_column", params, lambda: _sep_column_fraction(model, params, head))
-    alternatives[
-        "You read SEP's column of the pattern (how much later tokens attend *to* SEP) instead of its "
-        "row: index the pattern as [batch, head, query=SEP, key]."
-    ] = np.array(column)
-    alternatives[
-        "That is the fraction where *any* head attends to the smallest value; the exercise asks for one head."
-    ] = np.array(claims.sep_attends_min_any)
-    return compare(value, np.array(claims.sep_attends_min[head]), (), alternatives=alternatives)
 
 
 SEP_ATTENDS_MIN = CodeExercise(
     id="attention.sep_attends_min",
-    page="attention",
     title="SEP attends to the smallest value",
     statement=(
         "The write-up observes that *SEP consistently attends to the smallest value*. Measure it: "
@@ -102,38 +105,37 @@ def sep_attends_min(cache, dataset, head: int) -> float:
 )
 
 
-def _ablation(model: LoadedModel, params: dict):
-    return cached(model, "head_ablation", EVAL_PARAMS, lambda: head_ablation(model, eval_toks(model, params)))
+def _ablation(model: LoadedModel):
+    return on_eval_set(model, "head_ablation", head_ablation)
 
 
 def _ablation_params(model: LoadedModel) -> dict:
-    return dict(EVAL_PARAMS, head=_ablation(model, EVAL_PARAMS).most_important_head)
+    return dict(EVAL_PARAMS, head=_ablation(model).most_important_head)
 
 
 def _check_ablation(model: LoadedModel, params: dict, value) -> Verdict:
     head = params["head"]
-    result = _ablation(model, params)
-    alternatives = _other_head_alternatives(
-        model.config.n_heads,
-        head,
+    result = _ablation(model)
+    slips = {
+        "That is the zero-ablation figure: replace the head's z by its mean over the batch (per "
+        "position), not by zeros.": np.array(result.zero[head]),
+        "That is the ablated model's loss; subtract the original loss to get the increase.": np.array(
+            result.base_loss + result.mean[head]
+        ),
+    }
+    return _compare_head(
+        value,
         result.mean,
+        head,
         lambda h: (
             f"That is the loss increase from ablating {head_word(h)}; the exercise asks for {head_word(head)}."
         ),
+        slips,
     )
-    alternatives[
-        "That is the zero-ablation figure: replace the head's z by its mean over the batch (per "
-        "position), not by zeros."
-    ] = np.array(result.zero[head])
-    alternatives["That is the ablated model's loss; subtract the original loss to get the increase."] = (
-        np.array(result.base_loss + result.mean[head])
-    )
-    return compare(value, np.array(result.mean[head]), (), alternatives=alternatives)
 
 
 MEAN_ABLATION = CodeExercise(
     id="attention.mean_ablation",
-    page="attention",
     title="Loss increase from mean-ablating one head",
     statement=(
         "Replace head 0.{head}'s output by its mean over the batch (separately at each position) "
@@ -184,4 +186,5 @@ def mean_ablation_loss_increase(model, dataset, head: int) -> float:
     check=_check_ablation,
 )
 
+NOTEBOOK_TITLE = "Attention patterns and head ablation"
 EXERCISES = (SEP_ATTENDS_MIN, MEAN_ABLATION)

@@ -40,20 +40,9 @@ def verdict_from_outcome(exercise: CodeExercise, model: LoadedModel, params: dic
         )
 
 
-def check_submission(
-    exercise: CodeExercise,
-    model: LoadedModel,
-    source: str,
-    *,
-    session: str | None = None,
-    timeout_s: float = DEFAULT_TIMEOUT_S,
-) -> Verdict:
-    """Run `source` (the learner's whole file) through the runner and check its result.
-
-    Raises `sortlist_core.runner.RunnerUnavailable` where the runner cannot run code at all;
-    "off"/"busy" outcomes come back as failing verdicts whose message says so.
-    """
-    return run_submission(exercise, model, source, session=session, timeout_s=timeout_s)[0]
+def check_submission(exercise: CodeExercise, model: LoadedModel, source: str, **options: Any) -> Verdict:
+    """`run_submission`'s verdict alone (`options`: its `session`, `timeout_s`)."""
+    return run_submission(exercise, model, source, **options)[0]
 
 
 # The longest code a check accepts, in characters: the progress store keeps at most this much of
@@ -69,7 +58,12 @@ def run_submission(
     session: str | None = None,
     timeout_s: float = DEFAULT_TIMEOUT_S,
 ) -> tuple[Verdict, Any]:
-    """`check_submission`, also returning the raw `RunOutcome` (status, stdout, seconds)."""
+    """Run `source` (the learner's whole file) through the runner and check its result: the
+    verdict and the raw `RunOutcome` (status, stdout, seconds).
+
+    Raises `sortlist_core.runner.RunnerUnavailable` where the runner cannot run code at all;
+    "off"/"busy" outcomes come back as failing verdicts whose message says so.
+    """
     from ..runner import Job, RunOutcome, run_job  # imported here: the runner is a separate component
 
     params = job_params(exercise, model)

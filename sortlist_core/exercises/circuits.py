@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
+import plotly.graph_objects as go
 
 from .. import circuits as core
+from .. import figures
 from ..checkpoint import LoadedModel
 from .common import source
 from .spec import CodeExercise
@@ -30,28 +34,29 @@ def _scale_factors(model: LoadedModel) -> dict[str, float]:
     return {"1/sqrt(d_head)": 1 / math.sqrt(d), "sqrt(d_head)": math.sqrt(d), "1/d_head": 1 / d}
 
 
-def _compare_head_circuit(
-    model: LoadedModel, value, ref: np.ndarray, axes: tuple[str, ...], what: str
-) -> Verdict:
-    """A per-head circuit against the reference; names swapped heads and a d_head scale slip."""
-    return compare(
-        value,
-        ref,
-        axes,
-        alternatives=_head_order_alternative(ref, what),
-        factors=_scale_factors(model),
-    )
+def _head_circuit_check(
+    reference: Callable[[LoadedModel], np.ndarray], axes: tuple[str, ...], what: str
+) -> Callable[[LoadedModel, dict, Any], Verdict]:
+    """The checker of a per-head circuit against `reference(model)`; it names swapped heads and a
+    d_head scale slip."""
+
+    def check(model: LoadedModel, params: dict, value: Any) -> Verdict:
+        ref = reference(model)
+        alternatives = _head_order_alternative(ref, what)
+        return compare(value, ref, axes, alternatives=alternatives, factors=_scale_factors(model))
+
+    return check
 
 
-def _check_full_ov(model: LoadedModel, params: dict, value) -> Verdict:
-    return _compare_head_circuit(
-        model, value, core.full_ov(model), ("head", "source token", "prediction"), "OV circuit"
-    )
+def _heads_figure(
+    draw: Callable[[np.ndarray, Sequence[str]], go.Figure],
+) -> Callable[[LoadedModel, dict, np.ndarray], go.Figure]:
+    """The figure of a [head, token, token] circuit: `draw(values, head names)`, one panel per head."""
+    return lambda model, params, values: draw(values, model.config.head_names)
 
 
 FULL_OV = CodeExercise(
     id="circuits.full_ov",
-    page="circuits",
     title="Full OV circuit per head",
     statement=(
         "Return the full OV circuit of every head in layer 0, `W_E W_V W_O W_U`: entry "
@@ -76,19 +81,13 @@ def full_ov(model) -> Float[Tensor, "n_heads d_vocab d_vocab"]:
     entry="full_ov",
     inputs=("model",),
     params=_no_params,
-    check=_check_full_ov,
+    check=_head_circuit_check(core.full_ov, ("head", "source token", "prediction"), "OV circuit"),
+    figure=_heads_figure(figures.ov_circuit_heatmaps),
 )
-
-
-def _check_full_qk(model: LoadedModel, params: dict, value) -> Verdict:
-    return _compare_head_circuit(
-        model, value, core.full_qk(model), ("head", "destination token", "source token"), "QK circuit"
-    )
 
 
 FULL_QK = CodeExercise(
     id="circuits.full_qk",
-    page="circuits",
     title="Full QK circuit with einops",
     statement=(
         "Return the full QK circuit of every head, `W_E W_Q W_K^T W_E^T`: entry [h, d, s] is the "
@@ -114,23 +113,19 @@ def full_qk(model) -> Float[Tensor, "n_heads d_vocab d_vocab"]:
     entry="full_qk",
     inputs=("model",),
     params=_no_params,
-    check=_check_full_qk,
+    check=_head_circuit_check(core.full_qk, ("head", "destination token", "source token"), "QK circuit"),
+    figure=_heads_figure(figures.qk_circuit_heatmaps),
 )
 
 
-def _check_positional_qk(model: LoadedModel, params: dict, value) -> Verdict:
-    return _compare_head_circuit(
-        model,
-        value,
-        core.positional_qk(model),
-        ("head", "query position", "key token"),
-        "positional QK circuit",
-    )
+def _positional_figure(model: LoadedModel, params: dict, values: np.ndarray) -> go.Figure:
+    labels = core.position_labels(model.config.list_len)
+    labels = labels if len(labels) == values.shape[1] else [str(p) for p in range(values.shape[1])]
+    return figures.positional_qk_heatmaps(values, labels, model.config.head_names)
 
 
 POSITIONAL_QK = CodeExercise(
     id="circuits.positional_qk",
-    page="circuits",
     title="Positional QK: query positions against key tokens",
     statement=(
         "Return `W_pos W_QK W_E^T` for every head: entry [h, p, s] is the score that the query "
@@ -154,7 +149,10 @@ def positional_qk(model) -> Float[Tensor, "n_heads n_ctx d_vocab"]:
     entry="positional_qk",
     inputs=("model",),
     params=_no_params,
-    check=_check_positional_qk,
+    check=_head_circuit_check(
+        core.positional_qk, ("head", "query position", "key token"), "positional QK circuit"
+    ),
+    figure=_positional_figure,
 )
 
 
@@ -186,7 +184,6 @@ def _check_copying_head(model: LoadedModel, params: dict, value) -> Verdict:
 
 COPYING_HEAD = CodeExercise(
     id="circuits.copying_head",
-    page="circuits",
     title="Which head copies each token",
     statement=(
         "For each value token t = 0 .. max_value (not SEP), return the index of the head whose "
@@ -215,4 +212,5 @@ def copying_head(model) -> Int[Tensor, "n_values"]:
     check=_check_copying_head,
 )
 
+NOTEBOOK_TITLE = "OV and QK circuits"
 EXERCISES = (FULL_OV, FULL_QK, POSITIONAL_QK, COPYING_HEAD)

@@ -45,6 +45,11 @@ def eval_toks(model: LoadedModel, params: dict) -> torch.Tensor:
     return dataset_for(model, params).toks
 
 
+def on_eval_set(model: LoadedModel, key: str, analysis: Callable[[LoadedModel, torch.Tensor], Any]) -> Any:
+    """`analysis(model, the evaluation set's tokens)`, once per model (`cached`)."""
+    return cached(model, key, EVAL_PARAMS, lambda: analysis(model, eval_toks(model, EVAL_PARAMS)))
+
+
 def source(body: str) -> str:
     """A complete learner file: the header and one function."""
     return HEADER + "\n\n" + body.strip() + "\n"

@@ -96,7 +96,6 @@ def attention(tokens, head):
 
 ATTENTION_ALONE = CodeExercise(
     id="explain.attention_alone",
-    page="explain",
     title="Recover the loss with attention alone",
     statement=(
         "Write `attention(tokens, head)` so that splicing your patterns into **every** head reaches "
@@ -249,7 +248,6 @@ def disagreement():
 
 DISAGREEMENT = CodeExercise(
     id="explain.disagreement",
-    page="explain",
     title="Find where your explanation and the model disagree",
     statement=(
         "Give a hypothesis and `disagreement()`, which returns a list of {list_len} distinct values in "
@@ -272,5 +270,6 @@ DISAGREEMENT = CodeExercise(
     harness=HARNESS,
 )
 
+NOTEBOOK_TITLE = "Explain it: test your explanation of the whole model"
 EXERCISES = (ATTENTION_ALONE, DISAGREEMENT)
-__all__ = ["EXERCISES", "attention_goal", "disagreement_params"]
+__all__ = ["EXERCISES", "NOTEBOOK_TITLE", "attention_goal", "disagreement_params"]

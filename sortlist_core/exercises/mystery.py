@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+import plotly.graph_objects as go
 import torch
 
+from .. import figures
 from ..checkpoint import LoadedModel
 from ..circuits import head_responsibility
 from ..data import InvalidListError, tokens_from_unsorted
@@ -105,9 +107,13 @@ def _check_dla(model: LoadedModel, params: dict, value) -> Verdict:
     return compare(value, expected, ("list", "prediction", "source"), alternatives=alts)
 
 
+def _dla_figure(model: LoadedModel, params: dict, values: np.ndarray) -> go.Figure:
+    titles = [f"x={x}, y={y}, z={z}" for x, y, z in zip(params["x_list"], params["y_list"], params["z_list"])]
+    return figures.dla_grid(values, titles, "Direct logit attribution at x")
+
+
 DLA = CodeExercise(
     id="mystery.dla_yz",
-    page="mystery",
     title="The 2x2 DLA from y and z to y and z",
     statement=(
         "For each list b with close values x < y < z (y right after x in sorted order), measure the "
@@ -165,6 +171,7 @@ def dla_yz(model, lists, x_list, y_list, z_list, head_list) -> Float[Tensor, "ba
     inputs=("model", "lists", "x_list", "y_list", "z_list", "head_list"),
     params=_dla_params,
     check=_check_dla,
+    figure=_dla_figure,
 )
 
 
@@ -210,7 +217,6 @@ def _check_direct(model: LoadedModel, params: dict, value) -> Verdict:
 
 DIRECT = CodeExercise(
     id="mystery.direct_path_accuracy",
-    page="mystery",
     title="Accuracy and loss with the direct path removed",
     statement=(
         "The write-up's second guess: the direct path `W_E W_U` boosts d+1 more than d+2. Test it "
@@ -253,4 +259,5 @@ def direct_path_accuracy(model, dataset) -> Float[Tensor, "2"]:
     check=_check_direct,
 )
 
+NOTEBOOK_TITLE = "The [d, d+1, d+2] mystery"
 EXERCISES = (DLA, DIRECT)

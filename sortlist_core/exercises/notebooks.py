@@ -5,22 +5,13 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-
-import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from typing import TYPE_CHECKING
 
 from ..paths import PROJECT_ROOT
-from . import exercises_on_page
-from .spec import PAGES
+from . import exercises_on_page, notebook_title, pages
 
-PAGE_TITLES = {
-    "problem": "The problem: how well does the model sort?",
-    "attention": "Attention patterns and head ablation",
-    "circuits": "OV and QK circuits",
-    "adversarial": "Adversarial examples",
-    "mystery": "The [d, d+1, d+2] mystery",
-    "explain": "Explain it: test your explanation of the whole model",
-}
+if TYPE_CHECKING:
+    import nbformat
 
 
 def _setup_cell(checkpoint: str | None) -> str:
@@ -46,9 +37,13 @@ def _submitted(ex) -> str:
 
 
 def page_notebook(page: str, *, solutions: bool, checkpoint: str | None = None) -> nbformat.NotebookNode:
+    # nbformat (with jsonschema) loads only to write notebooks: the exercise registry imports
+    # every module of this package, in the server too (`find_pages`)
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
     cells = [
         new_markdown_cell(
-            f"# sortlist - {PAGE_TITLES[page]}\n\n"
+            f"# sortlist - {notebook_title(page)}\n\n"
             "Write each function, run its cell, then run the `check_...` cell below it: the check "
             "calls your function on the loaded model and compares its result with the reference "
             "computed from the same model. Inputs follow TransformerLens's names and shapes "
@@ -78,10 +73,12 @@ def page_notebook(page: str, *, solutions: bool, checkpoint: str | None = None) 
 
 def write_notebooks(out_dir: Path, *, solutions: bool = False, checkpoint: str | None = None) -> list[Path]:
     """Write `<page>.ipynb` for every page into out_dir; returns the paths."""
+    import nbformat  # only here: see page_notebook
+
     out_dir.mkdir(parents=True, exist_ok=True)
     checkpoint = str(Path(checkpoint).resolve()) if checkpoint else None
     paths = []
-    for page in PAGES:
+    for page in pages():
         path = out_dir / f"{page}.ipynb"
         nbformat.write(page_notebook(page, solutions=solutions, checkpoint=checkpoint), path)
         paths.append(path)

@@ -32,7 +32,7 @@ def _check_correct_probs(model: LoadedModel, params: dict, value) -> Verdict:
         wrong_axis = logits[:, prediction_slice(L)].softmax(1).gather(-1, targets)[..., 0]
         return lp.exp().numpy(), lp.numpy(), wrong_axis.numpy()
 
-    probs, logprobs, wrong_axis = cached(model, "problem.correct_probs", params, refs)
+    probs, logprobs, wrong_axis = cached(model, "problem.correct_probs_refs", params, refs)
     return compare(
         value,
         probs,
@@ -47,7 +47,6 @@ def _check_correct_probs(model: LoadedModel, params: dict, value) -> Verdict:
 
 CORRECT_PROBS = CodeExercise(
     id="problem.correct_probs",
-    page="problem",
     title="Probability on the correct label",
     statement=(
         "For every list in `dataset` and every prediction position (SEP up to the second-to-last "
@@ -100,7 +99,7 @@ def _check_summary(model: LoadedModel, params: dict, value) -> Verdict:
         numpy_median[2] = float(np.median(probs.numpy()))
         return expected, sign, numpy_median
 
-    expected, sign, numpy_median = cached(model, "problem.summary", params, refs)
+    expected, sign, numpy_median = cached(model, "problem.summary_refs", params, refs)
     alternatives = {
         "Your loss has the wrong sign: the cross-entropy loss is minus the mean log-probability of the "
         "correct label.": sign,
@@ -122,7 +121,6 @@ def _check_summary(model: LoadedModel, params: dict, value) -> Verdict:
 
 SUMMARY = CodeExercise(
     id="problem.summary",
-    page="problem",
     title="Loss, mean, median and min probability",
     statement=(
         "Return the write-up's four headline numbers on `dataset`, as a tensor of shape [4]: the "
@@ -155,4 +153,5 @@ def summary(model, dataset) -> Float[Tensor, "4"]:
     check=_check_summary,
 )
 
+NOTEBOOK_TITLE = "The problem: how well does the model sort?"
 EXERCISES = (CORRECT_PROBS, SUMMARY)
