@@ -3,8 +3,13 @@
 A page counts as rendered when the app is connected, its script has finished a run
 (`data-test-script-state="notRunning"` after at least one run), and the main area shows a title
 or an exception, every plotly chart has drawn, and every circuitsvis iframe has filled its view.
-Runs are counted by a MutationObserver on `data-test-script-state` installed before the app
-loads, so waiting after a click never mistakes the previous page's finished run for the new one.
+Runs are counted from the app's websocket (installed before the app loads, so waiting after a
+click never mistakes the previous page's finished run for the new one): every `script_finished`
+message the server sends, except a run cut short for a rerun, is one finished run (whole page or
+fragment). Not from `data-test-script-state`: when a run is fast (a 40 ms fragment or page run)
+the frontend handles "running" and "finished" in one React render, the attribute never shows
+`running`, and a counter of its transitions missed the run (the browser interaction benchmark
+then waited forever for a rerun that had already finished).
 """
 
 from __future__ import annotations
@@ -22,14 +27,45 @@ VIEWPORT = {"width": 1400, "height": 900}  # wide enough that the sidebar is exp
 _COUNT_RUNS_JS = """
 (() => {
   window.__benchRunsDone = 0;
-  new MutationObserver((records) => {
-    for (const r of records) {
-      if (r.oldValue === 'running' && r.target.getAttribute('data-test-script-state') !== 'running') {
-        window.__benchRunsDone += 1;
-      }
+  const SCRIPT_FINISHED = 6;    // ForwardMsg.script_finished (streamlit/proto/ForwardMsg.proto)
+  const EARLY_FOR_RERUN = 2;    // ScriptFinishedStatus.FINISHED_EARLY_FOR_RERUN: a new run follows
+  // The top-level fields of one ForwardMsg: its script_finished status, or -1.
+  const finishedStatus = (bytes) => {
+    let i = 0;
+    const varint = () => {
+      let v = 0, mul = 1, b;
+      do { b = bytes[i++]; v += (b & 0x7f) * mul; mul *= 128; } while (b & 0x80 && i < bytes.length);
+      return v;
+    };
+    while (i < bytes.length) {
+      const tag = varint(), field = Math.floor(tag / 8), wire = tag & 7;
+      if (wire === 0) { const v = varint(); if (field === SCRIPT_FINISHED) return v; }
+      else if (wire === 2) { const n = varint(); i += n; }
+      else if (wire === 1) i += 8;
+      else if (wire === 5) i += 4;
+      else return -1;
     }
-  }).observe(document, {subtree: true, attributes: true,
-                        attributeFilter: ['data-test-script-state'], attributeOldValue: true});
+    return -1;
+  };
+  // Counted once the frontend has handled the message: after its next render (two frames).
+  const count = () => requestAnimationFrame(() => requestAnimationFrame(() => {
+    window.__benchRunsDone += 1;
+  }));
+  const onMessage = (data) => {
+    const status = finishedStatus(new Uint8Array(data));
+    if (status >= 0 && status !== EARLY_FOR_RERUN) count();
+  };
+  const Native = window.WebSocket;
+  window.WebSocket = function (...args) {
+    const ws = new Native(...args);
+    ws.addEventListener('message', (ev) => {
+      if (ev.data instanceof ArrayBuffer) onMessage(ev.data);
+      else if (ev.data instanceof Blob) ev.data.arrayBuffer().then(onMessage);
+    });
+    return ws;
+  };
+  window.WebSocket.prototype = Native.prototype;
+  Object.assign(window.WebSocket, {CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3});
 })();
 """
 

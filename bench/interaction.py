@@ -197,7 +197,6 @@ def page_row(ctx: Context, model) -> Row:
 EDITOR = 'textarea[aria-label^="Lists (one per line"]'
 BROWSER_TIMEOUT_S = 120
 HOTKEY_SETTLE_S = 1.0
-HOTKEY_RETRY_S = 3.0
 
 
 async def _browser_times(url: str, cfg, reps: int) -> dict[str, list[float]]:
@@ -211,37 +210,26 @@ async def _browser_times(url: str, cfg, reps: int) -> dict[str, list[float]]:
     async def runs(page) -> int:
         return await page.evaluate("() => window.__benchRunsDone || 0")
 
-    async def timed(page, action, retry_after_s: float | None = None) -> tuple[float, float]:
-        """(run finished, everything drawn) seconds after `action`. With `retry_after_s`, an
-        action that started no run within that time is done again, timed from the retry."""
+    async def timed(page, action, what: str) -> tuple[float, float]:
+        """(run finished, everything drawn) seconds after `action`."""
         before = await runs(page)
         t0 = time.perf_counter()
         await action()
-        if retry_after_s is not None:
-            try:
-                await page.wait_for_function(
-                    "(n) => (window.__benchRunsDone || 0) > n",
-                    arg=before,
-                    timeout=retry_after_s * 1000,
-                    polling=5,
-                )
-            except Exception:  # noqa: BLE001 - playwright's TimeoutError: no run started
-                retried.append(1)
-                t0 = time.perf_counter()
-                await action()
-        await page.wait_for_function(
-            "(n) => (window.__benchRunsDone || 0) > n",
-            arg=before,
-            timeout=BROWSER_TIMEOUT_S * 1000,
-            polling=5,
-        )
+        try:
+            await page.wait_for_function(
+                "(n) => (window.__benchRunsDone || 0) > n",
+                arg=before,
+                timeout=BROWSER_TIMEOUT_S * 1000,
+                polling=5,
+            )
+        except Exception as exc:  # noqa: BLE001 - playwright's TimeoutError: say which step
+            raise RuntimeError(f"{what}: no run finished within {BROWSER_TIMEOUT_S} s") from exc
         t_run = time.perf_counter() - t0
         done = await browser.wait_ready(page, before + 1, BROWSER_TIMEOUT_S)
         if done.exception:
             raise RuntimeError(f"the Adversarial page raised: {done.exception}")
         return t_run, time.perf_counter() - t0
 
-    retried: list[int] = []
     out: dict[str, list[float]] = {"edit_run": [], "edit_drawn": [], "page_run": [], "page_drawn": []}
     async with async_playwright() as pw:
         pw_browser = await browser.launch(pw)
@@ -255,15 +243,13 @@ async def _browser_times(url: str, cfg, reps: int) -> dict[str, list[float]]:
             for i in range(reps + 1):  # the first round warms the page's other caches
                 lists = random_lists(N_LISTS, cfg.list_len, cfg.max_value, 5000 + i)
                 await editor.fill("\n".join(", ".join(map(str, lst)) for lst in lists))
-                edit = await timed(page, lambda: editor.press("Control+Enter"))
+                edit = await timed(page, lambda: editor.press("Control+Enter"), "10 lists submitted")
                 # the edit really arrived: the attention picker offers the first new list
                 if not await page.get_by_text(", ".join(map(str, lists[0])), exact=False).count():
                     raise RuntimeError("the page did not show the lists that were typed")
                 await asyncio.sleep(HOTKEY_SETTLE_S)
                 await title.click()  # focus off the editor, so "r" reaches Streamlit
-                # After a fragment run the frontend sometimes ignores the rerun hotkey (Streamlit
-                # 1.67; more often the faster the runs): press it again after HOTKEY_RETRY_S.
-                whole = await timed(page, lambda: page.keyboard.press("r"), HOTKEY_RETRY_S)
+                whole = await timed(page, lambda: page.keyboard.press("r"), "whole-page rerun (r)")
                 if i:
                     out["edit_run"].append(edit[0])
                     out["edit_drawn"].append(edit[1])
@@ -272,7 +258,6 @@ async def _browser_times(url: str, cfg, reps: int) -> dict[str, list[float]]:
             await context.close()
         finally:
             await pw_browser.close()
-    out["hotkey_retries"] = [float(len(retried))]
     return out
 
 
@@ -282,7 +267,6 @@ def browser_row(ctx: Context, model) -> Row:
     reps = ctx.reps(7)
     with StreamlitServer(env=ctx.env, launch=SERVE) as server:
         t = asyncio.run(_browser_times(server.url, model.config, reps))
-    retries = int(t.pop("hotkey_retries")[0])
     ms = {k: median(v) * 1e3 for k, v in t.items()}
     return Row(
         FIGURE,
@@ -296,9 +280,9 @@ def browser_row(ctx: Context, model) -> Row:
         target="",  # browser-side: Chromium draws on the same 2 cores as the server (see module doc)
         note=(
             f"submit → run finished; drawn on screen after {ms['edit_drawn']:.0f} ms "
-            f"(a no-op whole-page rerun: {ms['page_drawn']:.0f} ms); rerun hotkey pressed twice {retries}×"
+            f"(a no-op whole-page rerun: {ms['page_drawn']:.0f} ms)"
         ),
-        details={k: [round(x * 1e3, 1) for x in v] for k, v in t.items()} | {"hotkey_retries": retries},
+        details={k: [round(x * 1e3, 1) for x in v] for k, v in t.items()},
     )
 
 
