@@ -14,7 +14,7 @@ import streamlit as st  # noqa: E402 - after the warm start's imports (two impor
 
 from sortlist_app import entrypoint_run  # noqa: E402
 from sortlist_app.navigation import PAGES  # noqa: E402
-from sortlist_app.server.heap import freeze_warm_heap  # noqa: E402
+from sortlist_app.server.heap import freeze_warm_heap_soon  # noqa: E402
 from sortlist_app.server.run_gate import RUN_GATE  # noqa: E402
 from sortlist_app.widgets import instructor_view, learner  # noqa: E402
 from sortlist_app.widgets.attention_view import ensure_bundle  # noqa: E402
@@ -53,7 +53,7 @@ def main() -> None:
     # Once per process, after the first page was served: the code-exercise worker (torch and
     # TransformerLens in a second process) starts in the background, not while that page renders.
     warm_up_runner()
-    freeze_warm_heap()  # once per process: later full collections skip the warmed-up heap
+    freeze_warm_heap_soon()  # once per process, after this run: later collections skip the warm heap
 
 
 # A class arriving at once: runs take turns, in arrival order (see sortlist_app/server/run_gate.py).

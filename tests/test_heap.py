@@ -42,3 +42,11 @@ def test_a_full_collection_after_the_freeze_walks_only_new_objects(fresh_heap_st
     tracked = gc.get_objects()  # generations 0-2: the frozen objects are not listed
     assert len(tracked) < gc.get_freeze_count()
     assert any(o is new[0] for o in tracked)
+
+
+def test_the_freeze_after_a_run_happens_once_in_the_background(fresh_heap_state, monkeypatch):
+    monkeypatch.setattr(heap, "_timer", None)
+    first = heap.freeze_warm_heap_soon(delay_s=0.05)
+    assert heap.freeze_warm_heap_soon(delay_s=0.05) is first  # later runs start no other timer
+    first.join(timeout=30)
+    assert heap._frozen and gc.get_freeze_count() > 0

@@ -36,6 +36,24 @@ def freeze_warm_heap() -> bool:
         return True
 
 
+FREEZE_DELAY_S = 1.5  # after the first run: its charts and components load before the GIL is held
+_timer: threading.Timer | None = None
+
+
+def freeze_warm_heap_soon(delay_s: float = FREEZE_DELAY_S) -> threading.Timer:
+    """`freeze_warm_heap()` in a background timer, `delay_s` from now, once per process (later
+    calls return the same timer). `app.py` calls it at the end of a run: the full collection
+    (~0.1 s quiet, 0.3 s under load, holding the GIL) then no longer delays that run's end,
+    which on a cold start is the first learner's first page."""
+    global _timer
+    with _lock:
+        if _timer is None:
+            _timer = threading.Timer(delay_s, freeze_warm_heap)
+            _timer.name, _timer.daemon = "sortlist-heap-freeze", True
+            _timer.start()
+        return _timer
+
+
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc mallopt() parameter numbers
 FREED_BUFFER_BYTES = 1 << 20
 _ENV = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_")

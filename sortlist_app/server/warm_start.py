@@ -28,6 +28,7 @@ IMPORT_WAIT_S = 60.0  # a session never waits longer than this for the warm-up's
 log = logging.getLogger(__name__)
 _imported = threading.Event()
 _done = threading.Event()
+_session_arrived = threading.Event()  # a script run has started (it calls `wait_for_imports`)
 _thread: threading.Thread | None = None
 _lock = threading.Lock()
 timings: dict[str, float] = {}  # phase -> seconds since start(), for logs and the benchmark
@@ -60,6 +61,7 @@ def started() -> bool:
 def wait_for_imports(timeout_s: float = IMPORT_WAIT_S) -> bool:
     """Block until the warm-up has imported the first page's modules (at once when no warm-up
     was started in this process). Returns whether they are imported."""
+    _session_arrived.set()
     if _thread is None:
         return True
     return _imported.wait(timeout_s)
@@ -127,9 +129,10 @@ def _import_first_page() -> None:
 def _compute_first_page() -> None:
     """The default model, its evaluation, the first page's shared results and figures (the same
     cached calls, with the same arguments, as `pages/1_problem.py` with its default inputs), the progress
-    store's connection; then the warmed-up heap is frozen (`sortlist_app/server/heap.py`)."""
+    store's connection; then the warmed-up heap is frozen (`sortlist_app/server/heap.py`) unless a
+    session is already running: that full collection holds the GIL (0.1–0.3 s), so it is left to
+    `app.py`, which runs it just after the run has ended."""
     from sortlist_app.lessons import problem as lesson
-    from sortlist_app.server.heap import freeze_warm_heap
     from sortlist_app.widgets import analyses, cache, code_exercise, learner, session_model
     from sortlist_core import figures
     from sortlist_core.data import EVAL_SEED
@@ -153,4 +156,13 @@ def _compute_first_page() -> None:
         learner.recorder().store.check()  # connects (and migrates) now, not in a learner's run
     except Exception as exc:  # noqa: BLE001 - the page reports an unreachable store itself
         log.warning("warm start: progress store: %s", exc)
-    freeze_warm_heap()  # the full collection (~0.35 s) here, not at the end of the first run
+    freeze_unless_a_session_runs()
+
+
+def freeze_unless_a_session_runs() -> bool:
+    """Freeze the warmed-up heap now (its full collection here, not at the end of the first
+    run), unless a session has arrived: then `app.py` freezes it just after that run ended.
+    Returns whether this call froze it."""
+    from sortlist_app.server import heap
+
+    return False if _session_arrived.is_set() else heap.freeze_warm_heap()
