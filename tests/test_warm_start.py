@@ -95,3 +95,18 @@ def test_a_session_arriving_during_the_warm_up_leaves_the_freeze_to_its_run(monk
     assert warm_start.freeze_unless_a_session_runs() is True and frozen == [1]
     warm_start.wait_for_imports(timeout_s=0)  # what app.py does first in every run
     assert warm_start.freeze_unless_a_session_runs() is False and frozen == [1]
+
+
+def test_the_warm_start_makes_streamlits_once_per_process_check_for_the_first_session(monkeypatch):
+    """Streamlit checks once per process, at the first element drawn, whether it runs in a REPL
+    (a walk over every loaded module); the warm start does it, so the first session does not."""
+    import streamlit.delta_generator as dg
+    from streamlit import env_util
+
+    checks: list[int] = []
+    monkeypatch.setattr(dg, "_use_warning_has_been_displayed", False)
+    monkeypatch.setattr(env_util, "is_repl", lambda: checks.append(1) or False)
+    warm_start._streamlit_once_per_process()
+    assert checks == [1]
+    dg._maybe_print_use_warning()  # what the first session's first element calls
+    assert checks == [1]

@@ -84,6 +84,7 @@ def _run() -> None:
         timings["imports"] = time.perf_counter() - t0
         _imported.set()
     _wait_for_runtime()  # Streamlit has read its configuration (caches and options are its own)
+    _streamlit_once_per_process()
     try:
         _compute_first_page()
     except Exception:  # noqa: BLE001 - the first session computes what is missing, and shows why
@@ -99,6 +100,18 @@ def _wait_for_runtime(timeout_s: float = 30.0) -> None:
     deadline = time.monotonic() + timeout_s
     while not Runtime.exists() and time.monotonic() < deadline:
         time.sleep(0.02)
+
+
+def _streamlit_once_per_process() -> None:
+    """Streamlit's check, at the first element a process draws, that it is not in a REPL:
+    `inspect.stack()` resolves the file of every loaded module (with torch loaded, ~0.1 s under
+    load in the first session's sidebar). Done here, with the runtime up, it warns of nothing."""
+    try:
+        from streamlit.delta_generator import _maybe_print_use_warning
+
+        _maybe_print_use_warning()
+    except Exception:  # noqa: BLE001 - a Streamlit without it: the first session does its own check
+        log.debug("warm start: Streamlit's use warning check is not there", exc_info=True)
 
 
 def _import_first_page() -> None:
