@@ -1,6 +1,6 @@
 """The hosted set-up, started locally: PostgreSQL, N replicas (the README's run command), nginx.
 
-The same real components as `tests/test_classroom_scaleout.py` (tests/infra), in temp dirs on
+The same real components as `tests/test_classroom_scaleout.py` (harness/), in temp dirs on
 free ports, torn down on exit:
 
     with classroom_deployment(ctx, replicas=2) as d:
@@ -22,7 +22,7 @@ from .common import Context
 class Deployment:
     base_url: str  # nginx
     database_url: str
-    replicas: list  # tests.infra.app_learners.AppReplica
+    replicas: list  # harness.app_learners.AppReplica
 
 
 @contextmanager
@@ -30,10 +30,10 @@ def classroom_deployment(
     ctx: Context, replicas: int = 2, database: str = "sortlist_bench", env: dict[str, str] | None = None
 ) -> Iterator[Deployment]:
     """The set-up, torn down on exit; `env` adds to every replica's environment."""
+    from harness.app_learners import AgentLearner, AppReplica
+    from harness.nginx import Nginx
+    from harness.postgres import PostgresCluster, pg_bindir
     from sortlist_progress import new_learner_key
-    from tests.infra.app_learners import AgentLearner, AppReplica
-    from tests.infra.nginx import Nginx
-    from tests.infra.postgres import PostgresCluster, pg_bindir
 
     nginx_bin = shutil.which("nginx") or "/usr/sbin/nginx"
     if pg_bindir() is None:

@@ -1,6 +1,6 @@
 """Failover: a class of 60 on 2 replicas behind nginx, sharing PostgreSQL; one replica killed.
 
-The same real components as `tests/test_classroom_scaleout.py` (tests/infra): a PostgreSQL
+The same real components as `tests/test_classroom_scaleout.py` (harness/): a PostgreSQL
 cluster in a temp dir, two replicas started with the README's command (`PORT=... bash
 scripts/run.sh`), nginx with `deploy/nginx`'s config, and learners driving Streamlit sessions
 through the agent API with their own cookie jars. Each learner opens the Problem page by its
@@ -27,9 +27,9 @@ TARGET = "all progress intact"
 
 
 def _run(ctx: Context, n: int) -> dict:
+    from harness.app_learners import EXERCISE, AgentLearner, sep_answers
     from sortlist_core.checkpoint import load_checkpoint
     from sortlist_progress import new_learner_key, open_store
-    from tests.infra.app_learners import EXERCISE, AgentLearner, sep_answers
 
     model = load_checkpoint(ctx.model_path, name=ctx.model_label)
     right, wrong = sep_answers(model)

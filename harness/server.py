@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,6 +25,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import psutil
+
+from .ports import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 MODEL_PATH_ENV = "SORTLIST_MODEL_PATH"  # read by the app: the default model's checkpoint
@@ -43,12 +44,6 @@ SERVE = ("sortlist_app.server.serve",)  # the deployed launcher: the same, with 
 def streamlit_run(script: str | Path) -> tuple[str, ...]:
     """`launch` for `streamlit run <script>`."""
     return ("streamlit", "run", str(script))
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class ServerError(AssertionError):

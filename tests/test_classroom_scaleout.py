@@ -1,7 +1,7 @@
 """A class on real components: the app's replicas (`PORT=... bash scripts/run.sh`, the README's
-command), nginx with the deploy config, PostgreSQL (tests/infra), and learners driving real
+command), nginx with the deploy config, PostgreSQL (harness/), and learners driving real
 Streamlit sessions through Streamlit's agent API (one HTTP call per script run; see
-tests/infra/app_learners.py).
+harness/app_learners.py).
 
 - 60 learners answer through nginx, one replica is killed mid-run: its learners reconnect (to
   the other replica, by their resume link) and find their progress there, and every answer the
@@ -24,11 +24,10 @@ from pathlib import Path
 
 import pytest
 
+from harness.app_learners import EXERCISE, REPLICA_COMMAND, AgentLearner, AppReplica, sep_answers
+from harness.nginx import Nginx
 from sortlist_core.paths import default_bundled_key, load_bundled
 from sortlist_progress import new_learner_key, open_store
-
-from .infra.app_learners import EXERCISE, REPLICA_COMMAND, AgentLearner, AppReplica, sep_answers
-from .infra.nginx import Nginx
 
 N_CLASS = 60
 N_ANSWERING = 20

@@ -20,7 +20,7 @@ import pytest
 import tornado.httpclient
 import tornado.websocket
 
-from tests.infra.nginx import Nginx, render_site
+from harness.nginx import Nginx, render_site
 from tests.infra.upstreams import Upstream
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -11,7 +11,7 @@ import sys
 import time
 import urllib.request
 
-from tests.infra.nginx import RENDER, render_site
+from harness.nginx import RENDER, render_site
 from tests.test_deploy_nginx import proxied  # noqa: F401 - the nginx + replicas fixture
 
 

@@ -15,12 +15,12 @@ import time
 import psycopg
 import pytest
 
+from harness.postgres import PostgresCluster, pg_bindir
 from sortlist_progress.errors import StoreCorrupt, StoreFull, StoreLocked, StoreUnavailable
 from sortlist_progress.postgres_store import PostgresStore
 from sortlist_progress.recorder import ProgressRecorder
 from sortlist_progress.sqlite_store import SqliteStore
 from sortlist_progress.store import new_learner_key
-from tests.infra.postgres import PostgresCluster, pg_bindir
 
 FP = "f" * 64
 

@@ -12,7 +12,7 @@ import shutil
 
 import pytest
 
-from .postgres import PostgresCluster, pg_bindir
+from harness.postgres import PostgresCluster, pg_bindir
 
 _db_names = itertools.count(1)
 

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from harness.ports import free_port
 from sortlist_app.widgets import learner
 from sortlist_app.widgets.learner import KEY_STATE
 from sortlist_core import SortedListDataset, positions
@@ -20,7 +21,6 @@ from sortlist_core.data import EVAL_SIZE
 from sortlist_core.metrics import evaluate
 from sortlist_progress import open_store
 
-from ..infra.ports import free_port
 from ..page_helpers import APP, assert_ok, check_exercise, joined, open_page
 from ..test_progress_failures import tiny_disk  # noqa: F401 - the 1 MB tmpfs fixture
 

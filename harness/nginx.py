@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .ports import free_port, wait_for_port
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 RENDER = ROOT / "deploy" / "nginx" / "render_conf.py"
 
 _MAIN = """\

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from .ports import free_port, wait_for_port
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 EXERCISE = "problem.sep_prediction"
 PROGRESS = re.compile(r"Problem: (\d+) of \d+")
 REPLICA_COMMAND = ["bash", "scripts/run.sh"]  # with PORT=...: the README's replica command
