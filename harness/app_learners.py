@@ -23,10 +23,12 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from sortlist_app.lessons.problem import SEP_PREDICTION
+
 from .ports import free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[1]
-EXERCISE = "problem.sep_prediction"
+EXERCISE = SEP_PREDICTION  # the quiz every learner of these tests answers
 PROGRESS = re.compile(r"Problem: (\d+) of \d+")
 REPLICA_COMMAND = ["bash", "scripts/run.sh"]  # with PORT=...: the README's replica command
 
