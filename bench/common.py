@@ -93,13 +93,25 @@ def _round(x: float | None) -> float | None:
     return None if x is None else float(f"{x:.6g}")
 
 
+def _first_and_last_line(text: str) -> str:
+    """The error's first line, and its last when there are more (a server's error ends with the
+    last line of its log, which usually says why)."""
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    if not lines:
+        return text
+    shown = lines[0][:300]
+    if len(lines) > 1:
+        shown += f" … {lines[-1].strip()[:300]}"
+    return shown
+
+
 def error_row(figure: str, name: str, exc: BaseException | str, target: str = "") -> Row:
     text = exc if isinstance(exc, str) else f"{type(exc).__name__}: {exc}"
     return Row(
         figure,
         name,
         status=ERROR,
-        error=text.strip().splitlines()[0][:300] if text.strip() else text,
+        error=_first_and_last_line(text),
         target=target,
     )
 

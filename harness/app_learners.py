@@ -26,6 +26,7 @@ from pathlib import Path
 from sortlist_app.lessons.problem import SEP_PREDICTION
 
 from .ports import free_port, wait_for_port
+from .server import PORT_ATTEMPTS, PORT_TAKEN_MARK
 
 ROOT = Path(__file__).resolve().parents[1]
 EXERCISE = SEP_PREDICTION  # the quiz every learner of these tests answers
@@ -51,16 +52,24 @@ class AppReplica:
         return f"127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 90) -> AppReplica:
-        self.proc = subprocess.Popen(
-            REPLICA_COMMAND,
-            cwd=ROOT,
-            env=self.env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        wait_for_port(self.port, timeout=timeout, proc=self.proc)
-        return self
+        for attempt in range(1, PORT_ATTEMPTS + 1):  # a free port can be taken before it is bound
+            self.proc = subprocess.Popen(
+                REPLICA_COMMAND,
+                cwd=ROOT,
+                env=self.env,
+                stdout=self.log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+            try:
+                wait_for_port(self.port, timeout=timeout, proc=self.proc)
+                return self
+            except RuntimeError:
+                if attempt == PORT_ATTEMPTS or PORT_TAKEN_MARK not in self.log_tail():
+                    raise
+                self.port = free_port()
+                self.env["PORT"] = str(self.port)
+        raise AssertionError("unreachable")
 
     def kill(self) -> None:
         """SIGKILL, like a crashed host: nothing gets to clean up or flush."""

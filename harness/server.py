@@ -36,6 +36,11 @@ HEALTH_PATH = "/_stcore/health"
 SERVER_START_S = 120.0
 # Short, so that `health_s` (measured by the bench) is not rounded up by the polling.
 HEALTH_POLL_S = 0.02
+# `free_port()` only finds a port that was free a moment ago: a client socket (the browser's, a
+# previous server's connection in TIME_WAIT) can take it before Streamlit binds it. Streamlit
+# then logs "Port N is not available" and exits with 1, so start() tries a fresh port.
+PORT_TAKEN_MARK = "is not available"
+PORT_ATTEMPTS = 3
 
 STREAMLIT_RUN = ("streamlit", "run", "app.py")
 SERVE = ("sortlist_app.server.serve",)  # the deployed launcher: the same, with the first page warm-started
@@ -91,6 +96,24 @@ class StreamlitServer:
         self.health_s: float | None = None
 
     def start(self) -> StreamlitServer:
+        for attempt in range(1, PORT_ATTEMPTS + 1):
+            try:
+                return self._start_once()
+            except ServerError:
+                taken = (
+                    self.proc is not None
+                    and self.proc.poll() is not None
+                    and PORT_TAKEN_MARK in self.log_text()
+                )
+                if not taken or attempt == PORT_ATTEMPTS:
+                    raise
+                self._close_log()
+                self.proc = None
+                self.port = free_port()
+                self.url = f"http://127.0.0.1:{self.port}"
+        raise AssertionError("unreachable")
+
+    def _start_once(self) -> StreamlitServer:
         log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
         self._log = log
         args = [
@@ -146,11 +169,14 @@ class StreamlitServer:
                 except subprocess.TimeoutExpired:
                     continue
                 break
+        self._close_log()
+        if self._owns_log:
+            self.log_path.unlink(missing_ok=True)
+
+    def _close_log(self) -> None:
         log = getattr(self, "_log", None)
         if log is not None and not log.closed:
             log.close()
-        if self._owns_log:
-            self.log_path.unlink(missing_ok=True)
 
     @property
     def pid(self) -> int:
