@@ -21,6 +21,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+import weakref
 from pathlib import Path
 
 from sortlist_app.lessons.problem import SEP_PREDICTION
@@ -34,6 +35,11 @@ PROGRESS = re.compile(r"Problem: (\d+) of \d+")
 REPLICA_COMMAND = ["bash", "scripts/run.sh"]  # with PORT=...: the README's replica command
 
 
+def _discard_log(log) -> None:
+    log.close()
+    Path(log.name).unlink(missing_ok=True)
+
+
 class AppReplica:
     def __init__(self, env: dict[str, str]) -> None:
         self.port = free_port()
@@ -45,6 +51,8 @@ class AppReplica:
             "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
         }
         self.log = tempfile.NamedTemporaryFile(prefix="sortlist-replica-", suffix=".log", delete=False)
+        # kept after kill() (a test reads it then); removed once the replica object is gone
+        weakref.finalize(self, _discard_log, self.log)
         self.proc: subprocess.Popen | None = None
 
     @property

@@ -83,3 +83,19 @@ def test_focus_attention_labels_every_row_and_outlines_the_asked_one():
     assert fig.layout.height >= 22 * 21
     (shape,) = fig.layout.shapes
     assert (shape.y0, shape.y1) == (10.5, 11.5)
+
+
+def test_the_copier_strip_names_a_head_only_on_runs_wide_enough_for_its_white_label():
+    """A 4-token run at the strip's left edge showed "ead 0.0": the white label overflowed its run."""
+    from sortlist_core.circuits import responsibility_from_copy_strength
+    from sortlist_core.figures.circuits import MIN_LABELLED_RUN
+
+    owner = [0] * 4 + [1] * 12 + [0] * (MIN_LABELLED_RUN - 1) + [1] * MIN_LABELLED_RUN + [0] * 5
+    diag = np.zeros((2, len(owner)))
+    diag[owner, np.arange(len(owner))] = 1.0
+    resp = responsibility_from_copy_strength(diag)
+    fig = figures.head_responsibility_strip(resp, ("0.0", "0.1"))
+    labelled = [(a.text, int(a.x)) for a in fig.layout.annotations]
+    # only the 12-token run (4..15) and the MIN_LABELLED_RUN-token run of head 0.1 are wide enough
+    last = 4 + 12 + MIN_LABELLED_RUN - 1
+    assert labelled == [("head 0.1", (4 + 15) // 2), ("head 0.1", (2 * last + MIN_LABELLED_RUN - 1) // 2)]

@@ -104,6 +104,9 @@ def direct_path_heatmap(direct: np.ndarray) -> go.Figure:
     )
 
 
+MIN_LABELLED_RUN = 6  # tokens
+
+
 def head_responsibility_strip(resp: HeadResponsibility, head_names: Sequence[str]) -> go.Figure:
     """Copy strength (OV diagonal) per head and value token, plus which head copies each token."""
     n_values = resp.copy_strength.shape[-1]
@@ -152,7 +155,9 @@ def head_responsibility_strip(resp: HeadResponsibility, head_names: Sequence[str
         )
     )
     fig.add_traces(traces)
-    # Name the head on every run wide enough to hold the label (assigned: the grid has no titles).
+    # Name the head on every run wide enough to hold the white label: at 1280 px a token is ~12 px
+    # and "head 0.0" ~50 px, and an even run's label sits half a token off its centre (assigned:
+    # the grid has no titles).
     fig.layout.annotations = [
         {
             "x": labels[(r.start + r.end) // 2],
@@ -164,7 +169,7 @@ def head_responsibility_strip(resp: HeadResponsibility, head_names: Sequence[str
             "font": {"color": "white", "size": 12},
         }
         for r in resp.ranges
-        if r.end - r.start >= 3
+        if r.end - r.start + 1 >= MIN_LABELLED_RUN
     ]
     return finish_layout(
         fig,
