@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -132,8 +133,13 @@ def test_every_notebook_runs_and_checks(tmp_path, solutions):
     message and the notebook still runs to the end."""
     args = ["notebook", "--out", str(tmp_path)] + (["--solutions"] if solutions else [])
     assert cli(*args).returncode == 0
-    for page in pages():
-        verdicts, errors = _run_notebook(tmp_path / f"{page}.ipynb")
+    # Two kernels at a time: each notebook is a kernel and a runner worker that mostly import
+    # torch on one core, so two at once nearly halve this test's time on 2 cores.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = dict(
+            zip(pages(), pool.map(lambda page: _run_notebook(tmp_path / f"{page}.ipynb"), pages()))
+        )
+    for page, (verdicts, errors) in results.items():
         assert errors == [], (page, errors)
         n = sum(ex.page == page for ex in all_exercises())
         assert len(verdicts) == n, (page, verdicts)
