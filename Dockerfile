@@ -27,8 +27,8 @@ RUN apt-get update \
 # requirements.txt, which then finds torch==2.13.0 already satisfied.
 RUN pip install --no-cache-dir --index-url https://download.pytorch.org/whl/cpu torch==2.13.0
 
-COPY requirements.txt ./
-RUN pip install --no-cache-dir -r requirements.txt
+COPY requirements.txt constraints.txt ./
+RUN pip install --no-cache-dir -r requirements.txt -c constraints.txt
 
 # Application code and start-up assets (see .dockerignore for what stays out).
 COPY .streamlit/ ./.streamlit/

@@ -4,7 +4,8 @@
 #   ensure_venv                 create .venv (python3 -m venv) if it is missing or broken
 #   ensure_requirements NAME FILE [EXTRA..]
 #                               pip-install -r FILE into .venv unless a stamp says it is already
-#                               installed (stamp = sha256 of the files + python version)
+#                               installed (stamp = sha256 of the files, constraints.txt and the
+#                               python version); versions are pinned by constraints.txt
 #   mark_installed NAME FILE..  write that stamp (FILE is known to be installed already)
 #
 # Environment:
@@ -41,11 +42,14 @@ ensure_venv() {
     "$VENV_PY" -m pip install --quiet --disable-pip-version-check --upgrade pip
 }
 
+CONSTRAINTS="constraints.txt"  # every package's tested version (pip -c)
+
 _stamp_of() {
-    # sha256 over the given files and the interpreter version
+    # sha256 over the given files, the constraints and the interpreter version
     {
         "$VENV_PY" -c 'import sys; print(sys.version)'
         cat "$@"
+        [[ -f "$CONSTRAINTS" ]] && cat "$CONSTRAINTS"
     } | "$VENV_PY" -c 'import hashlib, sys; print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest())'
 }
 
@@ -98,7 +102,9 @@ ensure_requirements() {
     fi
     _ensure_cpu_torch
     log "installing $file into $VENV_DIR (first run takes a few minutes)"
-    "$VENV_PY" -m pip install --quiet --disable-pip-version-check -r "$file"
+    local constrain=()
+    [[ -f "$CONSTRAINTS" ]] && constrain=(-c "$CONSTRAINTS")
+    "$VENV_PY" -m pip install --quiet --disable-pip-version-check -r "$file" "${constrain[@]}"
     printf '%s\n' "$want" >"$stamp_file"
 }
 

@@ -409,3 +409,23 @@ def test_streamlit_config_is_production_ready():
     # open session (a class of 20 opening a page at once); see the comment in config.toml and
     # sortlist_app/server/heap.py
     assert config["runner"]["postScriptGC"] is False
+
+
+def test_constraints_pin_every_requirement_at_its_own_version():
+    """constraints.txt pins the whole installed set; a requirement pinned differently there
+    would make pip refuse to install."""
+    other, locked = _requirements("constraints.txt")
+    assert other == [], f"constraints.txt lines must all be name==version: {other}"
+    for rel in ("requirements.txt", "requirements-dev.txt"):
+        _, pins = _requirements(rel)
+        for name, version in pins.items():
+            assert locked.get(name) == version, (
+                f"{rel} pins {name}=={version}, constraints.txt {locked.get(name)}"
+            )
+    assert "+" not in locked["torch"], "a local label (+cpu) would refuse the default torch build"
+
+
+def test_scripts_and_image_install_with_the_constraints():
+    assert "-c constraints.txt" in _read("Dockerfile")
+    venv = _read("scripts/_venv.sh")
+    assert 'CONSTRAINTS="constraints.txt"' in venv and '-c "$CONSTRAINTS"' in venv
