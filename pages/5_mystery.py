@@ -33,7 +33,8 @@ direct = cache.computed(circuits.direct_path, model)
 prose.render(lesson.DIRECT_PROSE, dp_facts | lesson.direct_path_heatmap_facts(direct))
 direct_path_quiz = lesson.direct_path_exercise(experiment)
 render_exercise(direct_path_quiz, model)  # predict first: the results answer it
-if revealed_or_locked(model, direct_path_quiz):
+direct_path_revealed = revealed_or_locked(model, direct_path_quiz)
+if direct_path_revealed:
     prose.render(lesson.DIRECT_RESULT_PROSE, dp_facts)
 prose.render(lesson.VS_ADVERSARIAL_PROSE, dp_facts | {"list_len": cfg.list_len})
 st.page_link(
@@ -41,20 +42,21 @@ st.page_link(
 )
 left, right = st.columns(2)
 with left:
-    show_figure(
-        cache.figure(figures.direct_path_experiment_bar, experiment),
-        "direct path ablation",
-        data=experiment.to_dict(),
-    )
-with right:
     labels = figures.vocab_labels(direct.shape[-1])
-    # the Circuits page's figure
+    # the Circuits page's figure: the evidence the question gives
     show_figure(
         cache.figure(figures.direct_path_heatmap, direct),
         "direct path W_E W_U",
         table=figures.matrix_frame(direct, labels, labels, "input token"),
         data={"W_E_W_U": np.round(direct, 5).tolist(), "labels": labels},
     )
+with right:
+    if direct_path_revealed:  # the experiment's accuracies are the exercise's answer
+        show_figure(
+            cache.figure(figures.direct_path_experiment_bar, experiment),
+            "direct path ablation",
+            data=experiment.to_dict(),
+        )
 code_exercise.render(exercises.DIRECT, model)
 
 # --------------------------------------------------------------------------- OV off-diagonal

@@ -92,7 +92,8 @@ def gated_giveaways(exercise_id: str, model) -> list[str]:
         high = [0, *range(40, 49)]
         return [adversarial.describe_prediction(predict_lists(model, [high])[0])]
     if exercise_id == "mystery.direct_path":
-        return [mystery.direct_path_verdict(direct_path_experiment(model))]
+        # the verdict, and the experiment's chart (its table's expander names it)
+        return [mystery.direct_path_verdict(direct_path_experiment(model)), "Table: direct path ablation"]
     if exercise_id in ("mystery.cross_sign", "mystery.larger_total"):
         lst, xyz = DEFAULT_MYSTERY_LISTS[0]
         return [mystery.case_sentence(dla_yz(model, lst, *xyz), names)]
