@@ -11,7 +11,7 @@ from sortlist_app.lessons import circuits as lesson
 from sortlist_app.lessons.wording import responsibility_facts
 from sortlist_app.widgets import analyses, cache, code_exercise, page, prose, url
 from sortlist_app.widgets.downloads import show_figure
-from sortlist_app.widgets.exercise import render_exercise, revealed_or_locked
+from sortlist_app.widgets.exercise import is_revealed, render_exercise, revealed_or_locked
 from sortlist_core import circuits, figures
 from sortlist_core.circuits import position_labels
 from sortlist_core.exercises import circuits as exercises
@@ -36,13 +36,20 @@ def show_circuit(matrix: np.ndarray, builder: Callable[..., Any], name: str, dat
 st.header("OV circuit: what each head writes")
 ov = cache.computed(circuits.full_ov, model)
 show_circuit(ov, figures.ov_circuit_heatmaps, "full OV circuit", "full_ov[head][src][pred]")
-show_figure(
-    cache.figure(figures.head_responsibility_strip, resp, names),
-    "head responsibility",
-    data=resp.to_dict() | {"copy_strength[head][token]": resp.copy_strength},
-)
 # Exercises come right after the figures they are about, before the prose that answers them.
 copier, copy_count = lesson.copier_exercise(resp, names), lesson.copy_count_exercise(resp, names)
+if all(is_revealed(model, e) for e in (copier, copy_count)):
+    show_figure(
+        cache.figure(figures.head_responsibility_strip, resp, names),
+        "head responsibility",
+        data=resp.to_dict() | {"copy_strength[head][token]": resp.copy_strength},
+    )
+else:  # the strip of winners, and its table, would answer both questions: the curves only
+    show_figure(
+        cache.figure(figures.copy_strength_chart, resp.copy_strength, names),
+        "copy strength",
+        data={"head_names": names, "copy_strength[head][token]": resp.copy_strength},
+    )
 render_exercise(copier, model)
 render_exercise(copy_count, model)
 code_exercise.render(exercises.FULL_OV, model)

@@ -78,6 +78,7 @@ def test_every_builder_makes_a_table(reference_model, toks):
         figures.qk_bar(full_qk(reference_model)[:, 25, :], "25", NAMES),
         figures.direct_path_heatmap(direct_path(reference_model)),
         figures.head_responsibility_strip(head_responsibility(reference_model), NAMES),
+        figures.copy_strength_chart(head_responsibility(reference_model).copy_strength, NAMES),
         figures.dla_grid(np.arange(16.0).reshape(4, 2, 2) - 8, [f"#{i}" for i in range(4)], "t"),
         figures.offset_profile_chart([-2, -1, 0, 1], np.array([[0.1, -0.2, 1.0, 0.3]]), ["0.0"]),
         figures.direct_path_experiment_bar(DirectPathExperiment(0.9, 0.2, 0.7, 1.0, 0.9, 0.05, 100)),

@@ -99,3 +99,14 @@ def test_the_copier_strip_names_a_head_only_on_runs_wide_enough_for_its_white_la
     # only the 12-token run (4..15) and the MIN_LABELLED_RUN-token run of head 0.1 are wide enough
     last = 4 + 12 + MIN_LABELLED_RUN - 1
     assert labelled == [("head 0.1", (4 + 15) // 2), ("head 0.1", (2 * last + MIN_LABELLED_RUN - 1) // 2)]
+
+
+def test_the_copy_strength_chart_does_not_mark_a_winner(reference_model):
+    """Drawn before the "who copies" questions are answered: the curves, no strip, no head labels."""
+    from sortlist_core.circuits import head_responsibility
+
+    resp = head_responsibility(reference_model)
+    fig = figures.copy_strength_chart(resp.copy_strength, ("0.0", "0.1"))
+    assert [t.type for t in fig.data] == ["scatter", "scatter"]
+    assert [list(t.y) for t in fig.data] == resp.copy_strength.tolist()
+    assert not fig.layout.annotations

@@ -17,6 +17,7 @@ Conventions, so every figure reads the same way at 1280 px:
 from .adversarial import accuracy_map, family_failure_bar, search_family_bar
 from .attention import ablation_bar, attention_claims_bar, attention_heatmaps, focus_attention_heatmap
 from .circuits import (
+    copy_strength_chart,
     direct_path_heatmap,
     head_responsibility_strip,
     ov_circuit_heatmaps,
@@ -65,6 +66,7 @@ __all__ = [
     "facet_heatmaps",
     "family_failure_bar",
     "figure_frame",
+    "copy_strength_chart",
     "head_responsibility_strip",
     "matrix_frame",
     "multiple_prediction_heatmaps",

@@ -107,6 +107,32 @@ def direct_path_heatmap(direct: np.ndarray) -> go.Figure:
 MIN_LABELLED_RUN = 6  # tokens
 
 
+def copy_strength_chart(copy_strength: np.ndarray, head_names: Sequence[str]) -> go.Figure:
+    """Copy strength (OV diagonal) per head and value token, without saying which head wins:
+    what the page shows before its "who copies" questions are answered."""
+    labels = [str(t) for t in range(copy_strength.shape[-1])]
+    fig = go.Figure(
+        [
+            go.Scatter(
+                x=labels,
+                y=copy_strength[h],
+                name=f"head {name}",
+                mode="lines+markers",
+                line={"color": head_colour(h)},
+            )
+            for h, name in enumerate(head_names)
+        ]
+    )
+    return finish_layout(
+        fig,
+        "Copy strength per head (diagonal of the full OV circuit)",
+        height=360,
+        xaxis=token_axis(labels, "Value token"),
+        yaxis={"title": {"text": "copy strength<br>(OV diagonal)"}},
+        legend={"orientation": "h", "y": 1.12, "x": 1, "xanchor": "right"},
+    )
+
+
 def head_responsibility_strip(resp: HeadResponsibility, head_names: Sequence[str]) -> go.Figure:
     """Copy strength (OV diagonal) per head and value token, plus which head copies each token."""
     n_values = resp.copy_strength.shape[-1]

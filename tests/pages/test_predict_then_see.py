@@ -80,7 +80,11 @@ def gated_giveaways(exercise_id: str, model) -> list[str]:
     if exercise_id == "attention.top_attended":
         return ["What each prediction position attends to most"]
     if exercise_id in ("circuits.copier_of_token", "circuits.copy_count"):
-        return [responsibility_facts(head_responsibility(model), names)["per_head_copying"]]
+        # the prose, and the figure that marks each token's stronger copier (its table's expander)
+        return [
+            responsibility_facts(head_responsibility(model), names)["per_head_copying"],
+            "Table: head responsibility",
+        ]
     if exercise_id == "circuits.top_source":
         scored = destination_scores(qk_scores(model, 25), 25, head_responsibility(model))
         return [f"highest scores for tokens {', '.join(map(str, scored.top_sources[0][:1]))}"]
