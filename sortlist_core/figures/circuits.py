@@ -107,22 +107,29 @@ def direct_path_heatmap(direct: np.ndarray) -> go.Figure:
 MIN_LABELLED_RUN = 6  # tokens
 
 
+def _copy_strength_lines(
+    copy_strength: np.ndarray, head_names: Sequence[str], **axes: str
+) -> list[go.Scatter]:
+    """One line per head over the value tokens (on the subplot `axes` name, if any)."""
+    labels = [str(t) for t in range(copy_strength.shape[-1])]
+    return [
+        go.Scatter(
+            x=labels,
+            y=copy_strength[h],
+            name=f"head {name}",
+            mode="lines+markers",
+            line={"color": head_colour(h)},
+            **axes,
+        )
+        for h, name in enumerate(head_names)
+    ]
+
+
 def copy_strength_chart(copy_strength: np.ndarray, head_names: Sequence[str]) -> go.Figure:
     """Copy strength (OV diagonal) per head and value token, without saying which head wins:
     what the page shows before its "who copies" questions are answered."""
     labels = [str(t) for t in range(copy_strength.shape[-1])]
-    fig = go.Figure(
-        [
-            go.Scatter(
-                x=labels,
-                y=copy_strength[h],
-                name=f"head {name}",
-                mode="lines+markers",
-                line={"color": head_colour(h)},
-            )
-            for h, name in enumerate(head_names)
-        ]
-    )
+    fig = go.Figure(_copy_strength_lines(copy_strength, head_names))
     return finish_layout(
         fig,
         "Copy strength per head (diagonal of the full OV circuit)",
@@ -147,16 +154,7 @@ def head_responsibility_strip(resp: HeadResponsibility, head_names: Sequence[str
         shared_xaxes=True,
     )
     traces: list[go.Scatter | go.Heatmap] = [
-        go.Scatter(
-            x=labels,
-            y=resp.copy_strength[h],
-            name=f"head {name}",
-            mode="lines+markers",
-            line={"color": head_colour(h)},
-            xaxis=x_line,
-            yaxis=y_line,
-        )
-        for h, name in enumerate(head_names)
+        *_copy_strength_lines(resp.copy_strength, head_names, xaxis=x_line, yaxis=y_line)
     ]
     n_heads = len(head_names)
     # Discrete colour per head: a stepped colourscale over integer owners.
