@@ -97,3 +97,29 @@ def test_tables_are_built_when_opened_and_downloads_are_deferred(monkeypatch, re
 def test_circuits_repeated_link_keys_use_the_last_value(monkeypatch, reference_path):
     at = open_page(monkeypatch, CIRCUITS, reference_path, {"head": ["0", "1"]})
     assert at.radio(key="circuits.head").value == 1 and not at.warning
+
+
+def _copy_strength_curves(at) -> list[np.ndarray]:
+    import base64
+    import json
+
+    def values(y):  # plotly sends arrays as {"dtype", "bdata"} (base64 of the raw values)
+        if isinstance(y, dict):
+            return np.frombuffer(base64.b64decode(y["bdata"]), dtype=y["dtype"])
+        return np.asarray(y, dtype=float)
+
+    for chart in at.get("plotly_chart"):
+        spec = json.loads(chart.proto.spec)
+        if "Copy strength per head" in str(spec["layout"].get("title")):
+            return [values(trace["y"]) for trace in spec["data"]]
+    raise AssertionError("no copy-strength chart before the questions are answered")
+
+
+def test_copy_strength_curves_follow_the_heads_of_the_loaded_checkpoint(
+    monkeypatch, reference_path, swapped_path
+):
+    """Drawn before the "who copies" questions: with the heads swapped, so are the curves."""
+    ref = _copy_strength_curves(open_page(monkeypatch, CIRCUITS, reference_path))
+    swapped = _copy_strength_curves(open_page(monkeypatch, CIRCUITS, swapped_path))
+    assert len(ref) == 2 and not np.allclose(ref[0], ref[1])
+    np.testing.assert_allclose(swapped, ref[::-1], rtol=1e-4, atol=1e-6)
